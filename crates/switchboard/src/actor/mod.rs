@@ -1,0 +1,192 @@
+//! The actors of one connection, and the one future that drives them all.
+//!
+//! - [`transport`]: the transport's halves (bytes ↔ frames live in the components).
+//! - [`incoming`]: frames → messages → the handler chain, one at a time; answers → the
+//!   waiting `SentRequest`.
+//! - [`outgoing`]: the one FIFO of frames to the wire.
+//! - [`task`]: futures started with `spawn`.
+//!
+//! [`run`] polls them together in one future, so a connection needs no runtime: whoever
+//! awaits `connect_to` / `connect_with` drives everything. Each poll serves the outgoing actor
+//! first, so answers leave before more work is read.
+
+pub(crate) mod incoming;
+pub(crate) mod outgoing;
+pub(crate) mod scope;
+pub(crate) mod task;
+pub(crate) mod transport;
+
+use std::future::{Future, poll_fn};
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::Poll;
+
+use futures::future::BoxFuture;
+
+use crate::connection::Shared;
+use crate::handler::Handler;
+use crate::{ConnectionTo, Error, Role};
+use incoming::IncomingActor;
+use transport::Transport;
+
+/// A task given to `Builder::with_spawned`, started when the connection starts.
+pub(crate) type StartTask<Cp> =
+    Box<dyn FnOnce(ConnectionTo<Cp>) -> BoxFuture<'static, Result<(), Error>> + Send>;
+
+/// Everything a connection needs, taken from the builder.
+pub(crate) struct Parts<R: Role, H> {
+    pub(crate) role: R,
+    pub(crate) handler: H,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) start_tasks: Vec<StartTask<R::Counterpart>>,
+    pub(crate) max_frame_bytes: usize,
+}
+
+/// Runs a connection over `transport`.
+///
+/// Without `main` (`connect_to`): serves until the input ends, then waits until every request
+/// already being handled is answered, flushes, and returns `Ok(None)` (or the read error).
+///
+/// With `main` (`connect_with`): serves until `main` finishes, flushes what is queued, and
+/// returns `main`'s output. If the input ends first, pending requests fail and `main` goes on.
+///
+/// Either way: a write failure or a failed spawned task ends the connection at once with that
+/// error, and when this returns every pending request has failed.
+pub(crate) async fn run<R, H, T>(
+    parts: Parts<R, H>,
+    transport: Transport,
+    main: Option<impl Future<Output = Result<T, Error>> + Send>,
+) -> Result<Option<T>, Error>
+where
+    R: Role,
+    H: Handler<R::Counterpart>,
+{
+    let Parts {
+        role,
+        handler,
+        shared,
+        start_tasks,
+        max_frame_bytes,
+    } = parts;
+    let Transport {
+        incoming: mut frames,
+        outgoing: mut sink,
+        mut driver,
+    } = transport;
+    let cx = ConnectionTo::new(Arc::clone(&shared), role.counterpart());
+    for start in start_tasks {
+        shared.tasks.spawn(start(cx.clone()));
+    }
+    let mut actor = IncomingActor {
+        role,
+        handler,
+        cx,
+        max_frame_bytes,
+    };
+
+    let mut incoming = pin!(actor.run(&mut frames));
+    let mut outgoing = pin!(outgoing::run(&shared.outgoing, &mut sink));
+    let mut tasks = pin!(task::run(&shared.tasks));
+    let mut main = pin!(main);
+    let serving_until_eof = main.is_none();
+
+    let mut reading = true;
+    let mut read_error: Option<Error> = None;
+    let mut main_output: Option<Result<T, Error>> = None;
+    let mut closing = false;
+    let mut written_all = false;
+
+    let fatal = poll_fn(|cx| {
+        loop {
+            let mut progressed = false;
+            // Outgoing first, so answers leave before more work is taken in.
+            if !written_all && let Poll::Ready(result) = outgoing.as_mut().poll(cx) {
+                written_all = true;
+                progressed = true;
+                if let Err(error) = result {
+                    if reading {
+                        return Poll::Ready(Some(error));
+                    }
+                    // The peer ended its input and stopped reading ours: what is still queued
+                    // has nowhere to go. That is how a peer hangs up, not a failure.
+                    tracing::debug!(%error, "the peer is gone; dropping what was still queued");
+                    shared.outgoing.close();
+                }
+            }
+            if written_all && (serving_until_eof || main_output.is_some()) {
+                return Poll::Ready(None);
+            }
+            if let Poll::Ready(error) = tasks.as_mut().poll(cx) {
+                return Poll::Ready(Some(error));
+            }
+            if let Some(running) = driver.as_mut()
+                && let Poll::Ready(result) = running.as_mut().poll(cx)
+            {
+                if let Err(error) = result {
+                    tracing::warn!(%error, "the transport's driver failed");
+                }
+                driver = None;
+            }
+            if reading && let Poll::Ready(result) = incoming.as_mut().poll(cx) {
+                reading = false;
+                progressed = true;
+                let why = match result {
+                    Ok(()) => Error::connection_closed("the peer ended the input"),
+                    Err(error) => {
+                        let why = Error::connection_closed(format_args!(
+                            "reading failed: {}",
+                            error.message()
+                        ));
+                        read_error = Some(error);
+                        why
+                    }
+                };
+                for callback in shared.pending.close(&why) {
+                    shared.tasks.spawn_infallible(callback);
+                }
+            }
+            if let Some(main) = main.as_mut().as_pin_mut()
+                && main_output.is_none()
+                && let Poll::Ready(output) = main.poll(cx)
+            {
+                main_output = Some(output);
+                progressed = true;
+            }
+            if !closing {
+                let done = if serving_until_eof {
+                    !reading && shared.poll_all_answered(cx).is_ready()
+                } else {
+                    main_output.is_some()
+                };
+                if done {
+                    closing = true;
+                    progressed = true;
+                    reading = false;
+                    shared.outgoing.close();
+                }
+            }
+            if !progressed {
+                return Poll::Pending;
+            }
+        }
+    })
+    .await;
+
+    // Whatever happened, nobody may wait for an answer from this connection any more, and
+    // queued tasks (which hold clones of the connection) must not keep it alive.
+    let why = fatal
+        .clone()
+        .unwrap_or_else(|| Error::connection_closed("the connection has ended"));
+    drop(shared.pending.close(&why));
+    shared.outgoing.close();
+    shared.tasks.clear();
+
+    if let Some(error) = fatal {
+        return Err(error);
+    }
+    match (main_output, read_error) {
+        (Some(Err(error)), _) | (_, Some(error)) => Err(error),
+        (Some(Ok(value)), None) => Ok(Some(value)),
+        (None, None) => Ok(None),
+    }
+}

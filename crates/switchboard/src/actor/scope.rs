@@ -1,0 +1,88 @@
+//! The dispatch scope: knowing, from inside a handler, that we are inside one.
+//!
+//! While the incoming actor polls a handler, it puts a [`DispatchScope`] in a thread-local for
+//! the length of that poll, and takes it back out afterwards. Two things read it:
+//!
+//! - `SentRequest::block_task` refuses to wait for an answer on the connection whose dispatch
+//!   loop is running it: the answer could only be read after the handler returns, so waiting
+//!   would deadlock. The refusal is an immediate error (guarantee 2).
+//! - A `Responder` dropped unanswered while its own request is being handled leaves its answer
+//!   to the incoming actor, which then answers with the handler's error (or -32603, or a panic
+//!   message) once the handler is done. Dropped anywhere else, it answers -32603 itself.
+//!
+//! The scope is per poll, not per task, so connections that share a thread or a task never see
+//! each other's scope.
+
+use std::cell::RefCell;
+use std::future::{Future, poll_fn};
+use std::pin::pin;
+
+use crate::responder::ResponderCore;
+
+/// What the incoming actor is dispatching right now.
+#[derive(Default)]
+pub(crate) struct DispatchScope {
+    /// The connection whose dispatch loop is running.
+    pub(crate) connection: u64,
+    /// The serial number of the responder of the request being handled, if it is a request.
+    pub(crate) responder: Option<u64>,
+    /// That responder, if it was dropped without answering during the handler.
+    pub(crate) orphan: Option<ResponderCore>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<DispatchScope>> = const { RefCell::new(None) };
+}
+
+/// Polls `future` with `scope` installed, and gives the scope back with the output.
+pub(crate) async fn run_in_scope<F: Future>(
+    scope: DispatchScope,
+    future: F,
+) -> (F::Output, DispatchScope) {
+    let mut future = pin!(future);
+    let mut scope = scope;
+    let output = poll_fn(|cx| {
+        let outer = CURRENT.with(|current| current.replace(Some(std::mem::take(&mut scope))));
+        let poll = future.as_mut().poll(cx);
+        scope = CURRENT
+            .with(|current| current.replace(outer))
+            .unwrap_or_default();
+        poll
+    })
+    .await;
+    (output, scope)
+}
+
+/// True when the dispatch loop of `connection` is polling the caller.
+pub(crate) fn inside_dispatch_of(connection: u64) -> bool {
+    CURRENT
+        .try_with(|current| {
+            current.try_borrow().is_ok_and(|scope| {
+                scope
+                    .as_ref()
+                    .is_some_and(|scope| scope.connection == connection)
+            })
+        })
+        .unwrap_or(false)
+}
+
+/// Hands an unanswered responder to the incoming actor if its request is the one being
+/// dispatched. Gives it back when it must answer by itself.
+pub(crate) fn adopt_orphan(core: ResponderCore) -> Option<ResponderCore> {
+    let mut core = Some(core);
+    // `try_with` fails only while the thread is being torn down; the responder answers by
+    // itself then.
+    let _ = CURRENT.try_with(|current| {
+        let Ok(mut scope) = current.try_borrow_mut() else {
+            return;
+        };
+        if let Some(scope) = scope.as_mut()
+            && let Some(candidate) = &core
+            && scope.connection == candidate.connection_id()
+            && scope.responder == Some(candidate.serial())
+        {
+            scope.orphan = core.take();
+        }
+    });
+    core
+}

@@ -1,0 +1,98 @@
+//! The task actor: futures started with `ConnectionTo::spawn`.
+//!
+//! Spawned futures run inside the connection's own future (no runtime is needed), next to the
+//! dispatch loop but outside it: they may await answers with `block_task()`. A spawned future
+//! that fails or panics ends the connection with that error, since whatever it was doing is
+//! now half done.
+
+use std::future::{Future, poll_fn};
+use std::panic::AssertUnwindSafe;
+use std::sync::{Mutex, MutexGuard};
+use std::task::Poll;
+
+use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
+use futures::task::AtomicWaker;
+use futures::{FutureExt, StreamExt};
+
+use crate::Error;
+
+/// Futures waiting to be picked up by the task actor.
+#[derive(Default)]
+pub(crate) struct TaskQueue {
+    /// Handed over at the actor's next poll; it holds only what was spawned since then.
+    new: Mutex<Vec<BoxFuture<'static, Result<(), Error>>>>,
+    waker: AtomicWaker,
+}
+
+impl TaskQueue {
+    fn lock(&self) -> MutexGuard<'_, Vec<BoxFuture<'static, Result<(), Error>>>> {
+        self.new
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn spawn(&self, task: impl Future<Output = Result<(), Error>> + Send + 'static) {
+        self.lock().push(Box::pin(task));
+        self.waker.wake();
+    }
+
+    /// Drops every task not yet started: they hold clones of the connection, which must not
+    /// outlive it.
+    pub(crate) fn clear(&self) {
+        // Taken out first, so the lock is released before the futures are dropped.
+        let tasks = std::mem::take(&mut *self.lock());
+        drop(tasks);
+    }
+
+    /// Spawns a future that cannot fail.
+    pub(crate) fn spawn_infallible(&self, task: BoxFuture<'static, ()>) {
+        self.spawn(task.map(Ok));
+    }
+}
+
+/// Runs spawned futures until one fails; never returns otherwise.
+pub(crate) async fn run(queue: &TaskQueue) -> Error {
+    let mut running = FuturesUnordered::new();
+    poll_fn(|cx| {
+        queue.waker.register(cx.waker());
+        loop {
+            for task in queue.lock().drain(..) {
+                running.push(AssertUnwindSafe(task).catch_unwind());
+            }
+            match running.poll_next_unpin(cx) {
+                Poll::Ready(Some(Ok(Ok(())))) => continue,
+                Poll::Ready(Some(Ok(Err(error)))) => {
+                    return Poll::Ready(Error::new(
+                        crate::error::codes::TASK_FAILED,
+                        format!("a spawned task failed: {}", error.message()),
+                    ));
+                }
+                Poll::Ready(Some(Err(panic))) => {
+                    return Poll::Ready(Error::new(
+                        crate::error::codes::TASK_FAILED,
+                        format!("a spawned task panicked: {}", panic_message(&*panic)),
+                    ));
+                }
+                // Empty, or every task waits: wait for a wake-up or a new task.
+                Poll::Ready(None) | Poll::Pending => {
+                    if queue.lock().is_empty() {
+                        return Poll::Pending;
+                    }
+                }
+            }
+        }
+    })
+    .await
+}
+
+/// The text a panic was raised with, when it has one.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "(no message)".to_owned()
+    }
+}

@@ -1,0 +1,251 @@
+//! The builder: a role, its handlers, and the component to connect to.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::actor::outgoing::DEFAULT_MAX_OUTGOING_BYTES;
+use crate::actor::{self, Parts, StartTask};
+use crate::connection::Shared;
+use crate::handler::{
+    Chain, DispatchHandler, Handler, NotificationHandler, NullHandler, RequestHandler,
+};
+use crate::message::{JsonRpcNotification, JsonRpcRequest};
+use crate::transport::{ConnectTo, TransportConfig};
+use crate::wire::DEFAULT_MAX_FRAME_BYTES;
+use crate::{ConnectionTo, Dispatch, Error, Responder, Role};
+
+/// Builds a connection: handlers chained in order, then a component to connect to.
+///
+/// Start one with [`Role::builder`]. Each `on_receive_*` call adds a handler; the first handler
+/// whose type matches a message takes it. Then either
+/// [`connect_to`](Builder::connect_to) (serve until the peer hangs up) or
+/// [`connect_with`](Builder::connect_with) (serve while your closure runs).
+///
+/// ```
+/// use switchboard::{Channel, Error, JsonRpcRequest, JsonRpcResponse, UntypedRole};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize, JsonRpcRequest)]
+/// #[request(method = "add", response = Sum)]
+/// struct Add { a: i64, b: i64 }
+///
+/// #[derive(Serialize, Deserialize, JsonRpcResponse)]
+/// struct Sum { sum: i64 }
+///
+/// # futures::executor::block_on(async {
+/// let (client_end, server_end) = Channel::duplex();
+/// let server = UntypedRole
+///     .builder()
+///     .name("calculator")
+///     .on_receive_request(async |add: Add, responder, _cx| responder.respond(Sum { sum: add.a + add.b }));
+///
+/// let client = UntypedRole.builder().connect_with(client_end, async |cx| {
+///     let sum = cx.send_request(Add { a: 2, b: 3 }).block_task().await?;
+///     Ok::<_, Error>(sum.sum)
+/// });
+/// let (sum, served) = futures::join!(client, server.connect_to(server_end));
+/// assert_eq!(sum.unwrap(), 5);
+/// assert!(served.is_ok());
+/// # });
+/// ```
+#[must_use = "a builder does nothing until connected with connect_to or connect_with"]
+pub struct Builder<R: Role, H = NullHandler> {
+    role: R,
+    name: Option<Arc<str>>,
+    handler: H,
+    start_tasks: Vec<StartTask<R::Counterpart>>,
+    max_frame_bytes: usize,
+    max_outgoing_bytes: usize,
+}
+
+impl<R: Role> Builder<R> {
+    /// A builder with no handlers. Usually reached through [`Role::builder`].
+    pub fn new(role: R) -> Self {
+        Builder {
+            role,
+            name: None,
+            handler: NullHandler,
+            start_tasks: Vec::new(),
+            max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
+            max_outgoing_bytes: DEFAULT_MAX_OUTGOING_BYTES,
+        }
+    }
+}
+
+impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
+    /// Names the connection (shown in logs and by [`ConnectionTo::name`]).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(Arc::from(name.into()));
+        self
+    }
+
+    /// Refuses incoming frames longer than `bytes` (default 64 MiB). A longer frame is skipped
+    /// without being buffered whole and answered with -32600, id `null`.
+    pub fn max_frame_bytes(mut self, bytes: usize) -> Self {
+        self.max_frame_bytes = bytes;
+        self
+    }
+
+    /// Bounds the outgoing queue to `bytes` (default 8 MiB). When it is full, sending requests
+    /// and notifications fails until [`ConnectionTo::writable`] resolves, and no further
+    /// incoming message is dispatched until the queue is below half of it.
+    pub fn max_outgoing_bytes(mut self, bytes: usize) -> Self {
+        self.max_outgoing_bytes = bytes;
+        self
+    }
+
+    /// Adds a handler for requests of type `Req` (a message type, an enum of them, or
+    /// [`UntypedMessage`](crate::UntypedMessage) for all).
+    ///
+    /// The closure gets the request, the [`Responder`] that must answer it, and the
+    /// connection. Returning an error answers the request with it, unless the responder was
+    /// already used or moved elsewhere.
+    pub fn on_receive_request<Req, F, Fut>(
+        self,
+        handler: F,
+    ) -> Builder<R, Chain<H, RequestHandler<Req, F>>>
+    where
+        Req: JsonRpcRequest,
+        F: FnMut(Req, Responder<Req::Response>, ConnectionTo<R::Counterpart>) -> Fut
+            + Send
+            + 'static,
+        Fut: Future<Output = Result<(), Error>> + Send,
+    {
+        self.with_handler(RequestHandler::new(handler))
+    }
+
+    /// Adds a handler for notifications of type `Notif` (a message type, an enum of them, or
+    /// [`UntypedMessage`](crate::UntypedMessage) for all). An error the closure returns is
+    /// logged.
+    pub fn on_receive_notification<Notif, F, Fut>(
+        self,
+        handler: F,
+    ) -> Builder<R, Chain<H, NotificationHandler<Notif, F>>>
+    where
+        Notif: JsonRpcNotification,
+        F: FnMut(Notif, ConnectionTo<R::Counterpart>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), Error>> + Send,
+    {
+        self.with_handler(NotificationHandler::new(handler))
+    }
+
+    /// Adds a handler for requests of type `Req` and notifications of type `Notif` together,
+    /// as a typed [`Dispatch`]. Use [`NoMessage`](crate::message::NoMessage) for a side you
+    /// do not want.
+    pub fn on_receive_dispatch<Req, Notif, F, Fut>(
+        self,
+        handler: F,
+    ) -> Builder<R, Chain<H, DispatchHandler<Req, Notif, F>>>
+    where
+        Req: JsonRpcRequest,
+        Notif: JsonRpcNotification,
+        F: FnMut(Dispatch<Req, Notif>, ConnectionTo<R::Counterpart>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), Error>> + Send,
+    {
+        self.with_handler(DispatchHandler::new(handler))
+    }
+
+    /// Adds any [`Handler`] to the chain.
+    pub fn with_handler<H2: Handler<R::Counterpart> + 'static>(
+        self,
+        handler: H2,
+    ) -> Builder<R, Chain<H, H2>> {
+        Builder {
+            role: self.role,
+            name: self.name,
+            handler: Chain::new(self.handler, handler),
+            start_tasks: self.start_tasks,
+            max_frame_bytes: self.max_frame_bytes,
+            max_outgoing_bytes: self.max_outgoing_bytes,
+        }
+    }
+
+    /// Starts `task` with the connection, as if [`ConnectionTo::spawn`]ed first thing.
+    pub fn with_spawned<F, Fut>(mut self, task: F) -> Self
+    where
+        F: FnOnce(ConnectionTo<R::Counterpart>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), Error>> + Send + 'static,
+    {
+        self.start_tasks
+            .push(Box::new(move |cx| Box::pin(task(cx))));
+        self
+    }
+
+    fn into_parts(self) -> (Parts<R, H>, TransportConfig) {
+        let shared = Arc::new(Shared::new(self.name, self.max_outgoing_bytes));
+        let config = TransportConfig {
+            max_frame_bytes: self.max_frame_bytes,
+        };
+        let parts = Parts {
+            role: self.role,
+            handler: self.handler,
+            shared,
+            start_tasks: self.start_tasks,
+            max_frame_bytes: self.max_frame_bytes,
+        };
+        (parts, config)
+    }
+
+    /// Connects to `component` and serves until the peer ends the input.
+    ///
+    /// At end of input, requests still being handled (in spawned tasks) are answered, every
+    /// answer is flushed, and the future returns `Ok`. Requests this side sent that are still
+    /// waiting fail at once with a connection-closed error. A transport failure is returned as
+    /// an error.
+    pub fn connect_to(
+        self,
+        component: impl ConnectTo<R>,
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
+        let (parts, config) = self.into_parts();
+        async move {
+            let transport = component.into_transport(&config)?;
+            actor::run(
+                parts,
+                transport,
+                None::<std::future::Ready<Result<(), Error>>>,
+            )
+            .await
+            .map(drop)
+        }
+    }
+
+    /// Connects to `component`, serves while `main` runs, and returns what `main` returns.
+    ///
+    /// `main` gets the connection and may wait for answers with
+    /// [`SentRequest::block_task`](crate::SentRequest::block_task). When it finishes, what is
+    /// queued is flushed and the connection closes.
+    pub fn connect_with<T, F, Fut>(
+        self,
+        component: impl ConnectTo<R>,
+        main: F,
+    ) -> impl Future<Output = Result<T, Error>> + Send + 'static
+    where
+        T: Send + 'static,
+        F: FnOnce(ConnectionTo<R::Counterpart>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, Error>> + Send + 'static,
+    {
+        let (parts, config) = self.into_parts();
+        async move {
+            let transport = component.into_transport(&config)?;
+            let cx = ConnectionTo::new(Arc::clone(&parts.shared), parts.role.counterpart());
+            match actor::run(parts, transport, Some(main(cx))).await? {
+                Some(value) => Ok(value),
+                None => Err(Error::internal_error(
+                    "the connection ended without running its main future",
+                )),
+            }
+        }
+    }
+}
+
+impl<R: Role, H> fmt::Debug for Builder<R, H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("role", &self.role)
+            .field("name", &self.name)
+            .field("max_frame_bytes", &self.max_frame_bytes)
+            .field("max_outgoing_bytes", &self.max_outgoing_bytes)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,170 @@
+//! The connection handle, and the state its clones share with the actors.
+
+use std::fmt;
+use std::future::{Future, poll_fn};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+
+use futures::task::AtomicWaker;
+
+use crate::actor::outgoing::OutgoingQueue;
+use crate::actor::task::TaskQueue;
+use crate::message::{JsonRpcNotification, JsonRpcRequest, RequestId};
+use crate::pending::PendingRequests;
+use crate::wire::encode;
+use crate::{Error, Role, SentRequest};
+
+/// Gives every connection a distinct id, so a dispatch scope knows whose loop it is in.
+static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
+
+/// What the actors and every [`ConnectionTo`] clone of one connection share.
+pub(crate) struct Shared {
+    pub(crate) id: u64,
+    pub(crate) name: Option<Arc<str>>,
+    pub(crate) outgoing: OutgoingQueue,
+    pub(crate) pending: PendingRequests,
+    pub(crate) tasks: TaskQueue,
+    next_request_id: AtomicU64,
+    pub(crate) responder_serial: AtomicU64,
+    /// Responders not yet answered: at end of input, the connection waits for them to reach 0.
+    live_responders: AtomicUsize,
+    responders_waker: AtomicWaker,
+}
+
+impl Shared {
+    pub(crate) fn new(name: Option<Arc<str>>, max_outgoing_bytes: usize) -> Self {
+        Shared {
+            id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
+            name,
+            outgoing: OutgoingQueue::new(max_outgoing_bytes),
+            pending: PendingRequests::default(),
+            tasks: TaskQueue::default(),
+            next_request_id: AtomicU64::new(1),
+            responder_serial: AtomicU64::new(0),
+            live_responders: AtomicUsize::new(0),
+            responders_waker: AtomicWaker::new(),
+        }
+    }
+
+    pub(crate) fn responder_started(&self) {
+        self.live_responders.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub(crate) fn responder_done(&self) {
+        if self.live_responders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.responders_waker.wake();
+        }
+    }
+
+    /// Ready once every incoming request has been answered.
+    pub(crate) fn poll_all_answered(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.responders_waker.register(cx.waker());
+        if self.live_responders.load(Ordering::Acquire) == 0 {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// A handle to a running connection, for sending to the counterpart `Cp`.
+///
+/// Cheap to clone (one reference count); every clone talks over the same connection. Handlers
+/// receive one with every message; the closure of
+/// [`connect_with`](crate::Builder::connect_with) receives one too.
+///
+/// Sending never waits: messages are serialized at once and queued in order. If the peer does
+/// not read and the queue fills up (see [`Builder::max_outgoing_bytes`](crate::Builder::max_outgoing_bytes)),
+/// sending requests and notifications fails until [`ConnectionTo::writable`] resolves; answers
+/// are always queued.
+pub struct ConnectionTo<Cp: Role> {
+    pub(crate) shared: Arc<Shared>,
+    counterpart: Cp,
+}
+
+impl<Cp: Role> Clone for ConnectionTo<Cp> {
+    fn clone(&self) -> Self {
+        ConnectionTo {
+            shared: Arc::clone(&self.shared),
+            counterpart: self.counterpart.clone(),
+        }
+    }
+}
+
+impl<Cp: Role> ConnectionTo<Cp> {
+    pub(crate) fn new(shared: Arc<Shared>, counterpart: Cp) -> Self {
+        ConnectionTo {
+            shared,
+            counterpart,
+        }
+    }
+
+    /// The role at the other end.
+    pub fn counterpart(&self) -> &Cp {
+        &self.counterpart
+    }
+
+    /// The name given with [`Builder::name`](crate::Builder::name), if any.
+    pub fn name(&self) -> Option<&str> {
+        self.shared.name.as_deref()
+    }
+
+    /// Sends a request. The answer comes through the returned [`SentRequest`]: await it with
+    /// [`SentRequest::block_task`] outside handlers, or hand it a callback inside them.
+    ///
+    /// Failures to send (closed connection, full queue, params that do not serialize) are
+    /// reported by the `SentRequest` too, so there is one place to handle errors.
+    pub fn send_request<M: JsonRpcRequest>(&self, request: M) -> SentRequest<M::Response> {
+        let id = self.shared.next_request_id.fetch_add(1, Ordering::Relaxed);
+        let sent = encode::request_frame(&RequestId::from(id), &request).and_then(|frame| {
+            self.shared.pending.insert(id)?;
+            self.shared
+                .outgoing
+                .push(frame)
+                .inspect_err(|_| self.shared.pending.forget(id))
+        });
+        match sent {
+            Ok(()) => SentRequest::new(id, Arc::clone(&self.shared)),
+            Err(error) => SentRequest::failed(error, Arc::clone(&self.shared)),
+        }
+    }
+
+    /// Sends a notification.
+    pub fn send_notification<M: JsonRpcNotification>(&self, notification: M) -> Result<(), Error> {
+        let frame = encode::notification_frame(&notification)?;
+        self.shared.outgoing.push(frame)
+    }
+
+    /// Sends an error that answers no particular request (a response with id `null`), for
+    /// example to tell the peer why this side is about to hang up.
+    pub fn send_error_notification(&self, error: Error) -> Result<(), Error> {
+        self.shared
+            .outgoing
+            .push(encode::error_frame(&RequestId::Null, &error))
+    }
+
+    /// Runs `task` alongside the dispatch loop, inside the connection's own future.
+    ///
+    /// Use it for work that waits (a timer, a `block_task()` on an answer) so that handlers
+    /// return promptly. If the task fails or panics, the connection ends with that error.
+    pub fn spawn(&self, task: impl Future<Output = Result<(), Error>> + Send + 'static) {
+        self.shared.tasks.spawn(task);
+    }
+
+    /// Resolves once the outgoing queue has room (is below half its limit), or the connection
+    /// has closed. A task that sends many messages awaits it to go at the peer's pace.
+    pub fn writable(&self) -> impl Future<Output = ()> + Send + 'static {
+        let shared = Arc::clone(&self.shared);
+        async move { poll_fn(|cx| shared.outgoing.poll_room(cx)).await }
+    }
+}
+
+impl<Cp: Role> fmt::Debug for ConnectionTo<Cp> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectionTo")
+            .field("counterpart", &self.counterpart)
+            .field("name", &self.shared.name)
+            .finish()
+    }
+}

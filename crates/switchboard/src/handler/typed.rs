@@ -1,0 +1,157 @@
+//! Handlers made from closures, typed by the closure's argument.
+
+use std::future::Future;
+use std::marker::PhantomData;
+
+use super::{Handled, Handler};
+use crate::message::{JsonRpcNotification, JsonRpcRequest, Typed};
+use crate::{ConnectionTo, Dispatch, Error, Responder, Role};
+
+/// Claims requests whose method matches `Req`, reads their params as `Req`, and calls the
+/// closure. Params that do not fit are answered -32602 naming the field, without calling it.
+/// Made by [`Builder::on_receive_request`](crate::Builder::on_receive_request).
+pub struct RequestHandler<Req, F> {
+    handler: F,
+    _request: PhantomData<fn(Req)>,
+}
+
+impl<Req, F> RequestHandler<Req, F> {
+    pub(crate) fn new(handler: F) -> Self {
+        RequestHandler {
+            handler,
+            _request: PhantomData,
+        }
+    }
+}
+
+impl<Cp, Req, F, Fut> Handler<Cp> for RequestHandler<Req, F>
+where
+    Cp: Role,
+    Req: JsonRpcRequest,
+    F: FnMut(Req, Responder<Req::Response>, ConnectionTo<Cp>) -> Fut + Send,
+    Fut: Future<Output = Result<(), Error>> + Send,
+{
+    async fn handle(
+        &mut self,
+        dispatch: Dispatch,
+        cx: ConnectionTo<Cp>,
+    ) -> Result<Handled<Dispatch>, Error> {
+        if !matches!(&dispatch, Dispatch::Request(request, _) if Req::matches_method(request.method()))
+        {
+            return Ok(Handled::No {
+                message: dispatch,
+                retry: false,
+            });
+        }
+        match dispatch.into_typed::<Req, crate::message::NoMessage>() {
+            Typed::Matched(Dispatch::Request(request, responder)) => {
+                (self.handler)(request, responder, cx).await?
+            }
+            Typed::Unmatched(message) => {
+                return Ok(Handled::No {
+                    message,
+                    retry: false,
+                });
+            }
+            Typed::Matched(_) | Typed::Rejected => {}
+        }
+        Ok(Handled::Yes)
+    }
+}
+
+/// Claims notifications whose method matches `Notif` and calls the closure. A notification
+/// whose params do not fit is dropped with a warning (notifications are never answered).
+/// Made by [`Builder::on_receive_notification`](crate::Builder::on_receive_notification).
+pub struct NotificationHandler<Notif, F> {
+    handler: F,
+    _notification: PhantomData<fn(Notif)>,
+}
+
+impl<Notif, F> NotificationHandler<Notif, F> {
+    pub(crate) fn new(handler: F) -> Self {
+        NotificationHandler {
+            handler,
+            _notification: PhantomData,
+        }
+    }
+}
+
+impl<Cp, Notif, F, Fut> Handler<Cp> for NotificationHandler<Notif, F>
+where
+    Cp: Role,
+    Notif: JsonRpcNotification,
+    F: FnMut(Notif, ConnectionTo<Cp>) -> Fut + Send,
+    Fut: Future<Output = Result<(), Error>> + Send,
+{
+    async fn handle(
+        &mut self,
+        dispatch: Dispatch,
+        cx: ConnectionTo<Cp>,
+    ) -> Result<Handled<Dispatch>, Error> {
+        if !matches!(&dispatch, Dispatch::Notification(notification) if Notif::matches_method(notification.method()))
+        {
+            return Ok(Handled::No {
+                message: dispatch,
+                retry: false,
+            });
+        }
+        match dispatch.into_typed::<crate::message::NoMessage, Notif>() {
+            Typed::Matched(Dispatch::Notification(notification)) => {
+                (self.handler)(notification, cx).await?
+            }
+            Typed::Unmatched(message) => {
+                return Ok(Handled::No {
+                    message,
+                    retry: false,
+                });
+            }
+            Typed::Matched(_) | Typed::Rejected => {}
+        }
+        Ok(Handled::Yes)
+    }
+}
+
+/// Claims requests matching `Req` and notifications matching `Notif` (either may be an enum of
+/// messages, or [`NoMessage`](crate::message::NoMessage) for none) and calls the closure with
+/// the typed [`Dispatch`]. Made by
+/// [`Builder::on_receive_dispatch`](crate::Builder::on_receive_dispatch).
+pub struct DispatchHandler<Req, Notif, F> {
+    handler: F,
+    _messages: PhantomData<fn(Req, Notif)>,
+}
+
+impl<Req, Notif, F> DispatchHandler<Req, Notif, F> {
+    pub(crate) fn new(handler: F) -> Self {
+        DispatchHandler {
+            handler,
+            _messages: PhantomData,
+        }
+    }
+}
+
+impl<Cp, Req, Notif, F, Fut> Handler<Cp> for DispatchHandler<Req, Notif, F>
+where
+    Cp: Role,
+    Req: JsonRpcRequest,
+    Notif: JsonRpcNotification,
+    F: FnMut(Dispatch<Req, Notif>, ConnectionTo<Cp>) -> Fut + Send,
+    Fut: Future<Output = Result<(), Error>> + Send,
+{
+    async fn handle(
+        &mut self,
+        dispatch: Dispatch,
+        cx: ConnectionTo<Cp>,
+    ) -> Result<Handled<Dispatch>, Error> {
+        match dispatch.into_typed::<Req, Notif>() {
+            Typed::Matched(typed) => (self.handler)(typed, cx).await?,
+            Typed::Unmatched(message) => {
+                return Ok(Handled::No {
+                    message,
+                    retry: false,
+                });
+            }
+            Typed::Rejected => {}
+        }
+        Ok(Handled::Yes)
+    }
+}

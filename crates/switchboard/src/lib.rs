@@ -1,0 +1,75 @@
+//! Switchboard: typed, actor-based JSON-RPC 2.0 connections.
+//!
+//! A connection is built for a [`Role`] with a [`Builder`]: typed handlers chained in order,
+//! then a component to talk over ([`Channel`], [`Lines`], [`ByteStreams`], [`Stdio`], or
+//! another builder). Handlers receive a [`ConnectionTo`] for sending; requests sent come back
+//! as a [`SentRequest`], whose API keeps a handler from blocking the dispatch loop.
+//!
+//! ```
+//! use serde::{Deserialize, Serialize};
+//! use switchboard::{Channel, Error, JsonRpcRequest, JsonRpcResponse, UntypedRole};
+//!
+//! #[derive(Serialize, Deserialize, JsonRpcRequest)]
+//! #[request(method = "echo", response = Echoed)]
+//! struct Echo { text: String }
+//!
+//! #[derive(Serialize, Deserialize, JsonRpcResponse)]
+//! struct Echoed { text: String }
+//!
+//! # futures::executor::block_on(async {
+//! let (client_end, server_end) = Channel::duplex();
+//! let server = UntypedRole
+//!     .builder()
+//!     .on_receive_request(async |echo: Echo, responder, _cx| responder.respond(Echoed { text: echo.text }))
+//!     .connect_to(server_end);
+//! let client = UntypedRole.builder().connect_with(client_end, async |cx| {
+//!     let echoed = cx.send_request(Echo { text: "hello".into() }).block_task().await?;
+//!     Ok::<_, Error>(echoed.text)
+//! });
+//! let (text, served) = futures::join!(client, server);
+//! assert_eq!(text.unwrap(), "hello");
+//! served.unwrap();
+//! # });
+//! ```
+//!
+//! Where things live: [`wire`] parses and writes frames; the actors (transport, incoming,
+//! outgoing, task) run inside the one future `connect_to` / `connect_with` returns; [`Responder`]
+//! answers incoming requests; [`SentRequest`] waits for answers to ours. No runtime is needed:
+//! the core depends on `futures` only, and the `tokio` feature adds [`Stdio`] and
+//! [`ByteStreams::tokio`].
+
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+extern crate self as switchboard;
+
+mod actor;
+mod builder;
+mod connection;
+pub mod error;
+pub mod handler;
+pub mod message;
+mod pending;
+mod responder;
+mod role;
+mod sent_request;
+pub mod transport;
+pub mod wire;
+
+pub use actor::outgoing::DEFAULT_MAX_OUTGOING_BYTES;
+pub use builder::Builder;
+pub use connection::ConnectionTo;
+pub use error::{Error, Result};
+pub use handler::{Handled, Handler};
+pub use message::{
+    Dispatch, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, RawJson,
+    RequestId, UntypedMessage,
+};
+pub use responder::{Responder, ResponseRouter};
+pub use role::{Role, UntypedRole, unclaimed};
+pub use sent_request::SentRequest;
+#[cfg(feature = "tokio")]
+pub use transport::Stdio;
+pub use transport::{ByteStreams, Channel, ConnectTo, Lines, Transport};
+
+pub use switchboard_macros::{JsonRpcNotification, JsonRpcRequest, JsonRpcResponse};

@@ -1,0 +1,115 @@
+//! One incoming item, with what it needs to be answered or routed.
+
+use std::fmt;
+
+use super::{JsonRpcNotification, JsonRpcRequest, RawJson, UntypedMessage};
+use crate::{Error, Responder, ResponseRouter};
+
+/// One incoming item: a request with its [`Responder`], a notification, or a response with its
+/// [`ResponseRouter`].
+///
+/// Untyped (`Dispatch` with the default parameters) it is what flows through the handler
+/// chain. Typed (`Dispatch<MyRequests, MyNotifications>`) it is what an
+/// [`on_receive_dispatch`](crate::Builder::on_receive_dispatch) handler receives: the request
+/// and notification types may be enums of messages.
+///
+/// Responses to requests this side sent reach their [`SentRequest`](crate::SentRequest)
+/// through the chain as `Dispatch::Response`; typed handlers never see them, and a response
+/// that no handler claims is routed to its request.
+pub enum Dispatch<Req: JsonRpcRequest = UntypedMessage, Notif: JsonRpcNotification = UntypedMessage>
+{
+    /// A request and the responder that must answer it.
+    Request(Req, Responder<Req::Response>),
+    /// A notification.
+    Notification(Notif),
+    /// A response to one of our requests and the router that delivers it.
+    Response(Result<RawJson, Error>, ResponseRouter),
+}
+
+/// The outcome of reading an untyped dispatch as a typed one.
+pub(crate) enum Typed<D> {
+    /// The method matched and the params fit.
+    Matched(D),
+    /// Not for this type: pass it on.
+    Unmatched(Dispatch),
+    /// The method matched but the params did not fit: already answered -32602 (or logged, for
+    /// a notification).
+    Rejected,
+}
+
+impl<Req: JsonRpcRequest, Notif: JsonRpcNotification> Dispatch<Req, Notif> {
+    /// The method, for requests and notifications.
+    pub fn method(&self) -> Option<&str> {
+        match self {
+            Dispatch::Request(request, _) => Some(request.method()),
+            Dispatch::Notification(notification) => Some(notification.method()),
+            Dispatch::Response(..) => None,
+        }
+    }
+
+    /// Turns a typed dispatch back into the untyped form.
+    pub fn into_untyped(self) -> Result<Dispatch, Error> {
+        Ok(match self {
+            Dispatch::Request(request, responder) => {
+                Dispatch::Request(request.into_untyped()?, responder.cast())
+            }
+            Dispatch::Notification(notification) => {
+                Dispatch::Notification(notification.into_untyped()?)
+            }
+            Dispatch::Response(result, router) => Dispatch::Response(result, router),
+        })
+    }
+}
+
+impl Dispatch {
+    /// Reads this dispatch as `Dispatch<Req, Notif>` when its method matches.
+    pub(crate) fn into_typed<Req: JsonRpcRequest, Notif: JsonRpcNotification>(
+        self,
+    ) -> Typed<Dispatch<Req, Notif>> {
+        match self {
+            Dispatch::Request(message, responder) if Req::matches_method(message.method()) => {
+                match Req::from_untyped(message) {
+                    Ok(request) => Typed::Matched(Dispatch::Request(request, responder.cast())),
+                    Err(error) => {
+                        // The only failure is a closed connection, and then nobody is listening.
+                        let _ = responder.respond_with_error(error);
+                        Typed::Rejected
+                    }
+                }
+            }
+            Dispatch::Notification(message) if Notif::matches_method(message.method()) => {
+                let method = message.method().to_owned();
+                match Notif::from_untyped(message) {
+                    Ok(notification) => Typed::Matched(Dispatch::Notification(notification)),
+                    Err(error) => {
+                        tracing::warn!(%method, %error, "dropping a notification whose params do not fit");
+                        Typed::Rejected
+                    }
+                }
+            }
+            other => Typed::Unmatched(other),
+        }
+    }
+}
+
+impl<Req: JsonRpcRequest + fmt::Debug, Notif: JsonRpcNotification + fmt::Debug> fmt::Debug
+    for Dispatch<Req, Notif>
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Dispatch::Request(request, responder) => f
+                .debug_tuple("Request")
+                .field(request)
+                .field(responder.id())
+                .finish(),
+            Dispatch::Notification(notification) => {
+                f.debug_tuple("Notification").field(notification).finish()
+            }
+            Dispatch::Response(result, router) => f
+                .debug_tuple("Response")
+                .field(result)
+                .field(router)
+                .finish(),
+        }
+    }
+}

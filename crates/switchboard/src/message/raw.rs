@@ -1,0 +1,189 @@
+//! Raw JSON text, kept as it arrived until someone asks for a type.
+
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
+
+use crate::Error;
+
+/// A piece of valid JSON kept as text: the params of an incoming message or the result of a
+/// response.
+///
+/// Switchboard splits each frame into its envelope once and keeps the params as `RawJson`.
+/// A typed handler deserializes its type straight from this text; a `serde_json::Value` is only
+/// built when you ask for one with [`RawJson::to_value`].
+///
+/// ```
+/// use switchboard::RawJson;
+///
+/// let raw = RawJson::from_string(r#"{"a": 1}"#.to_string()).unwrap();
+/// #[derive(serde::Deserialize)]
+/// struct A { a: i64 }
+/// assert_eq!(raw.parse::<A>().unwrap().a, 1);
+/// assert_eq!(raw.get(), r#"{"a": 1}"#);
+/// ```
+#[derive(Clone)]
+pub struct RawJson(Box<RawValue>);
+
+impl RawJson {
+    /// Checks that `text` is one JSON value and keeps it.
+    pub fn from_string(text: String) -> Result<Self, Error> {
+        RawValue::from_string(text)
+            .map(RawJson)
+            .map_err(Error::parse_error)
+    }
+
+    /// Serializes `value` into raw JSON.
+    pub fn from_serialize<T: Serialize + ?Sized>(value: &T) -> Result<Self, Error> {
+        serde_json::value::to_raw_value(value)
+            .map(RawJson)
+            .map_err(Error::serialization)
+    }
+
+    /// `null`.
+    pub fn null() -> Self {
+        RawJson(RawValue::NULL.to_owned())
+    }
+
+    pub(crate) fn from_raw(raw: Box<RawValue>) -> Self {
+        RawJson(raw)
+    }
+
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+
+    /// True when the text is `null`.
+    pub fn is_null(&self) -> bool {
+        self.get() == "null"
+    }
+
+    /// Deserializes the text into `T`.
+    ///
+    /// On failure the error is -32602 and names the field that did not fit, e.g.
+    /// `Invalid params: b: invalid type: string "x", expected i64`.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        parse_json(self.get(), |detail| Error::invalid_params(detail))
+    }
+
+    /// Builds a `serde_json::Value` from the text.
+    pub fn to_value(&self) -> Result<serde_json::Value, Error> {
+        serde_json::from_str(self.get()).map_err(Error::serialization)
+    }
+}
+
+/// Deserializes `text` into `T`. The fast path is a plain `serde_json` parse; only when that
+/// fails is the text read again to find the path of the field that failed, so the error can
+/// name it.
+pub(crate) fn parse_json<T: DeserializeOwned>(
+    text: &str,
+    make_error: fn(&dyn fmt::Display) -> Error,
+) -> Result<T, Error> {
+    match serde_json::from_str(text) {
+        Ok(value) => Ok(value),
+        Err(first) => {
+            let mut deserializer = serde_json::Deserializer::from_str(text);
+            match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
+                Err(error) => {
+                    let path = error.path().to_string();
+                    let inner = error.into_inner();
+                    if path.is_empty() || path == "." {
+                        Err(make_error(&strip_position(&inner)))
+                    } else {
+                        let detail = format!("{path}: {}", strip_position(&inner));
+                        Err(make_error(&detail).with_data(serde_json::json!({ "field": path })))
+                    }
+                }
+                // Cannot happen (the same text failed a moment ago), but report the first error.
+                Ok(_) => Err(make_error(&strip_position(&first))),
+            }
+        }
+    }
+}
+
+/// serde_json ends its messages with "at line 1 column 17"; for params that position means
+/// nothing to the peer, so it is cut off.
+fn strip_position(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" at line ") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    }
+}
+
+impl fmt::Debug for RawJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.get())
+    }
+}
+
+impl fmt::Display for RawJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.get())
+    }
+}
+
+impl PartialEq for RawJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl Serialize for RawJson {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawJson {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Box::<RawValue>::deserialize(deserializer).map(RawJson)
+    }
+}
+
+impl TryFrom<&serde_json::Value> for RawJson {
+    type Error = Error;
+
+    fn try_from(value: &serde_json::Value) -> Result<Self, Error> {
+        RawJson::from_serialize(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Add {
+        a: i64,
+        b: i64,
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_field() {
+        let error =
+            parse_json::<Add>(r#"{"a": 1, "b": "x"}"#, |d| Error::invalid_params(d)).unwrap_err();
+        assert_eq!(error.code(), -32602);
+        assert_eq!(
+            error.message(),
+            r#"Invalid params: b: invalid type: string "x", expected i64"#
+        );
+        assert_eq!(error.data().unwrap()["field"], "b");
+    }
+
+    #[test]
+    fn a_missing_field_is_named() {
+        let error = parse_json::<Add>(r#"{"a": 1}"#, |d| Error::invalid_params(d)).unwrap_err();
+        assert_eq!(error.message(), "Invalid params: missing field `b`");
+    }
+
+    #[test]
+    fn invalid_text_is_a_parse_error() {
+        assert_eq!(RawJson::from_string("{".into()).unwrap_err().code(), -32700);
+        assert!(RawJson::null().is_null());
+    }
+}

@@ -1,0 +1,270 @@
+//! Requests this side sent and is waiting to hear back about.
+//!
+//! One keyed map, id → what to do with the answer. An entry is made before the request is
+//! queued (so even an instant answer finds it), and leaves when the answer is delivered, when
+//! its `SentRequest` is dropped unconsumed, or when the connection closes. Ids are our own
+//! sequential integers, so the map hashes them with a plain multiply instead of SipHash.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use futures::future::BoxFuture;
+
+use crate::Error;
+use crate::message::RawJson;
+
+/// Runs when the answer arrives: built by `SentRequest::on_receiving_result` and friends.
+pub(crate) type ResponseCallback =
+    Box<dyn FnOnce(Result<RawJson, Error>) -> BoxFuture<'static, ()> + Send>;
+
+/// What an entry holds.
+enum Entry {
+    /// No answer yet; `waker` is the task in `block_task`, if one waits.
+    Waiting(Option<Waker>),
+    /// The answer arrived before anyone asked for it.
+    Answered(Result<RawJson, Error>),
+    /// The answer goes to this callback, run in the dispatch loop.
+    Callback(ResponseCallback),
+}
+
+#[derive(Default)]
+struct State {
+    entries: HashMap<u64, Entry, BuildHasherDefault<IdHasher>>,
+    /// Set once no answer can arrive any more; new requests fail with this error at once.
+    closed: Option<Error>,
+}
+
+/// The pending requests of one connection.
+#[derive(Default)]
+pub(crate) struct PendingRequests {
+    state: Mutex<State>,
+}
+
+/// What to do after an answer was delivered.
+pub(crate) enum Delivery {
+    /// Someone was told (or will find it); nothing more to do.
+    Done,
+    /// Run this callback future now.
+    Run(BoxFuture<'static, ()>),
+    /// Nobody waits for this id (unknown, or already answered).
+    Unknown,
+}
+
+impl PendingRequests {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding this lock leaves the map consistent (every operation is a
+        // single insert or remove), so a poisoned lock is safe to keep using.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Makes the entry for a request about to be sent.
+    pub(crate) fn insert(&self, id: u64) -> Result<(), Error> {
+        let mut state = self.lock();
+        if let Some(error) = &state.closed {
+            return Err(error.clone());
+        }
+        state.entries.insert(id, Entry::Waiting(None));
+        Ok(())
+    }
+
+    /// Delivers the answer for `id`.
+    pub(crate) fn deliver(&self, id: u64, result: Result<RawJson, Error>) -> Delivery {
+        let mut state = self.lock();
+        match state.entries.remove(&id) {
+            Some(Entry::Waiting(waker)) => {
+                state.entries.insert(id, Entry::Answered(result));
+                drop(state);
+                if let Some(waker) = waker {
+                    waker.wake();
+                }
+                Delivery::Done
+            }
+            Some(Entry::Callback(callback)) => Delivery::Run(callback(result)),
+            Some(answered @ Entry::Answered(_)) => {
+                // A second answer to the same id: keep the first, report the second.
+                state.entries.insert(id, answered);
+                Delivery::Unknown
+            }
+            None => Delivery::Unknown,
+        }
+    }
+
+    /// Polls for the answer to `id` (used by `block_task`).
+    pub(crate) fn poll_answer(
+        &self,
+        id: u64,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<RawJson, Error>> {
+        let mut state = self.lock();
+        match state.entries.remove(&id) {
+            Some(Entry::Answered(result)) => Poll::Ready(result),
+            Some(Entry::Waiting(_)) => {
+                state
+                    .entries
+                    .insert(id, Entry::Waiting(Some(cx.waker().clone())));
+                Poll::Pending
+            }
+            Some(callback @ Entry::Callback(_)) => {
+                state.entries.insert(id, callback);
+                Poll::Ready(Err(Error::internal_error(
+                    "this request's answer already goes to a callback",
+                )))
+            }
+            None => Poll::Ready(Err(state.closed.clone().unwrap_or_else(|| {
+                Error::internal_error(format_args!("no pending request with id {id}"))
+            }))),
+        }
+    }
+
+    /// Sends the answer for `id` to `callback`. If the answer is already here, the callback's
+    /// future is returned to be run by the caller.
+    pub(crate) fn set_callback(
+        &self,
+        id: u64,
+        callback: ResponseCallback,
+    ) -> Option<BoxFuture<'static, ()>> {
+        let mut state = self.lock();
+        match state.entries.remove(&id) {
+            Some(Entry::Waiting(_)) => {
+                state.entries.insert(id, Entry::Callback(callback));
+                None
+            }
+            Some(Entry::Answered(result)) => Some(callback(result)),
+            Some(Entry::Callback(previous)) => {
+                state.entries.insert(id, Entry::Callback(previous));
+                Some(callback(Err(Error::internal_error(
+                    "this request's answer already goes to a callback",
+                ))))
+            }
+            None => {
+                let error = state.closed.clone().unwrap_or_else(|| {
+                    Error::internal_error(format_args!("no pending request with id {id}"))
+                });
+                Some(callback(Err(error)))
+            }
+        }
+    }
+
+    /// Forgets `id`: its `SentRequest` was dropped, so any answer is of no interest.
+    pub(crate) fn forget(&self, id: u64) {
+        self.lock().entries.remove(&id);
+    }
+
+    /// Fails every pending request with `error`, and every later one too. Returns the futures
+    /// of callbacks that were waiting, to be run by the caller.
+    pub(crate) fn close(&self, error: &Error) -> Vec<BoxFuture<'static, ()>> {
+        let mut state = self.lock();
+        if state.closed.is_none() {
+            state.closed = Some(error.clone());
+        }
+        let mut wakers = Vec::new();
+        let mut callbacks = Vec::new();
+        let ids: Vec<u64> = state.entries.keys().copied().collect();
+        for id in ids {
+            match state.entries.remove(&id) {
+                Some(Entry::Waiting(waker)) => {
+                    state
+                        .entries
+                        .insert(id, Entry::Answered(Err(error.clone())));
+                    wakers.extend(waker);
+                }
+                Some(Entry::Callback(callback)) => callbacks.push(callback),
+                Some(answered) => {
+                    state.entries.insert(id, answered);
+                }
+                None => {}
+            }
+        }
+        drop(state);
+        wakers.into_iter().for_each(Waker::wake);
+        callbacks
+            .into_iter()
+            .map(|callback| callback(Err(error.clone())))
+            .collect()
+    }
+
+    /// How many requests wait for an answer.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.lock().entries.len()
+    }
+}
+
+/// A hasher for our own sequential request ids: spreading them with one multiply is enough.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = (self.0 << 8 | u64::from(*byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::task::noop_waker;
+
+    #[test]
+    fn an_early_answer_waits_for_its_reader() {
+        let pending = PendingRequests::default();
+        pending.insert(1).unwrap();
+        assert!(matches!(
+            pending.deliver(1, Ok(RawJson::null())),
+            Delivery::Done
+        ));
+        let waker = noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        assert!(matches!(
+            pending.poll_answer(1, &mut cx),
+            Poll::Ready(Ok(_))
+        ));
+        assert_eq!(pending.len(), 0);
+    }
+
+    #[test]
+    fn closing_fails_waiters_and_later_requests() {
+        let pending = PendingRequests::default();
+        pending.insert(1).unwrap();
+        let waker = noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        assert!(pending.poll_answer(1, &mut cx).is_pending());
+        pending.close(&Error::connection_closed("test"));
+        assert!(
+            matches!(pending.poll_answer(1, &mut cx), Poll::Ready(Err(e)) if e.is_connection_closed())
+        );
+        assert!(pending.insert(2).unwrap_err().is_connection_closed());
+    }
+
+    #[test]
+    fn a_second_answer_is_reported_not_delivered() {
+        let pending = PendingRequests::default();
+        pending.insert(1).unwrap();
+        assert!(matches!(
+            pending.deliver(1, Ok(RawJson::null())),
+            Delivery::Done
+        ));
+        assert!(matches!(
+            pending.deliver(1, Ok(RawJson::null())),
+            Delivery::Unknown
+        ));
+        assert!(matches!(
+            pending.deliver(7, Ok(RawJson::null())),
+            Delivery::Unknown
+        ));
+    }
+}

@@ -1,0 +1,273 @@
+//! Answering incoming requests, and routing incoming answers.
+//!
+//! A [`Responder`] is created for every incoming request and answers it exactly once: by
+//! `respond*`, or, if dropped unanswered, with -32603. A [`ResponseRouter`] carries an
+//! incoming answer to the [`SentRequest`](crate::SentRequest) waiting for it.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use crate::Error;
+use crate::connection::Shared;
+use crate::message::{JsonRpcResponse, RawJson, RequestId};
+use crate::pending::Delivery;
+use crate::wire::encode;
+
+/// Answers one incoming request, exactly once.
+///
+/// A handler gets one with every request. It may answer at once, or move the responder into a
+/// spawned task and answer later; other messages keep flowing meanwhile. If a responder is
+/// dropped without answering, the peer still gets an answer: -32603, or the handler's own
+/// error when the handler returned one.
+///
+/// `T` is the type of a successful answer; [`Responder::cast`] changes it.
+///
+/// ```
+/// use switchboard::{Error, Responder};
+///
+/// fn answer(responder: Responder<u64>, input: Option<u64>) -> Result<(), Error> {
+///     match input {
+///         Some(n) => responder.respond(n * 2),
+///         None => responder.respond_with_error(Error::invalid_params("no input")),
+///     }
+/// }
+/// ```
+#[must_use = "a responder answers its request when used; dropping it answers -32603"]
+pub struct Responder<T = serde_json::Value> {
+    core: Option<ResponderCore>,
+    _answer: PhantomData<fn(T)>,
+}
+
+/// Everything a responder needs to put its answer on the wire.
+pub(crate) struct ResponderCore {
+    id: RequestId,
+    /// Unique within the connection: tells the dispatch scope which responder is whose.
+    serial: u64,
+    shared: Arc<Shared>,
+    batch: Option<Arc<BatchAnswers>>,
+}
+
+impl ResponderCore {
+    pub(crate) fn connection_id(&self) -> u64 {
+        self.shared.id
+    }
+
+    pub(crate) fn serial(&self) -> u64 {
+        self.serial
+    }
+
+    /// Puts one answer frame on its way: into the batch it belongs to, or onto the queue.
+    fn send(self, frame: Vec<u8>) -> Result<(), Error> {
+        let result = match &self.batch {
+            Some(batch) => batch.add(frame, &self.shared),
+            None => self.shared.outgoing.push_answer(frame),
+        };
+        self.shared.responder_done();
+        result
+    }
+
+    pub(crate) fn send_error(self, error: &Error) -> Result<(), Error> {
+        let frame = encode::error_frame(&self.id, error);
+        self.send(frame)
+    }
+}
+
+impl<T: JsonRpcResponse> Responder<T> {
+    /// Answers with `value`.
+    ///
+    /// Fails only when the connection has closed, or when `value` cannot be serialized (the
+    /// peer then gets -32603 instead, so it is still answered).
+    pub fn respond(mut self, value: T) -> Result<(), Error> {
+        let Some(core) = self.core.take() else {
+            return Ok(());
+        };
+        match encode::result_frame(&core.id, &value) {
+            Ok(frame) => core.send(frame),
+            Err(error) => {
+                let _ = core.send_error(&Error::internal_error(format_args!(
+                    "the answer could not be serialized: {error}"
+                )));
+                Err(error)
+            }
+        }
+    }
+
+    /// Answers with `result`: the value, or the error.
+    pub fn respond_with_result(self, result: Result<T, Error>) -> Result<(), Error> {
+        match result {
+            Ok(value) => self.respond(value),
+            Err(error) => self.respond_with_error(error),
+        }
+    }
+}
+
+impl<T> Responder<T> {
+    pub(crate) fn new(
+        id: RequestId,
+        shared: Arc<Shared>,
+        batch: Option<Arc<BatchAnswers>>,
+    ) -> Self {
+        let serial = shared.responder_serial.fetch_add(1, Ordering::Relaxed);
+        shared.responder_started();
+        Responder {
+            core: Some(ResponderCore {
+                id,
+                serial,
+                shared,
+                batch,
+            }),
+            _answer: PhantomData,
+        }
+    }
+
+    /// Answers with an error.
+    pub fn respond_with_error(mut self, error: Error) -> Result<(), Error> {
+        match self.core.take() {
+            Some(core) => core.send_error(&error),
+            None => Ok(()),
+        }
+    }
+
+    /// The same responder, answering with another type (for example after reading an enum of
+    /// requests, to answer one variant with its own response type).
+    pub fn cast<U>(mut self) -> Responder<U> {
+        Responder {
+            core: self.core.take(),
+            _answer: PhantomData,
+        }
+    }
+
+    /// The id of the request this responder answers.
+    pub fn id(&self) -> &RequestId {
+        // `core` is only empty after answering, which consumes the responder.
+        self.core.as_ref().map_or(&RequestId::Null, |core| &core.id)
+    }
+
+    pub(crate) fn serial(&self) -> Option<u64> {
+        self.core.as_ref().map(|core| core.serial)
+    }
+}
+
+impl<T> Drop for Responder<T> {
+    fn drop(&mut self) {
+        let Some(core) = self.core.take() else {
+            return;
+        };
+        // Dropped while its own handler runs: the incoming actor answers once the handler is
+        // done, with the handler's error if it returns one.
+        let Some(core) = crate::actor::scope::adopt_orphan(core) else {
+            return;
+        };
+        let error = if std::thread::panicking() {
+            Error::internal_error("the task answering this request panicked")
+        } else {
+            Error::internal_error("the request was dropped without an answer")
+        };
+        let _ = core.send_error(&error);
+    }
+}
+
+impl<T> fmt::Debug for Responder<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Responder").field("id", self.id()).finish()
+    }
+}
+
+/// Collects the answers to one incoming batch, and sends them as one array once all are in.
+pub(crate) struct BatchAnswers {
+    state: Mutex<BatchState>,
+}
+
+struct BatchState {
+    /// `[` then the answers so far, comma separated.
+    frame: Vec<u8>,
+    remaining: usize,
+}
+
+impl BatchAnswers {
+    /// A batch that will send its array after `expected` answers.
+    pub(crate) fn new(expected: usize) -> Self {
+        BatchAnswers {
+            state: Mutex::new(BatchState {
+                frame: vec![b'['],
+                remaining: expected,
+            }),
+        }
+    }
+
+    pub(crate) fn add(&self, answer: Vec<u8>, shared: &Shared) -> Result<(), Error> {
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if state.frame.len() > 1 {
+            state.frame.push(b',');
+        }
+        state.frame.extend_from_slice(&answer);
+        state.remaining = state.remaining.saturating_sub(1);
+        if state.remaining > 0 {
+            return Ok(());
+        }
+        let mut frame = std::mem::take(&mut state.frame);
+        drop(state);
+        frame.push(b']');
+        shared.outgoing.push_answer(frame)
+    }
+}
+
+/// Delivers one incoming answer to the request it answers.
+///
+/// It comes with every [`Dispatch::Response`](crate::Dispatch::Response). A response that no
+/// handler claims is routed automatically; a handler that claims one must call
+/// [`ResponseRouter::route`] itself, or the request waits until the connection closes.
+pub struct ResponseRouter {
+    id: RequestId,
+    shared: Arc<Shared>,
+}
+
+impl ResponseRouter {
+    pub(crate) fn new(id: RequestId, shared: Arc<Shared>) -> Self {
+        ResponseRouter { id, shared }
+    }
+
+    /// The id the answer carries.
+    pub fn id(&self) -> &RequestId {
+        &self.id
+    }
+
+    /// Delivers `result` to the request with this id. A callback waiting for it (from
+    /// `on_receiving_result` and friends) runs as part of this future.
+    pub async fn route(self, result: Result<RawJson, Error>) {
+        let Some(id) = self.id.as_u64() else {
+            match result {
+                Err(error) if self.id == RequestId::Null => {
+                    tracing::warn!(%error, "the peer reported an error that belongs to no request");
+                }
+                _ => {
+                    tracing::warn!(id = %self.id, "dropping an answer whose id this side never sent")
+                }
+            }
+            return;
+        };
+        match self.shared.pending.deliver(id, result) {
+            Delivery::Done => {}
+            Delivery::Run(callback) => callback.await,
+            Delivery::Unknown => {
+                tracing::debug!(
+                    id,
+                    "dropping an answer nobody waits for (unknown id, or its SentRequest was dropped)"
+                );
+            }
+        }
+    }
+}
+
+impl fmt::Debug for ResponseRouter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseRouter")
+            .field("id", &self.id)
+            .finish()
+    }
+}

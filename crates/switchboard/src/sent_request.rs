@@ -1,0 +1,240 @@
+//! What `send_request` returns: a request on its way, and the ways to receive its answer.
+
+use std::fmt;
+use std::future::{Future, poll_fn};
+use std::sync::Arc;
+
+use crate::actor::scope::inside_dispatch_of;
+use crate::connection::Shared;
+use crate::message::{JsonRpcResponse, RawJson};
+use crate::pending::ResponseCallback;
+use crate::{Error, Responder};
+
+/// A request that has been sent, whose answer has not been consumed yet.
+///
+/// It is not a future. Pick how the answer is received by how the code that sent it runs:
+///
+/// - Outside the dispatch loop (the [`connect_with`](crate::Builder::connect_with) closure, a
+///   task started with [`spawn`](crate::ConnectionTo::spawn)): `block_task().await`.
+/// - Inside a handler: [`on_receiving_result`](SentRequest::on_receiving_result),
+///   [`on_receiving_ok_result`](SentRequest::on_receiving_ok_result) or
+///   [`forward_response_to`](SentRequest::forward_response_to). The handler returns at once and
+///   the callback runs in the dispatch loop when the answer arrives, before the next message.
+///
+/// A handler cannot wait for an answer on its own connection: the answer can only be read once
+/// the handler returns. `block_task()` awaited there fails at once with an error that says so,
+/// instead of hanging the connection.
+///
+/// Dropping a `SentRequest` without consuming it means its answer will be ignored.
+///
+/// ```
+/// use switchboard::{Channel, UntypedMessage, UntypedRole};
+///
+/// # futures::executor::block_on(async {
+/// let (client_end, server_end) = Channel::duplex();
+/// let server = UntypedRole.builder().on_receive_request(
+///     |request: UntypedMessage, responder, _cx| async move { responder.respond(serde_json::json!(request.method())) },
+/// );
+/// let answer = UntypedRole
+///     .builder()
+///     .connect_with(client_end, async |cx| {
+///         let request = UntypedMessage::new("ping", serde_json::json!({}))?;
+///         cx.send_request(request).block_task().await
+///     });
+/// let (answer, _) = futures::join!(answer, server.connect_to(server_end));
+/// assert_eq!(answer.unwrap(), "ping");
+/// # });
+/// ```
+#[must_use = "a SentRequest does nothing unless its answer is consumed (block_task, on_receiving_result, ...)"]
+pub struct SentRequest<T> {
+    /// `None` once consumed.
+    state: Option<State<T>>,
+}
+
+struct State<T> {
+    id: u64,
+    shared: Arc<Shared>,
+    /// Set when the request could not be sent; the consumer receives this error.
+    failed: Option<Error>,
+    convert: Convert<T>,
+}
+
+/// How the raw answer becomes a `T`.
+enum Convert<T> {
+    /// Deserialize it (the usual case: no allocation).
+    Parse(fn(&RawJson) -> Result<T, Error>),
+    /// Deserialize, then apply the closures given to `map`.
+    Mapped(Box<dyn FnOnce(Result<RawJson, Error>) -> Result<T, Error> + Send>),
+}
+
+impl<T> Convert<T> {
+    fn apply(self, raw: Result<RawJson, Error>) -> Result<T, Error> {
+        match self {
+            Convert::Parse(parse) => raw.and_then(|raw| parse(&raw)),
+            Convert::Mapped(map) => map(raw),
+        }
+    }
+}
+
+impl<T: JsonRpcResponse> SentRequest<T> {
+    pub(crate) fn new(id: u64, shared: Arc<Shared>) -> Self {
+        SentRequest {
+            state: Some(State {
+                id,
+                shared,
+                failed: None,
+                convert: Convert::Parse(T::from_result),
+            }),
+        }
+    }
+
+    pub(crate) fn failed(error: Error, shared: Arc<Shared>) -> Self {
+        SentRequest {
+            state: Some(State {
+                id: 0,
+                shared,
+                failed: Some(error),
+                convert: Convert::Parse(T::from_result),
+            }),
+        }
+    }
+
+    /// Sends the answer, whatever it is, to `responder`: the way to forward a request and
+    /// pass its answer back unchanged.
+    pub fn forward_response_to(self, responder: Responder<T>) {
+        self.on_receiving_result(async move |result| responder.respond_with_result(result));
+    }
+}
+
+impl<T: Send + 'static> SentRequest<T> {
+    fn take(&mut self) -> Option<State<T>> {
+        self.state.take()
+    }
+
+    /// Waits for the answer. For code outside the dispatch loop only: the
+    /// [`connect_with`](crate::Builder::connect_with) closure and spawned tasks.
+    ///
+    /// Awaited inside a handler of the same connection, it fails at once (code
+    /// [`BLOCKED_DISPATCH_LOOP`](crate::error::codes::BLOCKED_DISPATCH_LOOP)) instead of
+    /// deadlocking. If the connection closes first, it fails with a connection-closed error.
+    pub fn block_task(mut self) -> impl Future<Output = Result<T, Error>> + Send + 'static {
+        let state = self.take();
+        async move {
+            let Some(State {
+                id,
+                shared,
+                failed,
+                convert,
+            }) = state
+            else {
+                return Err(Error::internal_error(
+                    "this SentRequest was already consumed",
+                ));
+            };
+            if let Some(error) = failed {
+                return Err(error);
+            }
+            let waiting = Waiting { id, shared };
+            if inside_dispatch_of(waiting.shared.id) {
+                return Err(Error::blocked_dispatch_loop());
+            }
+            let raw = poll_fn(|cx| waiting.shared.pending.poll_answer(waiting.id, cx)).await;
+            convert.apply(raw)
+        }
+    }
+
+    /// Runs `callback` with the answer (or the error) when it arrives. The handler that sent
+    /// the request does not wait; the callback runs in the dispatch loop, before the next
+    /// incoming message is dispatched. An error the callback returns is logged.
+    pub fn on_receiving_result<F, Fut>(mut self, callback: F)
+    where
+        F: FnOnce(Result<T, Error>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), Error>> + Send + 'static,
+    {
+        let Some(State {
+            id,
+            shared,
+            failed,
+            convert,
+        }) = self.take()
+        else {
+            return;
+        };
+        let callback: ResponseCallback = Box::new(move |raw| {
+            Box::pin(async move {
+                if let Err(error) = callback(convert.apply(raw)).await {
+                    tracing::error!(%error, "a response callback failed");
+                }
+            })
+        });
+        let run_now = match failed {
+            Some(error) => Some(callback(Err(error))),
+            None => shared.pending.set_callback(id, callback),
+        };
+        if let Some(run_now) = run_now {
+            // The answer is already known: run the callback as a task, outside this handler.
+            shared.tasks.spawn_infallible(run_now);
+        }
+    }
+
+    /// Like [`on_receiving_result`](SentRequest::on_receiving_result) for the common case of
+    /// answering another request with the result: an error answer goes straight to
+    /// `responder`; a successful one is given to `callback` together with `responder`.
+    pub fn on_receiving_ok_result<R, F, Fut>(self, responder: Responder<R>, callback: F)
+    where
+        R: Send + 'static,
+        F: FnOnce(T, Responder<R>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), Error>> + Send + 'static,
+    {
+        self.on_receiving_result(async move |result| match result {
+            Ok(value) => callback(value, responder).await,
+            Err(error) => responder.respond_with_error(error),
+        });
+    }
+
+    /// Transforms the answer once it arrives. An error from `map` becomes the request's error.
+    pub fn map<U: Send + 'static>(
+        mut self,
+        map: impl FnOnce(T) -> Result<U, Error> + Send + 'static,
+    ) -> SentRequest<U> {
+        let state = self.take().map(|state| State {
+            id: state.id,
+            shared: state.shared,
+            failed: state.failed,
+            convert: Convert::Mapped(Box::new(move |raw| state.convert.apply(raw).and_then(map))),
+        });
+        SentRequest { state }
+    }
+}
+
+/// Forgets the request if the `block_task` future is dropped before the answer arrives.
+struct Waiting {
+    id: u64,
+    shared: Arc<Shared>,
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.shared.pending.forget(self.id);
+    }
+}
+
+impl<T> Drop for SentRequest<T> {
+    fn drop(&mut self) {
+        if let Some(state) = &self.state
+            && state.failed.is_none()
+        {
+            state.shared.pending.forget(state.id);
+        }
+    }
+}
+
+impl<T> fmt::Debug for SentRequest<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut debug = f.debug_struct("SentRequest");
+        if let Some(state) = &self.state {
+            debug.field("id", &state.id).field("failed", &state.failed);
+        }
+        debug.finish()
+    }
+}

@@ -1,0 +1,213 @@
+//! A transport over a byte reader and writer, one message per line.
+
+use std::fmt;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures::io::{AsyncRead, AsyncWrite};
+use futures::{Sink, Stream};
+
+use super::{ConnectTo, Transport, TransportConfig};
+use crate::wire::{FrameDecoder, FrameEvent};
+use crate::{Error, Role};
+
+/// Outgoing bytes are written once this many have gathered, even if more are queued.
+const WRITE_THRESHOLD: usize = 64 * 1024;
+
+/// A transport over an [`AsyncWrite`] and an [`AsyncRead`] (the `futures` traits), framed by
+/// newlines: the usual form of JSON-RPC over pipes and sockets.
+///
+/// Reading: frames end at `\n` (a `\r` before it is dropped), blank lines are skipped, a frame
+/// over the connection's maximum is skipped as it streams in without being held whole, and
+/// bytes after the last newline at end of input are one last frame. Writing: frames are
+/// gathered into one buffer and written when the outgoing queue runs dry (or 64 KiB have
+/// gathered), then flushed.
+///
+/// With the `tokio` feature, [`ByteStreams::tokio`] takes tokio's I/O types.
+///
+/// ```
+/// use switchboard::{ByteStreams, UntypedMessage, UntypedRole};
+///
+/// # futures::executor::block_on(async {
+/// let input = &b"{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"ping\"}\n"[..];
+/// let mut output = Vec::new();
+/// let server = UntypedRole.builder().on_receive_request(async |_: UntypedMessage, responder, _cx| {
+///     responder.respond(serde_json::json!("pong"))
+/// });
+/// server.connect_to(ByteStreams::new(futures::io::Cursor::new(&mut output), input)).await.unwrap();
+/// assert_eq!(output, b"{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":\"pong\"}\n");
+/// # });
+/// ```
+pub struct ByteStreams<W, R> {
+    writer: W,
+    reader: R,
+}
+
+impl<W, R> ByteStreams<W, R>
+where
+    W: AsyncWrite + Send + Unpin + 'static,
+    R: AsyncRead + Send + Unpin + 'static,
+{
+    /// Byte streams from `writer` (where frames go) and `reader` (where they come from).
+    pub fn new(writer: W, reader: R) -> Self {
+        ByteStreams { writer, reader }
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl<W, R> ByteStreams<tokio_util::compat::Compat<W>, tokio_util::compat::Compat<R>>
+where
+    W: tokio::io::AsyncWrite + Send + Unpin + 'static,
+    R: tokio::io::AsyncRead + Send + Unpin + 'static,
+{
+    /// Byte streams over tokio's I/O types (a `tokio::io::duplex` pipe, a child's stdio, ...).
+    pub fn tokio(writer: W, reader: R) -> Self {
+        use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
+        ByteStreams {
+            writer: writer.compat_write(),
+            reader: reader.compat(),
+        }
+    }
+}
+
+impl<W, R> fmt::Debug for ByteStreams<W, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ByteStreams").finish_non_exhaustive()
+    }
+}
+
+impl<Rl, W, R> ConnectTo<Rl> for ByteStreams<W, R>
+where
+    Rl: Role,
+    W: AsyncWrite + Send + Unpin + 'static,
+    R: AsyncRead + Send + Unpin + 'static,
+{
+    fn into_transport(self, config: &TransportConfig) -> Result<Transport, Error> {
+        let incoming = FrameReader {
+            reader: self.reader,
+            decoder: FrameDecoder::new(config.max_frame_bytes),
+            state: ReadState::Reading,
+        };
+        let outgoing = FrameWriter {
+            writer: self.writer,
+            buffer: Vec::new(),
+            written: 0,
+        };
+        Ok(Transport::new(incoming, outgoing))
+    }
+}
+
+#[derive(PartialEq, Eq)]
+enum ReadState {
+    Reading,
+    /// End of input seen; the decoder may still hold a last frame.
+    Eof,
+    Done,
+}
+
+/// Reads bytes and cuts them into frames.
+struct FrameReader<R> {
+    reader: R,
+    decoder: FrameDecoder,
+    state: ReadState,
+}
+
+impl<R: AsyncRead + Unpin> Stream for FrameReader<R> {
+    type Item = Result<FrameEvent, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            match this.state {
+                ReadState::Done => return Poll::Ready(None),
+                ReadState::Eof => {
+                    this.state = ReadState::Done;
+                    return Poll::Ready(this.decoder.finish().map(Ok));
+                }
+                ReadState::Reading => {}
+            }
+            if let Some(event) = this.decoder.next_frame() {
+                return Poll::Ready(Some(Ok(event)));
+            }
+            match Pin::new(&mut this.reader).poll_read(cx, this.decoder.read_buf()) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(0)) => this.state = ReadState::Eof,
+                Poll::Ready(Ok(n)) => this.decoder.filled(n),
+                Poll::Ready(Err(error)) if error.kind() == io::ErrorKind::Interrupted => {}
+                Poll::Ready(Err(error)) => {
+                    this.state = ReadState::Done;
+                    return Poll::Ready(Some(Err(Error::transport(error))));
+                }
+            }
+        }
+    }
+}
+
+/// Gathers frames into one buffer and writes it out.
+struct FrameWriter<W> {
+    writer: W,
+    buffer: Vec<u8>,
+    /// How much of `buffer` is already written.
+    written: usize,
+}
+
+impl<W: AsyncWrite + Unpin> FrameWriter<W> {
+    fn poll_write_buffer(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        while self.written < self.buffer.len() {
+            match Pin::new(&mut self.writer).poll_write(cx, &self.buffer[self.written..]) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(0)) => {
+                    return Poll::Ready(Err(Error::transport(io::Error::from(
+                        io::ErrorKind::WriteZero,
+                    ))));
+                }
+                Poll::Ready(Ok(n)) => self.written += n,
+                Poll::Ready(Err(error)) if error.kind() == io::ErrorKind::Interrupted => {}
+                Poll::Ready(Err(error)) => return Poll::Ready(Err(Error::transport(error))),
+            }
+        }
+        self.buffer.clear();
+        self.written = 0;
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<W: AsyncWrite + Unpin> Sink<Vec<u8>> for FrameWriter<W> {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        if this.buffer.len() >= WRITE_THRESHOLD {
+            this.poll_write_buffer(cx)
+        } else {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    fn start_send(self: Pin<&mut Self>, frame: Vec<u8>) -> Result<(), Error> {
+        let this = self.get_mut();
+        this.buffer.extend_from_slice(&frame);
+        this.buffer.push(b'\n');
+        Ok(())
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        match this.poll_write_buffer(cx) {
+            Poll::Ready(Ok(())) => Pin::new(&mut this.writer)
+                .poll_flush(cx)
+                .map_err(Error::transport),
+            other => other,
+        }
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        match self.as_mut().poll_flush(cx) {
+            Poll::Ready(Ok(())) => Pin::new(&mut self.get_mut().writer)
+                .poll_close(cx)
+                .map_err(Error::transport),
+            other => other,
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! Components: what a builder connects to.
+//!
+//! | component | what it is | when to use it |
+//! |---|---|---|
+//! | [`Channel`] | two in-process ends passing whole frames | tests, in-process peers |
+//! | [`Lines`] | a sink and a stream of text lines | you already have line I/O |
+//! | [`ByteStreams`] | `AsyncWrite` + `AsyncRead`, newline framed | pipes, sockets |
+//! | [`Stdio`] | this process's stdin and stdout (feature `tokio`) | a peer run as a subprocess |
+//! | a [`Builder`](crate::Builder) | a whole connection, run in process | composing peers |
+//!
+//! Each implements [`ConnectTo`], which turns it into a [`Transport`] when the connection
+//! starts. Implement it to add your own.
+
+mod builder;
+mod byte_streams;
+mod channel;
+mod lines;
+#[cfg(feature = "tokio")]
+mod stdio;
+
+pub use crate::actor::transport::Transport;
+pub use byte_streams::ByteStreams;
+pub use channel::Channel;
+pub use lines::Lines;
+#[cfg(feature = "tokio")]
+pub use stdio::Stdio;
+
+use crate::{Error, Role};
+
+/// Settings a component needs to build its transport.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct TransportConfig {
+    /// The largest incoming frame to accept, in bytes.
+    pub max_frame_bytes: usize,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        TransportConfig {
+            max_frame_bytes: crate::wire::DEFAULT_MAX_FRAME_BYTES,
+        }
+    }
+}
+
+/// Something a connection for role `R` can be connected to.
+pub trait ConnectTo<R: Role>: Send + 'static {
+    /// Turns the component into a transport. Called once, when the connection starts.
+    fn into_transport(self, config: &TransportConfig) -> Result<Transport, Error>;
+}

@@ -1,0 +1,252 @@
+//! Newline framing: cutting a byte stream into frames.
+//!
+//! [`FrameDecoder`] owns a read buffer. The transport reads bytes into
+//! [`FrameDecoder::read_buf`], reports how many arrived with [`FrameDecoder::filled`], and takes
+//! whole frames out with [`FrameDecoder::next_frame`]. The decoder never reads past a frame and
+//! never holds more than the configured maximum of one frame: a longer line is dropped as it
+//! streams in and reported once its newline arrives, as [`FrameEvent::TooLarge`].
+//!
+//! Rules: a frame ends at `\n`; a `\r` before it is dropped; frames of only whitespace are
+//! skipped; bytes left after the last newline at end of input are one last frame.
+
+/// The first read buffer. Grows (doubling) only while one frame is longer than it.
+const INITIAL_BUFFER: usize = 16 * 1024;
+
+/// What the decoder found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FrameEvent {
+    /// One frame, without its line ending.
+    Frame(Vec<u8>),
+    /// A frame longer than the maximum was skipped; `length` is its size in bytes.
+    TooLarge {
+        /// How many bytes the skipped frame had (without its line ending).
+        length: usize,
+    },
+}
+
+/// Cuts a byte stream into newline-delimited frames. See the [module docs](self).
+///
+/// ```
+/// use switchboard::wire::{FrameDecoder, FrameEvent};
+///
+/// let mut decoder = FrameDecoder::new(1024);
+/// let input = b"{\"a\":1}\r\n\n{\"b\"";
+/// decoder.read_buf()[..input.len()].copy_from_slice(input);
+/// decoder.filled(input.len());
+/// assert_eq!(decoder.next_frame(), Some(FrameEvent::Frame(b"{\"a\":1}".to_vec())));
+/// assert_eq!(decoder.next_frame(), None); // `{"b"` waits for its newline
+/// assert_eq!(decoder.finish(), Some(FrameEvent::Frame(b"{\"b\"".to_vec())));
+/// ```
+#[derive(Debug)]
+pub struct FrameDecoder {
+    /// Bytes read so far; `buf[start..filled]` is not yet consumed.
+    buf: Vec<u8>,
+    start: usize,
+    filled: usize,
+    /// Where the search for the next newline resumes, so no byte is scanned twice.
+    scanned: usize,
+    max_frame: usize,
+    /// While skipping an oversized frame: how many of its bytes were dropped so far.
+    skipped: Option<usize>,
+}
+
+impl FrameDecoder {
+    /// A decoder that refuses frames longer than `max_frame` bytes.
+    pub fn new(max_frame: usize) -> Self {
+        FrameDecoder {
+            buf: Vec::new(),
+            start: 0,
+            filled: 0,
+            scanned: 0,
+            max_frame,
+            skipped: None,
+        }
+    }
+
+    /// Space to read into. Never empty.
+    pub fn read_buf(&mut self) -> &mut [u8] {
+        if self.start > 0 {
+            // Move the partial frame to the front; it is short compared to what was consumed.
+            self.buf.copy_within(self.start..self.filled, 0);
+            self.filled -= self.start;
+            self.scanned -= self.start;
+            self.start = 0;
+        }
+        if self.filled == self.buf.len() {
+            // Never more than one maximal frame plus its newline: a longer partial frame is
+            // dropped by `next_frame` before the buffer would have to grow past that.
+            let cap = self.max_frame.saturating_add(1).max(INITIAL_BUFFER);
+            let mut grown = (self.buf.len() * 2).clamp(INITIAL_BUFFER, cap);
+            if grown <= self.buf.len() {
+                grown = self.buf.len() + INITIAL_BUFFER;
+            }
+            self.buf.resize(grown, 0);
+        }
+        &mut self.buf[self.filled..]
+    }
+
+    /// Records that `n` bytes were read into the start of [`FrameDecoder::read_buf`].
+    pub fn filled(&mut self, n: usize) {
+        self.filled = (self.filled + n).min(self.buf.len());
+    }
+
+    /// The next complete frame, or `None` when more bytes are needed.
+    pub fn next_frame(&mut self) -> Option<FrameEvent> {
+        loop {
+            let Some(offset) = memchr::memchr(b'\n', &self.buf[self.scanned..self.filled]) else {
+                self.scanned = self.filled;
+                self.skip_if_oversized();
+                return None;
+            };
+            let newline = self.scanned + offset;
+            let (start, end) = (self.start, newline);
+            self.start = newline + 1;
+            self.scanned = self.start;
+            if let Some(skipped) = self.skipped.take() {
+                return Some(FrameEvent::TooLarge {
+                    length: skipped + (end - start),
+                });
+            }
+            if let Some(event) = self.frame(start, end) {
+                return Some(event);
+            }
+        }
+    }
+
+    /// At end of input: the unterminated last frame, if any. Call after `next_frame` returned `None`.
+    pub fn finish(&mut self) -> Option<FrameEvent> {
+        let (start, end) = (self.start, self.filled);
+        self.start = self.filled;
+        self.scanned = self.filled;
+        if let Some(skipped) = self.skipped.take() {
+            return Some(FrameEvent::TooLarge {
+                length: skipped + (end - start),
+            });
+        }
+        self.frame(start, end)
+    }
+
+    /// The frame in `buf[start..end]`, or `None` when it is blank.
+    fn frame(&self, start: usize, mut end: usize) -> Option<FrameEvent> {
+        if end > start && self.buf[end - 1] == b'\r' {
+            end -= 1;
+        }
+        let bytes = &self.buf[start..end];
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return None;
+        }
+        if bytes.len() > self.max_frame {
+            return Some(FrameEvent::TooLarge {
+                length: bytes.len(),
+            });
+        }
+        Some(FrameEvent::Frame(bytes.to_vec()))
+    }
+
+    /// A partial frame already over the maximum will be refused whatever follows, so its bytes
+    /// are dropped now instead of being buffered.
+    fn skip_if_oversized(&mut self) {
+        let partial = self.filled - self.start;
+        if partial > self.max_frame || (self.skipped.is_some() && partial > 0) {
+            *self.skipped.get_or_insert(0) += partial;
+            self.start = self.filled;
+            self.scanned = self.filled;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `input` in chunks of `chunk` bytes and collects every event, including the last.
+    fn decode(input: &[u8], chunk: usize, max: usize) -> Vec<FrameEvent> {
+        let mut decoder = FrameDecoder::new(max);
+        let mut events = Vec::new();
+        for piece in input.chunks(chunk) {
+            let mut rest = piece;
+            while !rest.is_empty() {
+                let space = decoder.read_buf();
+                let n = space.len().min(rest.len());
+                space[..n].copy_from_slice(&rest[..n]);
+                decoder.filled(n);
+                rest = &rest[n..];
+                while let Some(event) = decoder.next_frame() {
+                    events.push(event);
+                }
+            }
+        }
+        events.extend(decoder.finish());
+        events
+    }
+
+    fn frame(text: &str) -> FrameEvent {
+        FrameEvent::Frame(text.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn splits_on_newlines_whatever_the_chunking() {
+        let input = b"one\ntwo\r\n\n  \r\n\rthree";
+        for chunk in [1, 2, 3, 5, 64] {
+            assert_eq!(
+                decode(input, chunk, 100),
+                vec![frame("one"), frame("two"), frame("\rthree")],
+                "chunk {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_lone_carriage_return_is_a_blank_frame() {
+        assert_eq!(decode(b"\r\n\r\nx\n", 4, 100), vec![frame("x")]);
+    }
+
+    #[test]
+    fn an_oversized_frame_is_skipped_and_reported_once() {
+        let mut input = vec![b'a'; 50];
+        input.extend_from_slice(b"\nok\n");
+        input.extend(vec![b'b'; 11]);
+        for chunk in [1, 7, 1000] {
+            assert_eq!(
+                decode(&input, chunk, 10),
+                vec![
+                    FrameEvent::TooLarge { length: 50 },
+                    frame("ok"),
+                    FrameEvent::TooLarge { length: 11 }
+                ],
+                "chunk {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_buffer_stays_near_the_maximum_while_skipping() {
+        let mut decoder = FrameDecoder::new(100);
+        for _ in 0..10_000 {
+            let space = decoder.read_buf();
+            let n = space.len().min(1000);
+            space[..n].fill(b'x');
+            decoder.filled(n);
+            assert_eq!(decoder.next_frame(), None);
+        }
+        assert!(
+            decoder.buf.len() <= 2 * INITIAL_BUFFER,
+            "buffer grew to {}",
+            decoder.buf.len()
+        );
+        let space = decoder.read_buf();
+        space[0] = b'\n';
+        decoder.filled(1);
+        assert!(
+            matches!(decoder.next_frame(), Some(FrameEvent::TooLarge { length }) if length >= 10_000 * 1000)
+        );
+    }
+
+    #[test]
+    fn a_frame_of_exactly_the_maximum_passes() {
+        assert_eq!(
+            decode(b"12345\n123456\n", 3, 5),
+            vec![frame("12345"), FrameEvent::TooLarge { length: 6 }]
+        );
+    }
+}
