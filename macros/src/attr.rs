@@ -1,7 +1,7 @@
 //! Reading the `#[request(..)]`, `#[notification(..)]` and `#[response(..)]` attributes.
 
 use syn::meta::ParseNestedMeta;
-use syn::{Attribute, Expr, ExprLit, Lit, LitStr, Path, Type};
+use syn::{Attribute, Expr, ExprLit, Lit, LitStr, Meta, Path, Type};
 
 /// Which derive is running.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -30,12 +30,14 @@ impl Kind {
         }
     }
 
-    /// The attribute a struct needs, written out in full, for error messages.
-    pub(crate) fn struct_usage(self) -> &'static str {
-        match self {
-            Kind::Request => "#[request(method = \"...\", response = Type)]",
-            Kind::Notification => "#[notification(method = \"...\")]",
-            Kind::Response => "#[response(crate = path::to::switchboard)]",
+    /// The attribute written out, for error messages: in full for a struct, which needs it.
+    pub(crate) fn usage(self, shape: Shape) -> &'static str {
+        match (self, shape) {
+            (Kind::Request, Shape::Struct) => "#[request(method = \"...\", response = Type)]",
+            (Kind::Request, Shape::Enum) => "#[request(response = Type)]",
+            (Kind::Notification, Shape::Struct) => "#[notification(method = \"...\")]",
+            (Kind::Notification, Shape::Enum) => "#[notification(crate = path::to::switchboard)]",
+            (Kind::Response, _) => "#[response(crate = path::to::switchboard)]",
         }
     }
 
@@ -87,6 +89,12 @@ pub(crate) fn parse(kind: Kind, shape: Shape, attrs: &[Attribute]) -> syn::Resul
         }
         if args.attr.is_none() {
             args.attr = Some(attr.clone());
+        }
+        if !matches!(attr.meta, Meta::List(_)) {
+            return Err(syn::Error::new_spanned(
+                attr,
+                format_args!("expected keys in parentheses, like `{}`", kind.usage(shape)),
+            ));
         }
         attr.parse_nested_meta(|meta| parse_key(kind, shape, &mut args, meta))?;
     }
@@ -198,7 +206,7 @@ fn path_text(path: &Path) -> String {
 
 fn duplicate(meta: &ParseNestedMeta<'_>, attr: &str, key: &str) -> syn::Error {
     meta.error(format_args!(
-        "duplicate key `{key}` in `#[{attr}(..)]`: give it once"
+        "duplicate key `{key}` in `#[{attr}(..)]`; give each key once"
     ))
 }
 

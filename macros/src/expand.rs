@@ -47,7 +47,7 @@ fn single(kind: Kind, input: &DeriveInput) -> syn::Result<TokenStream> {
             format_args!(
                 "`#[derive({})]` needs `{}`",
                 kind.derive_name(),
-                kind.struct_usage()
+                kind.usage(Shape::Struct)
             ),
         ));
     };
@@ -72,7 +72,7 @@ fn missing_key(kind: Kind, attr: &syn::Attribute, key: &str) -> syn::Error {
         format_args!(
             "missing `{key}` in `#[{}(..)]`; expected `{}`",
             kind.attr_name(),
-            kind.struct_usage()
+            kind.usage(Shape::Struct)
         ),
     )
 }

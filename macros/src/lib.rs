@@ -48,12 +48,15 @@ use attr::Kind;
 /// struct Sum(i64);
 /// ```
 ///
-/// Generic structs work; the impls carry the struct's own bounds, so bound the parameters
-/// there (`T: JsonRpcResponse` covers serde, `Send` and `'static`):
+/// Generic structs work. The impls carry the struct's own bounds and add none, so bound the
+/// parameters on the struct (`T: JsonRpcResponse` covers serde, `Send` and `'static`) and tell
+/// serde's `Deserialize` derive to use that bound instead of its own `T: Deserialize<'de>`,
+/// which would be ambiguous next to it:
 ///
 /// ```ignore
 /// #[derive(Serialize, Deserialize, JsonRpcRequest)]
 /// #[request(method = "store", response = T)]
+/// #[serde(bound(deserialize = "T: JsonRpcResponse"))]
 /// struct Store<T: JsonRpcResponse> {
 ///     value: T,
 /// }

@@ -39,6 +39,8 @@
 //! [`ByteStreams::tokio`].
 
 #![forbid(unsafe_code)]
+// Nothing a peer sends may make the library panic; tests may unwrap freely.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 extern crate self as switchboard;
@@ -73,3 +75,8 @@ pub use transport::Stdio;
 pub use transport::{ByteStreams, Channel, ConnectTo, Lines, Transport};
 
 pub use switchboard_macros::{JsonRpcNotification, JsonRpcRequest, JsonRpcResponse};
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

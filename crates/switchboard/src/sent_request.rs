@@ -59,12 +59,15 @@ struct State<T> {
     convert: Convert<T>,
 }
 
+/// Turns the raw answer (or error) into the caller's type, after `map`.
+type MapAnswer<T> = Box<dyn FnOnce(Result<RawJson, Error>) -> Result<T, Error> + Send>;
+
 /// How the raw answer becomes a `T`.
 enum Convert<T> {
     /// Deserialize it (the usual case: no allocation).
     Parse(fn(&RawJson) -> Result<T, Error>),
     /// Deserialize, then apply the closures given to `map`.
-    Mapped(Box<dyn FnOnce(Result<RawJson, Error>) -> Result<T, Error> + Send>),
+    Mapped(MapAnswer<T>),
 }
 
 impl<T> Convert<T> {

@@ -26,8 +26,9 @@ pub enum Dispatch<Req: JsonRpcRequest = UntypedMessage, Notif: JsonRpcNotificati
     Response(Result<RawJson, Error>, ResponseRouter),
 }
 
-/// The outcome of reading an untyped dispatch as a typed one.
-pub(crate) enum Typed<D> {
+/// The outcome of [`Dispatch::into_typed`].
+#[derive(Debug)]
+pub enum Typed<D> {
     /// The method matched and the params fit.
     Matched(D),
     /// Not for this type: pass it on.
@@ -62,8 +63,12 @@ impl<Req: JsonRpcRequest, Notif: JsonRpcNotification> Dispatch<Req, Notif> {
 }
 
 impl Dispatch {
-    /// Reads this dispatch as `Dispatch<Req, Notif>` when its method matches.
-    pub(crate) fn into_typed<Req: JsonRpcRequest, Notif: JsonRpcNotification>(
+    /// Reads this dispatch as `Dispatch<Req, Notif>` when its method matches one of them.
+    ///
+    /// A request whose params do not fit is answered -32602 (naming the field) and a
+    /// notification whose params do not fit is logged and dropped: both come back as
+    /// [`Typed::Rejected`]. Responses and other methods come back as [`Typed::Unmatched`].
+    pub fn into_typed<Req: JsonRpcRequest, Notif: JsonRpcNotification>(
         self,
     ) -> Typed<Dispatch<Req, Notif>> {
         match self {

@@ -10,8 +10,7 @@ mod id;
 mod raw;
 mod untyped;
 
-pub use dispatch::Dispatch;
-pub(crate) use dispatch::Typed;
+pub use dispatch::{Dispatch, Typed};
 pub use id::RequestId;
 pub use raw::RawJson;
 pub use untyped::UntypedMessage;

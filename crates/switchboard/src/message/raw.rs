@@ -88,12 +88,24 @@ pub(crate) fn parse_json<T: DeserializeOwned>(
             let mut deserializer = serde_json::Deserializer::from_str(text);
             match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
                 Err(error) => {
-                    let path = error.path().to_string();
+                    let mut path = error.path().to_string();
                     let inner = error.into_inner();
+                    let detail = strip_position(&inner);
+                    if let Some(missing) = missing_field(&detail) {
+                        // serde reports a missing field at its parent's path; name the field.
+                        path = if path.is_empty() || path == "." {
+                            missing.to_owned()
+                        } else {
+                            format!("{path}.{missing}")
+                        };
+                        return Err(
+                            make_error(&detail).with_data(serde_json::json!({ "field": path }))
+                        );
+                    }
                     if path.is_empty() || path == "." {
-                        Err(make_error(&strip_position(&inner)))
+                        Err(make_error(&detail))
                     } else {
-                        let detail = format!("{path}: {}", strip_position(&inner));
+                        let detail = format!("{path}: {detail}");
                         Err(make_error(&detail).with_data(serde_json::json!({ "field": path })))
                     }
                 }
@@ -102,6 +114,11 @@ pub(crate) fn parse_json<T: DeserializeOwned>(
             }
         }
     }
+}
+
+/// The field named by serde's "missing field `name`" message.
+fn missing_field(detail: &str) -> Option<&str> {
+    detail.strip_prefix("missing field `")?.split('`').next()
 }
 
 /// serde_json ends its messages with "at line 1 column 17"; for params that position means
@@ -179,6 +196,7 @@ mod tests {
     fn a_missing_field_is_named() {
         let error = parse_json::<Add>(r#"{"a": 1}"#, |d| Error::invalid_params(d)).unwrap_err();
         assert_eq!(error.message(), "Invalid params: missing field `b`");
+        assert_eq!(error.data().unwrap()["field"], "b");
     }
 
     #[test]

@@ -27,16 +27,29 @@ const WRITE_THRESHOLD: usize = 64 * 1024;
 /// With the `tokio` feature, [`ByteStreams::tokio`] takes tokio's I/O types.
 ///
 /// ```
+/// use std::sync::{Arc, Mutex};
 /// use switchboard::{ByteStreams, UntypedMessage, UntypedRole};
+/// # use std::{io, pin::Pin, task::{Context, Poll}};
+/// # /// A writer whose bytes the test can read afterwards.
+/// # #[derive(Clone, Default)]
+/// # struct Shared(Arc<Mutex<Vec<u8>>>);
+/// # impl futures::io::AsyncWrite for Shared {
+/// #     fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, bytes: &[u8]) -> Poll<io::Result<usize>> {
+/// #         self.0.lock().unwrap().extend_from_slice(bytes);
+/// #         Poll::Ready(Ok(bytes.len()))
+/// #     }
+/// #     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> { Poll::Ready(Ok(())) }
+/// #     fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> { Poll::Ready(Ok(())) }
+/// # }
 ///
 /// # futures::executor::block_on(async {
 /// let input = &b"{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"ping\"}\n"[..];
-/// let mut output = Vec::new();
+/// let output = Shared::default();
 /// let server = UntypedRole.builder().on_receive_request(async |_: UntypedMessage, responder, _cx| {
 ///     responder.respond(serde_json::json!("pong"))
 /// });
-/// server.connect_to(ByteStreams::new(futures::io::Cursor::new(&mut output), input)).await.unwrap();
-/// assert_eq!(output, b"{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":\"pong\"}\n");
+/// server.connect_to(ByteStreams::new(output.clone(), input)).await.unwrap();
+/// assert_eq!(*output.0.lock().unwrap(), b"{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":\"pong\"}\n");
 /// # });
 /// ```
 pub struct ByteStreams<W, R> {

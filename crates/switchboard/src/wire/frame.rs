@@ -24,7 +24,12 @@ pub enum FrameEvent {
     },
 }
 
-/// Cuts a byte stream into newline-delimited frames. See the [module docs](self).
+/// Cuts a byte stream into newline-delimited frames.
+///
+/// The transport reads bytes into [`FrameDecoder::read_buf`], reports how many arrived with
+/// [`FrameDecoder::filled`], and takes whole frames out with [`FrameDecoder::next_frame`]. A
+/// frame ends at `\n` (a `\r` before it is dropped); blank frames are skipped; a frame over
+/// the maximum is dropped as it streams in and reported once, as [`FrameEvent::TooLarge`].
 ///
 /// ```
 /// use switchboard::wire::{FrameDecoder, FrameEvent};

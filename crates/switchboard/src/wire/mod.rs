@@ -1,9 +1,9 @@
 //! The wire format: newline framing, envelope parsing and frame encoding.
 //!
-//! Each piece is a pure function over buffers, testable without a connection:
-//! [`frame`] cuts a byte stream into frames, [`envelope`] parses one frame into requests,
-//! notifications and responses (once, keeping params raw), and [`encode`] writes outgoing
-//! messages straight into their frame buffer.
+//! Each piece is a pure function over buffers, testable without a connection: `frame.rs`
+//! ([`FrameDecoder`]) cuts a byte stream into frames, `envelope.rs` parses one frame into
+//! requests, notifications and responses (once, keeping params raw), and `encode.rs` writes
+//! outgoing messages straight into their frame buffer.
 
 pub(crate) mod encode;
 pub(crate) mod envelope;

@@ -1,0 +1,6 @@
+use switchboard::JsonRpcNotification;
+
+#[derive(JsonRpcNotification)]
+enum Nothing {}
+
+fn main() {}

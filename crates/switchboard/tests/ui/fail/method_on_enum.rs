@@ -1,0 +1,16 @@
+use serde::{Deserialize, Serialize};
+use switchboard::JsonRpcRequest;
+
+#[derive(Serialize, Deserialize, JsonRpcRequest)]
+#[request(method = "echo", response = ())]
+struct Echo {
+    text: String,
+}
+
+#[derive(JsonRpcRequest)]
+#[request(method = "any", response = ())]
+enum AnyRequest {
+    Echo(Echo),
+}
+
+fn main() {}

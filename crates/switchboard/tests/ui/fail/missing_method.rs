@@ -1,0 +1,10 @@
+use serde::{Deserialize, Serialize};
+use switchboard::JsonRpcRequest;
+
+#[derive(Serialize, Deserialize, JsonRpcRequest)]
+#[request(response = ())]
+struct Echo {
+    text: String,
+}
+
+fn main() {}
