@@ -1,7 +1,8 @@
 //! Reading the `#[request(..)]`, `#[notification(..)]` and `#[response(..)]` attributes.
 
 use syn::meta::ParseNestedMeta;
-use syn::{Attribute, Expr, ExprLit, Lit, LitStr, Meta, Path, Type};
+use syn::parse::ParseStream;
+use syn::{Attribute, Expr, ExprLit, Lit, LitStr, Meta, Path, Token, Type};
 
 /// Which derive is running.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -122,10 +123,10 @@ fn parse_key(
         ));
     }
     if key == "response" && kind == Kind::Notification {
-        return Err(meta.error(format_args!(
+        return Err(meta.error(
             "`response` is not allowed in `#[notification(..)]`: notifications are never answered; \
-             derive `JsonRpcRequest` for a message that expects a response"
-        )));
+             derive `JsonRpcRequest` for a message that expects a response",
+        ));
     }
     if !allowed.contains(&key.as_str()) {
         let shown = if key.is_empty() {
@@ -150,8 +151,9 @@ fn parse_key(
             if args.response.is_some() {
                 return Err(duplicate(&meta, attr, "response"));
             }
-            args.response = Some(meta.value()?.parse::<Type>()?);
+            args.response = Some(value(&meta, "response = Type")?.parse::<Type>()?);
         }
+        // `crate`, the one key left in `allowed`.
         _ => {
             if args.krate.is_some() {
                 return Err(duplicate(&meta, attr, "crate"));
@@ -164,7 +166,7 @@ fn parse_key(
 
 /// `method = "name"`: a non-empty string literal.
 fn parse_method(meta: &ParseNestedMeta<'_>) -> syn::Result<LitStr> {
-    let value: Expr = meta.value()?.parse()?;
+    let value: Expr = value(meta, "method = \"...\"")?.parse()?;
     let Expr::Lit(ExprLit {
         lit: Lit::Str(method),
         ..
@@ -186,12 +188,20 @@ fn parse_method(meta: &ParseNestedMeta<'_>) -> syn::Result<LitStr> {
 
 /// `crate = path::to::switchboard`, or the same path in a string literal as serde takes it.
 fn parse_crate(meta: &ParseNestedMeta<'_>) -> syn::Result<Path> {
-    let value = meta.value()?;
+    let value = value(meta, "crate = path::to::switchboard")?;
     if value.peek(LitStr) {
         let text: LitStr = value.parse()?;
         return text.parse_with(Path::parse_mod_style);
     }
     Path::parse_mod_style(value)
+}
+
+/// The input after `key =`; a key without a value is an error that shows how to write it.
+fn value<'a>(meta: &ParseNestedMeta<'a>, example: &str) -> syn::Result<ParseStream<'a>> {
+    if !meta.input.peek(Token![=]) {
+        return Err(meta.error(format_args!("expected a value: `{example}`")));
+    }
+    meta.value()
 }
 
 /// `a::b` for a key written as a path.

@@ -11,7 +11,10 @@ struct Echo {
 enum AnyRequest {
     Echo(Echo),
     /// Not a message type.
-    Add { a: i64, b: i64 },
+    Add {
+        a: i64,
+        b: i64,
+    },
 }
 
 fn main() {}
