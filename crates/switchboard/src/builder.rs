@@ -13,7 +13,10 @@ use crate::handler::{
 use crate::message::{JsonRpcNotification, JsonRpcRequest};
 use crate::transport::{ConnectTo, TransportConfig};
 use crate::wire::DEFAULT_MAX_FRAME_BYTES;
+use crate::dynamic::registry::ParkingLimits;
+use crate::timer::{Timer, default_timer};
 use crate::{ConnectionTo, Dispatch, Error, Responder, Role};
+use std::time::Duration;
 
 /// Builds a connection: handlers chained in order, then a component to connect to.
 ///
@@ -57,7 +60,15 @@ pub struct Builder<R: Role, H = NullHandler> {
     start_tasks: Vec<StartTask<R::Counterpart>>,
     max_frame_bytes: usize,
     max_outgoing_bytes: usize,
+    parking: ParkingLimits,
+    timer: Option<Arc<dyn Timer>>,
 }
+
+/// How many early messages may wait for their dynamic handler, by default.
+pub const DEFAULT_PARKED_MESSAGES: usize = 1024;
+
+/// How long an early message may wait for its dynamic handler, by default.
+pub const DEFAULT_PARKING_TIME: Duration = Duration::from_secs(30);
 
 impl<R: Role> Builder<R> {
     /// A builder with no handlers. Usually reached through [`Role::builder`].
@@ -69,6 +80,11 @@ impl<R: Role> Builder<R> {
             start_tasks: Vec::new(),
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
             max_outgoing_bytes: DEFAULT_MAX_OUTGOING_BYTES,
+            parking: ParkingLimits {
+                max_messages: DEFAULT_PARKED_MESSAGES,
+                max_age: DEFAULT_PARKING_TIME,
+            },
+            timer: None,
         }
     }
 }
@@ -92,6 +108,23 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     /// incoming message is dispatched until the queue is below half of it.
     pub fn max_outgoing_bytes(mut self, bytes: usize) -> Self {
         self.max_outgoing_bytes = bytes;
+        self
+    }
+
+    /// Bounds the parking lot for early messages (see [`dynamic`](crate::dynamic)): at most
+    /// `max_messages` wait (default 1024; the oldest leaves first), none longer than `max_age`
+    /// (default 30 s). A request that leaves unclaimed is answered -32601; a notification is
+    /// dropped with a warning. Without a [`timer`](Builder::timer), ages are checked when
+    /// messages arrive.
+    pub fn parking(mut self, max_messages: usize, max_age: Duration) -> Self {
+        self.parking = ParkingLimits { max_messages, max_age };
+        self
+    }
+
+    /// The timer for age limits. By default, tokio's when the connection runs inside a tokio
+    /// runtime (feature `tokio`), else none.
+    pub fn timer(mut self, timer: impl Timer) -> Self {
+        self.timer = Some(Arc::new(timer));
         self
     }
 
@@ -158,6 +191,8 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
             start_tasks: self.start_tasks,
             max_frame_bytes: self.max_frame_bytes,
             max_outgoing_bytes: self.max_outgoing_bytes,
+            parking: self.parking,
+            timer: self.timer,
         }
     }
 
@@ -172,8 +207,10 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
         self
     }
 
+    /// Call inside the connection's future, so the default timer sees the runtime it runs on.
     fn into_parts(self) -> (Parts<R, H>, TransportConfig) {
-        let shared = Arc::new(Shared::new(self.name, self.max_outgoing_bytes));
+        let timer = self.timer.or_else(default_timer);
+        let shared = Arc::new(Shared::new(self.name, self.max_outgoing_bytes, self.parking, timer));
         let config = TransportConfig {
             max_frame_bytes: self.max_frame_bytes,
         };
@@ -193,12 +230,16 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     /// answer is flushed, and the future returns `Ok`. Requests this side sent that are still
     /// waiting fail at once with a connection-closed error. A transport failure is returned as
     /// an error.
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "the signature promises a Send + 'static future, so it can be spawned"
+    )]
     pub fn connect_to(
         self,
         component: impl ConnectTo<R>,
     ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
-        let (parts, config) = self.into_parts();
         async move {
+            let (parts, config) = self.into_parts();
             let transport = component.into_transport(&config)?;
             actor::run(
                 parts,
@@ -215,6 +256,10 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     /// `main` gets the connection and may wait for answers with
     /// [`SentRequest::block_task`](crate::SentRequest::block_task). When it finishes, what is
     /// queued is flushed and the connection closes.
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "the signature promises a Send + 'static future, so it can be spawned"
+    )]
     pub fn connect_with<T, F, Fut>(
         self,
         component: impl ConnectTo<R>,
@@ -225,8 +270,8 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
         F: FnOnce(ConnectionTo<R::Counterpart>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<T, Error>> + Send + 'static,
     {
-        let (parts, config) = self.into_parts();
         async move {
+            let (parts, config) = self.into_parts();
             let transport = component.into_transport(&config)?;
             let cx = ConnectionTo::new(Arc::clone(&parts.shared), parts.role.counterpart());
             match actor::run(parts, transport, Some(main(cx))).await? {
@@ -246,6 +291,8 @@ impl<R: Role, H> fmt::Debug for Builder<R, H> {
             .field("name", &self.name)
             .field("max_frame_bytes", &self.max_frame_bytes)
             .field("max_outgoing_bytes", &self.max_outgoing_bytes)
+            .field("parking", &self.parking)
+            .field("timer", &crate::timer::DebugTimer(&self.timer))
             .finish_non_exhaustive()
     }
 }

@@ -2,14 +2,17 @@
 
 use std::fmt;
 use std::future::{Future, poll_fn};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
+
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures::task::AtomicWaker;
 
 use crate::actor::outgoing::OutgoingQueue;
 use crate::actor::task::TaskQueue;
+use crate::dynamic::registry::{ParkingLimits, Registry};
+use crate::timer::Timer;
 use crate::message::{JsonRpcNotification, JsonRpcRequest, RequestId};
 use crate::pending::PendingRequests;
 use crate::wire::encode;
@@ -25,6 +28,9 @@ pub(crate) struct Shared {
     pub(crate) outgoing: OutgoingQueue,
     pub(crate) pending: PendingRequests,
     pub(crate) tasks: TaskQueue,
+    dynamic: Mutex<Registry>,
+    /// Sleeps for age limits; `None` when no runtime timer is known.
+    pub(crate) timer: Option<Arc<dyn Timer>>,
     next_request_id: AtomicU64,
     pub(crate) responder_serial: AtomicU64,
     /// Responders not yet answered: at end of input, the connection waits for them to reach 0.
@@ -33,18 +39,31 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(name: Option<Arc<str>>, max_outgoing_bytes: usize) -> Self {
+    pub(crate) fn new(
+        name: Option<Arc<str>>,
+        max_outgoing_bytes: usize,
+        parking: ParkingLimits,
+        timer: Option<Arc<dyn Timer>>,
+    ) -> Self {
         Shared {
             id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
             name,
             outgoing: OutgoingQueue::new(max_outgoing_bytes),
             pending: PendingRequests::default(),
             tasks: TaskQueue::default(),
+            dynamic: Mutex::new(Registry::new(parking)),
+            timer,
             next_request_id: AtomicU64::new(1),
             responder_serial: AtomicU64::new(0),
             live_responders: AtomicUsize::new(0),
             responders_waker: AtomicWaker::new(),
         }
+    }
+
+    /// The dynamic handlers and the parking lot. Never held across an await.
+    pub(crate) fn dynamic(&self) -> MutexGuard<'_, Registry> {
+        // Every critical section leaves the registry consistent, so poisoning can be ignored.
+        self.dynamic.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) fn responder_started(&self) {

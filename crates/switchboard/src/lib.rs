@@ -48,6 +48,7 @@ extern crate self as switchboard;
 mod actor;
 mod builder;
 mod connection;
+pub mod dynamic;
 pub mod error;
 pub mod handler;
 pub mod message;
@@ -55,11 +56,12 @@ mod pending;
 mod responder;
 mod role;
 mod sent_request;
+mod timer;
 pub mod transport;
 pub mod wire;
 
 pub use actor::outgoing::DEFAULT_MAX_OUTGOING_BYTES;
-pub use builder::Builder;
+pub use builder::{Builder, DEFAULT_PARKED_MESSAGES, DEFAULT_PARKING_TIME};
 pub use connection::ConnectionTo;
 pub use error::{Error, Result};
 pub use handler::{Handled, Handler};
@@ -70,6 +72,9 @@ pub use message::{
 pub use responder::{Responder, ResponseRouter};
 pub use role::{Role, UntypedRole, unclaimed};
 pub use sent_request::SentRequest;
+#[cfg(feature = "tokio")]
+pub use timer::TokioTimer;
+pub use timer::Timer;
 #[cfg(feature = "tokio")]
 pub use transport::Stdio;
 pub use transport::{ByteStreams, Channel, ConnectTo, Lines, Transport};

@@ -13,12 +13,17 @@ use std::future::poll_fn;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use std::task::Poll;
+use std::time::Instant;
+
+use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 
 use super::scope::{DispatchScope, run_in_scope};
 use super::task::panic_message;
 use super::transport::FrameStream;
 use crate::connection::Shared;
+use crate::dynamic::registry::Parked;
 use crate::handler::{Handled, Handler};
 use crate::responder::BatchAnswers;
 use crate::wire::FrameEvent;
@@ -32,6 +37,17 @@ pub(crate) struct IncomingActor<R: Role, H> {
     pub(crate) handler: H,
     pub(crate) cx: ConnectionTo<R::Counterpart>,
     pub(crate) max_frame_bytes: usize,
+    /// Reused for the dynamic handlers a message is offered to.
+    pub(crate) candidates: Vec<u64>,
+    /// Whether messages are parked (or were, until the next look).
+    pub(crate) parking_active: bool,
+}
+
+/// What woke the incoming actor.
+enum Wake {
+    Frame(Option<Result<FrameEvent, Error>>),
+    /// Parked messages to replay, or one to expire.
+    Parked,
 }
 
 impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
@@ -42,14 +58,59 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
     /// Runs until the transport ends (`Ok`) or fails (`Err`).
     pub(crate) async fn run(&mut self, frames: &mut FrameStream) -> Result<(), Error> {
         let shared = Arc::clone(self.shared());
+        // The sleep until the oldest parked message expires, and when that is.
+        let mut expiry: Option<(Instant, BoxFuture<'static, ()>)> = None;
         loop {
             // Outgoing before incoming: while the peer is not taking our answers, read nothing.
             poll_fn(|cx| shared.outgoing.poll_room(cx)).await;
-            match frames.next().await {
-                None => return Ok(()),
-                Some(Err(error)) => return Err(error),
-                Some(Ok(FrameEvent::Frame(frame))) => self.on_frame(frame).await,
-                Some(Ok(FrameEvent::TooLarge { length })) => {
+
+            if self.parking_active {
+                // Parked messages a new handler may want go first: they arrived before
+                // anything still unread.
+                let replays = shared.dynamic().take_replays();
+                if !replays.is_empty() {
+                    for parked in replays {
+                        self.dispatch(parked.dispatch, Some(parked.since)).await;
+                    }
+                    continue;
+                }
+                let now = Instant::now();
+                let mut registry = shared.dynamic();
+                let expired = registry.take_expired(now);
+                let next_expiry = registry.next_expiry();
+                self.parking_active = next_expiry.is_some();
+                drop(registry);
+                give_up(expired, "no handler took it in time");
+                match (next_expiry, &shared.timer) {
+                    (Some(at), Some(timer)) if expiry.as_ref().map(|(when, _)| *when) != Some(at) => {
+                        expiry = Some((at, timer.sleep(at.saturating_duration_since(now))));
+                    }
+                    (None, _) => expiry = None,
+                    _ => {}
+                }
+            }
+
+            // Only the incoming actor parks messages, so while none are parked no replay or
+            // expiry can become due: the lock is not touched on the hot path.
+            let parking_active = self.parking_active;
+            let wake = poll_fn(|cx| {
+                if parking_active && shared.dynamic().poll_replay(cx).is_ready() {
+                    return Poll::Ready(Wake::Parked);
+                }
+                if let Some((_, sleep)) = expiry.as_mut()
+                    && sleep.as_mut().poll(cx).is_ready()
+                {
+                    return Poll::Ready(Wake::Parked);
+                }
+                frames.poll_next_unpin(cx).map(Wake::Frame)
+            })
+            .await;
+            match wake {
+                Wake::Parked => continue,
+                Wake::Frame(None) => return Ok(()),
+                Wake::Frame(Some(Err(error))) => return Err(error),
+                Wake::Frame(Some(Ok(FrameEvent::Frame(frame)))) => self.on_frame(frame).await,
+                Wake::Frame(Some(Ok(FrameEvent::TooLarge { length }))) => {
                     let error = Error::invalid_request(format_args!(
                         "a frame of {length} bytes exceeds the maximum of {} bytes and was skipped",
                         self.max_frame_bytes
@@ -100,7 +161,37 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
                 return;
             }
         };
-        self.dispatch(dispatch).await;
+        self.dispatch(dispatch, None).await;
+    }
+
+    /// Offers a message the builder's handlers passed on to the dynamic handlers: the keyed
+    /// ones for its routing key (one lookup), then the unkeyed ones in order.
+    async fn dispatch_dynamic(&mut self, mut message: Dispatch, mut retry: bool) -> Result<Handled<Dispatch>, Error> {
+        let shared = Arc::clone(self.shared());
+        {
+            let registry = shared.dynamic();
+            if registry.len() == 0 {
+                return Ok(Handled::No { message, retry });
+            }
+            registry.candidates(&message, &mut self.candidates);
+        }
+        for index in 0..self.candidates.len() {
+            let id = self.candidates[index];
+            let Some(mut handler) = shared.dynamic().take(id) else {
+                continue;
+            };
+            let handled = handler.handle(message).await;
+            let removed = shared.dynamic().put_back(id, handler);
+            drop(removed);
+            match handled? {
+                Handled::Yes => return Ok(Handled::Yes),
+                Handled::No { message: passed, retry: again } => {
+                    message = passed;
+                    retry |= again;
+                }
+            }
+        }
+        Ok(Handled::No { message, retry })
     }
 
     fn answer_invalid(&self, id: &RequestId, error: &Error, batch: Option<&Arc<BatchAnswers>>) {
@@ -114,9 +205,10 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
         }
     }
 
-    /// Offers one message to the chain, then to the role's default, and makes sure a request
-    /// is answered whatever the handler did.
-    async fn dispatch(&mut self, dispatch: Dispatch) {
+    /// Offers one message to the chain, the dynamic handlers, then the role's default, and
+    /// makes sure a request is answered whatever the handlers did. `parked_since` is set when
+    /// the message is replayed from the parking lot.
+    async fn dispatch(&mut self, dispatch: Dispatch, parked_since: Option<Instant>) {
         let scope = DispatchScope {
             connection: self.shared().id,
             responder: match &dispatch {
@@ -126,18 +218,31 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
             orphan: None,
         };
         let work = async {
-            match self.handler.handle(dispatch, self.cx.clone()).await? {
-                Handled::Yes => Ok(()),
-                Handled::No {
-                    message: Dispatch::Response(result, router),
-                    ..
-                } => {
+            let (message, retry) = match self.handler.handle(dispatch, self.cx.clone()).await? {
+                Handled::Yes => return Ok(()),
+                Handled::No { message, retry } => (message, retry),
+            };
+            let (message, retry) = match self.dispatch_dynamic(message, retry).await? {
+                Handled::Yes => return Ok(()),
+                Handled::No { message, retry } => (message, retry),
+            };
+            match message {
+                Dispatch::Response(result, router) => {
                     router.route(result).await;
                     Ok(())
                 }
-                Handled::No { message, .. } => {
-                    self.role.default_dispatch(message, self.cx.clone()).await
+                message if retry => {
+                    let mut registry = self.shared().dynamic();
+                    let evicted = match parked_since {
+                        None => registry.park(message, Instant::now()),
+                        Some(since) => registry.repark(Parked { dispatch: message, since }),
+                    };
+                    drop(registry);
+                    self.parking_active = true;
+                    give_up(evicted, "the parking lot is full");
+                    Ok(())
                 }
+                message => self.role.default_dispatch(message, self.cx.clone()).await,
             }
         };
         let (outcome, scope) = run_in_scope(scope, AssertUnwindSafe(work).catch_unwind()).await;
@@ -160,6 +265,25 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
                 tracing::error!(%error, "a handler failed after its message was answered");
             }
             (None, None) => {}
+        }
+    }
+}
+
+/// Answers parked messages that no handler took: requests -32601, notifications dropped.
+pub(crate) fn give_up(parked: Vec<Parked>, why: &str) {
+    for parked in parked {
+        match parked.dispatch {
+            Dispatch::Request(request, responder) => {
+                tracing::warn!(method = request.method(), why, "answering a parked request -32601");
+                let _ = responder.respond_with_error(Error::method_not_found(request.method()));
+            }
+            Dispatch::Notification(notification) => {
+                tracing::warn!(method = notification.method(), why, "dropping a parked notification");
+            }
+            Dispatch::Response(_, router) => {
+                // Responses are routed before anything is parked, so this does not happen.
+                tracing::warn!(id = %router.id(), why, "dropping a parked response");
+            }
         }
     }
 }

@@ -82,6 +82,8 @@ where
         handler,
         cx,
         max_frame_bytes,
+        candidates: Vec::new(),
+        parking_active: false,
     };
 
     let mut incoming = pin!(actor.run(&mut frames));
@@ -144,6 +146,9 @@ where
                 for callback in shared.pending.close(&why) {
                     shared.tasks.spawn_infallible(callback);
                 }
+                // Nothing new can arrive, so nothing parked can be claimed any more.
+                let parked = shared.dynamic().drain_parked();
+                incoming::give_up(parked, "the input ended");
             }
             if let Some(main) = main.as_mut().as_pin_mut()
                 && main_output.is_none()
@@ -180,6 +185,8 @@ where
     drop(shared.pending.close(&why));
     shared.outgoing.close();
     shared.tasks.clear();
+    let (parked, handlers) = shared.dynamic().drain();
+    drop((parked, handlers));
 
     if let Some(error) = fatal {
         return Err(error);
