@@ -1,2 +1,62 @@
 //! Cross-crate tests live in `conformance/`; this library only carries the book's chapters,
 //! so that every Rust block in the book is compiled and run as a doctest.
+//!
+//! Each chapter of `book/src` is included below as the documentation of an empty module that
+//! exists only under `cfg(doctest)`: `cargo test -p switchboard-tests --doc` runs the book.
+//! A chapter added to `book/src/SUMMARY.md` gets a line here too.
+
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/introduction.md")]
+mod introduction {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/concepts/README.md")]
+mod concepts {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/concepts/roles.md")]
+mod roles {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/concepts/messages.md")]
+mod messages {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/concepts/handlers.md")]
+mod handlers {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/concepts/connection.md")]
+mod connection {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/concepts/sent-request.md")]
+mod sent_request {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/concepts/components.md")]
+mod components {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/architecture.md")]
+mod architecture {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/guarantees.md")]
+mod guarantees {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/wire.md")]
+mod wire {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/performance.md")]
+mod performance {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/reliability.md")]
+mod reliability {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/examples.md")]
+mod examples {}

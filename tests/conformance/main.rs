@@ -1,2 +1,31 @@
 //! Conformance tests: each guarantee of the design brief, the echo service's contract, and the
 //! wire rules, checked over in-process transports.
+//!
+//! One file per concern, so the book can point at the test that proves each claim:
+//!
+//! | file | what it proves |
+//! |---|---|
+//! | `order.rs` | guarantee 1: send order, notification-before-response, dispatch order |
+//! | `no_deadlock.rs` | guarantee 2: `block_task()` inside a handler fails at once |
+//! | `close.rs` | guarantee 3: clean EOF, pending requests fail, transport errors are errors |
+//! | `answers.rs` | guarantee 4: every request is answered exactly once |
+//! | `bounded.rs` | guarantee 5: backpressure, the outgoing bound, oversized frames |
+//! | `runtime.rs` | guarantee 7: `Send` futures, running without tokio |
+//! | `echo_contract.rs` | the `echo_server` contract of issue 2, on the wire |
+//! | `batches.rs` | JSON-RPC 2.0 batches |
+//! | `framing.rs` | newline framing, parse errors, oversized frames, request ids |
+//!
+//! No test sleeps to create an interleaving: oneshot channels the test controls, and futures
+//! polled by hand, decide what runs when. `tokio::time::timeout` appears only as a hang guard
+//! (see `support::guard`).
+
+mod answers;
+mod batches;
+mod bounded;
+mod close;
+mod echo_contract;
+mod framing;
+mod no_deadlock;
+mod order;
+mod runtime;
+mod support;

@@ -1,0 +1,292 @@
+//! Guarantee 4, every request is answered exactly once: a dropped `Responder` answers -32603;
+//! a handler that returns an error answers with that error; a handler that panics answers
+//! with an error and the connection lives on; unknown methods get -32601; params that do not
+//! fit the type get -32602 naming the field; notifications are never answered.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use switchboard::handler::Handler;
+use switchboard::{
+    Builder, Error, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, UntypedRole,
+};
+
+use crate::support::{error_of, hang_up, notification, request, result_of, serve};
+
+#[derive(Debug, Serialize, Deserialize, JsonRpcRequest)]
+#[request(method = "add", response = Sum)]
+struct Add {
+    a: i64,
+    b: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonRpcResponse)]
+struct Sum {
+    sum: i64,
+}
+
+/// A request with a nested field, to see the path of a field that does not fit.
+#[derive(Debug, Serialize, Deserialize, JsonRpcRequest)]
+#[request(method = "configure", response = Value)]
+struct Configure {
+    name: String,
+    limits: Limits,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Limits {
+    max: u32,
+}
+
+/// A request whose handler misbehaves in the way `how` names.
+#[derive(Debug, Serialize, Deserialize, JsonRpcRequest)]
+#[request(method = "behave", response = Value)]
+struct Behave {
+    how: String,
+}
+
+/// A notification whose handler misbehaves in the way `how` names.
+#[derive(Debug, Serialize, Deserialize, JsonRpcNotification)]
+#[notification(method = "note")]
+struct Note {
+    how: String,
+}
+
+fn server() -> Builder<UntypedRole, impl Handler<UntypedRole> + 'static> {
+    UntypedRole
+        .builder()
+        .on_receive_request(async |add: Add, responder, _cx| {
+            responder.respond(Sum { sum: add.a + add.b })
+        })
+        .on_receive_request(async |configure: Configure, responder, _cx| {
+            responder.respond(json!({"name": configure.name, "max": configure.limits.max}))
+        })
+        .on_receive_request(
+            async |behave: Behave, responder, cx| match behave.how.as_str() {
+                "drop" => {
+                    drop(responder);
+                    Ok(())
+                }
+                "drop_in_task" => {
+                    cx.spawn(async move {
+                        drop(responder);
+                        Ok(())
+                    });
+                    Ok(())
+                }
+                "fail" => {
+                    drop(responder);
+                    Err(Error::new(-32001, "refused").with_data(json!({"why": "test"})))
+                }
+                "fail_without_touching_the_responder" => {
+                    let _keep = responder;
+                    Err(Error::new(-32002, "refused again"))
+                }
+                "fail_after_answer" => {
+                    responder.respond(json!("answered"))?;
+                    Err(Error::new(-32003, "too late to matter"))
+                }
+                "panic" => panic!("boom"),
+                other => responder.respond(json!(other)),
+            },
+        )
+        .on_receive_notification(async |note: Note, _cx| match note.how.as_str() {
+            "fail" => Err(Error::new(-32004, "a failing notification handler")),
+            "panic" => panic!("notification boom"),
+            _ => Ok(()),
+        })
+}
+
+fn behave(id: i64, how: &str) -> String {
+    request(json!(id), "behave", json!({"how": how}))
+}
+
+#[tokio::test]
+async fn a_dropped_responder_answers_internal_error() {
+    let (mut peer, server) = serve(server());
+    for (id, how) in [(1, "drop"), (2, "drop_in_task")] {
+        peer.send(&behave(id, how)).await;
+        let answer = peer.recv().await;
+        let error = error_of(&answer, json!(id), -32603);
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains("dropped without an answer"),
+            "{answer}"
+        );
+    }
+    assert!(hang_up(peer, server).await.is_empty(), "answered twice");
+}
+
+#[tokio::test]
+async fn a_handler_error_is_the_answer() {
+    let (mut peer, server) = serve(server());
+    peer.send(&behave(1, "fail")).await;
+    assert_eq!(
+        peer.recv_line().await,
+        r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32001,"message":"refused","data":{"why":"test"}}}"#
+    );
+    // The responder was still alive when the handler failed: the error answers it.
+    peer.send(&behave(2, "fail_without_touching_the_responder"))
+        .await;
+    let answer = peer.recv().await;
+    assert_eq!(
+        error_of(&answer, json!(2), -32002)["message"],
+        "refused again"
+    );
+    // An error after the answer was given changes nothing on the wire.
+    peer.send(&behave(3, "fail_after_answer")).await;
+    assert_eq!(result_of(&peer.recv().await, json!(3)), "answered");
+    assert!(hang_up(peer, server).await.is_empty(), "answered twice");
+}
+
+#[tokio::test]
+async fn a_panicking_handler_answers_an_error_and_the_connection_lives_on() {
+    let (mut peer, server) = serve(server());
+    for round in 0..2 {
+        let id = 10 * round;
+        peer.send(&behave(id, "panic")).await;
+        let answer = peer.recv().await;
+        let message = error_of(&answer, json!(id), -32603)["message"]
+            .as_str()
+            .unwrap();
+        assert!(
+            message.contains("panicked") && message.contains("boom"),
+            "{answer}"
+        );
+
+        peer.send(&request(json!(id + 1), "add", json!({"a": 2, "b": round})))
+            .await;
+        let sum = peer.recv().await;
+        assert_eq!(result_of(&sum, json!(id + 1)), &json!({"sum": 2 + round}));
+    }
+    assert!(hang_up(peer, server).await.is_empty());
+}
+
+#[tokio::test]
+async fn unknown_methods_get_method_not_found() {
+    let (mut peer, server) = serve(server());
+    peer.send(&request(json!("q"), "no/such/method", json!({})))
+        .await;
+    let answer = peer.recv().await;
+    let error = error_of(&answer, json!("q"), -32601);
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("no/such/method")
+    );
+    assert_eq!(error["data"]["method"], "no/such/method");
+    assert!(hang_up(peer, server).await.is_empty());
+}
+
+#[tokio::test]
+async fn params_that_do_not_fit_get_invalid_params_naming_the_field() {
+    let (mut peer, server) = serve(server());
+    let cases = [
+        ("add", json!({"a": 1, "b": "two"}), "b"),
+        ("add", json!({"a": 1}), "b"),
+        ("add", json!({}), "a"),
+        (
+            "configure",
+            json!({"name": "x", "limits": {"max": -1}}),
+            "limits.max",
+        ),
+        ("configure", json!({"name": "x"}), "limits"),
+        (
+            "configure",
+            json!({"name": 5, "limits": {"max": 1}}),
+            "name",
+        ),
+    ];
+    for (id, (method, params, field)) in cases.iter().enumerate() {
+        peer.send(&request(json!(id), method, params.clone())).await;
+        let answer = peer.recv().await;
+        let error = error_of(&answer, json!(id), -32602);
+        assert_eq!(error["data"]["field"], *field, "{answer}");
+        let last = field.rsplit('.').next().unwrap();
+        assert!(
+            error["message"].as_str().unwrap().contains(last),
+            "{answer}"
+        );
+    }
+    // Nothing broke: the same methods with fitting params are answered.
+    peer.send(&request(
+        json!("ok"),
+        "configure",
+        json!({"name": "x", "limits": {"max": 3}}),
+    ))
+    .await;
+    assert_eq!(
+        result_of(&peer.recv().await, json!("ok")),
+        &json!({"name": "x", "max": 3})
+    );
+    assert!(hang_up(peer, server).await.is_empty());
+}
+
+#[tokio::test]
+async fn notifications_are_never_answered() {
+    let (mut peer, server) = serve(server());
+    for line in [
+        notification("note", json!({"how": "fine"})),
+        notification("note", json!({"how": "fail"})),
+        notification("note", json!({"how": "panic"})),
+        notification("note", json!({"how": 5})),
+        notification("note", json!({})),
+        notification("no/such/notification", json!({})),
+        // A notification naming a request method is still a notification.
+        notification("add", json!({"a": 1, "b": 2})),
+        notification("behave", json!({"how": "panic"})),
+    ] {
+        peer.send(&line).await;
+    }
+    peer.send(&request(json!(1), "add", json!({"a": 40, "b": 2})))
+        .await;
+    // Messages are handled in order, so anything said about the notifications would come first.
+    assert_eq!(
+        peer.recv_line().await,
+        r#"{"jsonrpc":"2.0","id":1,"result":{"sum":42}}"#
+    );
+    assert!(hang_up(peer, server).await.is_empty());
+}
+
+#[tokio::test]
+async fn every_request_is_answered_exactly_once() {
+    let (mut peer, server) = serve(server());
+    let hows = [
+        "drop",
+        "drop_in_task",
+        "fail",
+        "fail_without_touching_the_responder",
+        "fail_after_answer",
+        "panic",
+        "fine",
+    ];
+    let mut burst = String::new();
+    let mut expected = 0;
+    for (id, how) in hows.iter().cycle().take(70).enumerate() {
+        burst += &behave(id as i64, how);
+        burst.push('\n');
+        burst += &notification("note", json!({"how": how}));
+        burst.push('\n');
+        expected += 1;
+    }
+    burst += &request(json!(-1), "no/such/method", json!({}));
+    burst.push('\n');
+    peer.send_bytes(burst.as_bytes()).await;
+
+    let answers = hang_up(peer, server).await;
+    let mut per_id: HashMap<i64, usize> = HashMap::new();
+    for line in &answers {
+        let answer: Value = serde_json::from_str(line).unwrap();
+        assert!(
+            answer.get("method").is_none(),
+            "unexpected message {answer}"
+        );
+        *per_id.entry(answer["id"].as_i64().unwrap()).or_default() += 1;
+    }
+    assert_eq!(per_id.len(), expected + 1);
+    assert!(per_id.values().all(|count| *count == 1), "{per_id:?}");
+}
