@@ -7,14 +7,15 @@ use std::sync::Arc;
 use crate::actor::outgoing::DEFAULT_MAX_OUTGOING_BYTES;
 use crate::actor::{self, Parts, StartTask};
 use crate::connection::Shared;
+use crate::dynamic::registry::ParkingLimits;
 use crate::handler::{
     Chain, DispatchHandler, Handler, NotificationHandler, NullHandler, RequestHandler,
 };
 use crate::message::{JsonRpcNotification, JsonRpcRequest};
+use crate::peer::{FromPeer, HasPeer};
+use crate::timer::{Timer, default_timer};
 use crate::transport::{ConnectTo, TransportConfig};
 use crate::wire::DEFAULT_MAX_FRAME_BYTES;
-use crate::dynamic::registry::ParkingLimits;
-use crate::timer::{Timer, default_timer};
 use crate::{ConnectionTo, Dispatch, Error, Responder, Role};
 use std::time::Duration;
 
@@ -63,6 +64,9 @@ pub struct Builder<R: Role, H = NullHandler> {
     parking: ParkingLimits,
     timer: Option<Arc<dyn Timer>>,
 }
+
+/// A builder with `H2` chained after its handlers `H`.
+type Extended<R, H, H2> = Builder<R, Chain<H, H2>>;
 
 /// How many early messages may wait for their dynamic handler, by default.
 pub const DEFAULT_PARKED_MESSAGES: usize = 1024;
@@ -117,7 +121,10 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     /// dropped with a warning. Without a [`timer`](Builder::timer), ages are checked when
     /// messages arrive.
     pub fn parking(mut self, max_messages: usize, max_age: Duration) -> Self {
-        self.parking = ParkingLimits { max_messages, max_age };
+        self.parking = ParkingLimits {
+            max_messages,
+            max_age,
+        };
         self
     }
 
@@ -179,6 +186,61 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
         self.with_handler(DispatchHandler::new(handler))
     }
 
+    /// Like [`on_receive_request`](Builder::on_receive_request), for the requests that `peer`
+    /// sends through the counterpart (see [`peer`](crate::peer)). The closure sees the request
+    /// unwrapped; the answer goes back the way the request came.
+    pub fn on_receive_request_from<P, Req, F, Fut>(
+        self,
+        peer: P,
+        handler: F,
+    ) -> Extended<R, H, FromPeer<P, RequestHandler<Req, F>>>
+    where
+        R::Counterpart: HasPeer<P>,
+        P: fmt::Debug + Send + Sync + 'static,
+        Req: JsonRpcRequest,
+        F: FnMut(Req, Responder<Req::Response>, ConnectionTo<R::Counterpart>) -> Fut
+            + Send
+            + 'static,
+        Fut: Future<Output = Result<(), Error>> + Send,
+    {
+        self.with_handler(FromPeer::new(peer, RequestHandler::new(handler)))
+    }
+
+    /// Like [`on_receive_notification`](Builder::on_receive_notification), for the
+    /// notifications that `peer` sends through the counterpart.
+    pub fn on_receive_notification_from<P, Notif, F, Fut>(
+        self,
+        peer: P,
+        handler: F,
+    ) -> Extended<R, H, FromPeer<P, NotificationHandler<Notif, F>>>
+    where
+        R::Counterpart: HasPeer<P>,
+        P: fmt::Debug + Send + Sync + 'static,
+        Notif: JsonRpcNotification,
+        F: FnMut(Notif, ConnectionTo<R::Counterpart>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), Error>> + Send,
+    {
+        self.with_handler(FromPeer::new(peer, NotificationHandler::new(handler)))
+    }
+
+    /// Like [`on_receive_dispatch`](Builder::on_receive_dispatch), for the messages that
+    /// `peer` sends through the counterpart.
+    pub fn on_receive_dispatch_from<P, Req, Notif, F, Fut>(
+        self,
+        peer: P,
+        handler: F,
+    ) -> Extended<R, H, FromPeer<P, DispatchHandler<Req, Notif, F>>>
+    where
+        R::Counterpart: HasPeer<P>,
+        P: fmt::Debug + Send + Sync + 'static,
+        Req: JsonRpcRequest,
+        Notif: JsonRpcNotification,
+        F: FnMut(Dispatch<Req, Notif>, ConnectionTo<R::Counterpart>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), Error>> + Send,
+    {
+        self.with_handler(FromPeer::new(peer, DispatchHandler::new(handler)))
+    }
+
     /// Adds any [`Handler`] to the chain.
     pub fn with_handler<H2: Handler<R::Counterpart> + 'static>(
         self,
@@ -210,7 +272,12 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     /// Call inside the connection's future, so the default timer sees the runtime it runs on.
     fn into_parts(self) -> (Parts<R, H>, TransportConfig) {
         let timer = self.timer.or_else(default_timer);
-        let shared = Arc::new(Shared::new(self.name, self.max_outgoing_bytes, self.parking, timer));
+        let shared = Arc::new(Shared::new(
+            self.name,
+            self.max_outgoing_bytes,
+            self.parking,
+            timer,
+        ));
         let config = TransportConfig {
             max_frame_bytes: self.max_frame_bytes,
         };

@@ -12,9 +12,11 @@ use futures::task::AtomicWaker;
 use crate::actor::outgoing::OutgoingQueue;
 use crate::actor::task::TaskQueue;
 use crate::dynamic::registry::{ParkingLimits, Registry};
-use crate::timer::Timer;
-use crate::message::{JsonRpcNotification, JsonRpcRequest, RequestId};
+use crate::message::{
+    JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, RequestId,
+};
 use crate::pending::PendingRequests;
+use crate::timer::Timer;
 use crate::wire::encode;
 use crate::{Error, Role, SentRequest};
 
@@ -63,7 +65,9 @@ impl Shared {
     /// The dynamic handlers and the parking lot. Never held across an await.
     pub(crate) fn dynamic(&self) -> MutexGuard<'_, Registry> {
         // Every critical section leaves the registry consistent, so poisoning can be ignored.
-        self.dynamic.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.dynamic
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) fn responder_started(&self) {
@@ -135,8 +139,16 @@ impl<Cp: Role> ConnectionTo<Cp> {
     /// Failures to send (closed connection, full queue, params that do not serialize) are
     /// reported by the `SentRequest` too, so there is one place to handle errors.
     pub fn send_request<M: JsonRpcRequest>(&self, request: M) -> SentRequest<M::Response> {
+        self.send_request_expecting(&request)
+    }
+
+    /// Sends `request`, whose answer will be read as a `T`.
+    pub(crate) fn send_request_expecting<T: JsonRpcResponse>(
+        &self,
+        request: &impl JsonRpcMessage,
+    ) -> SentRequest<T> {
         let id = self.shared.next_request_id.fetch_add(1, Ordering::Relaxed);
-        let sent = encode::request_frame(&RequestId::from(id), &request).and_then(|frame| {
+        let sent = encode::request_frame(&RequestId::from(id), request).and_then(|frame| {
             self.shared.pending.insert(id)?;
             self.shared
                 .outgoing

@@ -50,8 +50,10 @@ mod builder;
 mod connection;
 pub mod dynamic;
 pub mod error;
+mod forward;
 pub mod handler;
 pub mod message;
+pub mod peer;
 mod pending;
 mod responder;
 mod role;
@@ -72,9 +74,9 @@ pub use message::{
 pub use responder::{Responder, ResponseRouter};
 pub use role::{Role, UntypedRole, unclaimed};
 pub use sent_request::SentRequest;
+pub use timer::Timer;
 #[cfg(feature = "tokio")]
 pub use timer::TokioTimer;
-pub use timer::Timer;
 #[cfg(feature = "tokio")]
 pub use transport::Stdio;
 pub use transport::{ByteStreams, Channel, ConnectTo, Lines, Transport};

@@ -114,6 +114,11 @@ impl<T: Send + 'static> SentRequest<T> {
         self.state.take()
     }
 
+    /// Why the request could not be sent, if it could not.
+    pub(crate) fn failure(&self) -> Option<Error> {
+        self.state.as_ref().and_then(|state| state.failed.clone())
+    }
+
     /// Waits for the answer. For code outside the dispatch loop only: the
     /// [`connect_with`](crate::Builder::connect_with) closure and spawned tasks.
     ///

@@ -82,7 +82,9 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
                 drop(registry);
                 give_up(expired, "no handler took it in time");
                 match (next_expiry, &shared.timer) {
-                    (Some(at), Some(timer)) if expiry.as_ref().map(|(when, _)| *when) != Some(at) => {
+                    (Some(at), Some(timer))
+                        if expiry.as_ref().map(|(when, _)| *when) != Some(at) =>
+                    {
                         expiry = Some((at, timer.sleep(at.saturating_duration_since(now))));
                     }
                     (None, _) => expiry = None,
@@ -166,7 +168,11 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
 
     /// Offers a message the builder's handlers passed on to the dynamic handlers: the keyed
     /// ones for its routing key (one lookup), then the unkeyed ones in order.
-    async fn dispatch_dynamic(&mut self, mut message: Dispatch, mut retry: bool) -> Result<Handled<Dispatch>, Error> {
+    async fn dispatch_dynamic(
+        &mut self,
+        mut message: Dispatch,
+        mut retry: bool,
+    ) -> Result<Handled<Dispatch>, Error> {
         let shared = Arc::clone(self.shared());
         {
             let registry = shared.dynamic();
@@ -185,7 +191,10 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
             drop(removed);
             match handled? {
                 Handled::Yes => return Ok(Handled::Yes),
-                Handled::No { message: passed, retry: again } => {
+                Handled::No {
+                    message: passed,
+                    retry: again,
+                } => {
                     message = passed;
                     retry |= again;
                 }
@@ -235,7 +244,10 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
                     let mut registry = self.shared().dynamic();
                     let evicted = match parked_since {
                         None => registry.park(message, Instant::now()),
-                        Some(since) => registry.repark(Parked { dispatch: message, since }),
+                        Some(since) => registry.repark(Parked {
+                            dispatch: message,
+                            since,
+                        }),
                     };
                     drop(registry);
                     self.parking_active = true;
@@ -274,11 +286,19 @@ pub(crate) fn give_up(parked: Vec<Parked>, why: &str) {
     for parked in parked {
         match parked.dispatch {
             Dispatch::Request(request, responder) => {
-                tracing::warn!(method = request.method(), why, "answering a parked request -32601");
+                tracing::warn!(
+                    method = request.method(),
+                    why,
+                    "answering a parked request -32601"
+                );
                 let _ = responder.respond_with_error(Error::method_not_found(request.method()));
             }
             Dispatch::Notification(notification) => {
-                tracing::warn!(method = notification.method(), why, "dropping a parked notification");
+                tracing::warn!(
+                    method = notification.method(),
+                    why,
+                    "dropping a parked notification"
+                );
             }
             Dispatch::Response(_, router) => {
                 // Responses are routed before anything is parked, so this does not happen.

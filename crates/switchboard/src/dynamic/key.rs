@@ -101,7 +101,10 @@ struct MaybeString;
 impl<'de> DeserializeSeed<'de> for MaybeString {
     type Value = Option<Cow<'de, str>>;
 
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_any(self)
     }
 }
@@ -160,7 +163,10 @@ mod tests {
     fn finds_the_field_among_others() {
         let params = r#"{"prompt": [{"x": {"sessionId": "inner"}}], "sessionId": "s-1", "n": 2}"#;
         assert_eq!(extract_field(params, "sessionId").as_deref(), Some("s-1"));
-        assert_eq!(extract_field(r#"{"sessionId": "a\"b"}"#, "sessionId").as_deref(), Some("a\"b"));
+        assert_eq!(
+            extract_field(r#"{"sessionId": "a\"b"}"#, "sessionId").as_deref(),
+            Some("a\"b")
+        );
     }
 
     #[test]

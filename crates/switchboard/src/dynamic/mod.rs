@@ -15,9 +15,11 @@
 //! answered -32601, a notification is dropped with a warning.
 
 mod key;
+mod park;
 pub(crate) mod registry;
 
 pub use key::RoutingKey;
+pub use park::ParkKeyed;
 
 use std::fmt;
 use std::sync::Arc;
@@ -58,7 +60,10 @@ impl Drop for DynamicHandlerRegistration {
 
 impl fmt::Debug for DynamicHandlerRegistration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DynamicHandlerRegistration").field("id", &self.id).field("kept", &self.kept).finish()
+        f.debug_struct("DynamicHandlerRegistration")
+            .field("id", &self.id)
+            .field("kept", &self.kept)
+            .finish()
     }
 }
 
@@ -68,18 +73,29 @@ impl<Cp: Role> ConnectionTo<Cp> {
     ///
     /// Added from a handler or a response callback, it is in place before the next incoming
     /// message is dispatched.
-    pub fn add_dynamic_handler(&self, handler: impl Handler<Cp> + 'static) -> DynamicHandlerRegistration {
+    pub fn add_dynamic_handler(
+        &self,
+        handler: impl Handler<Cp> + 'static,
+    ) -> DynamicHandlerRegistration {
         self.register(handler, None)
     }
 
     /// Adds a handler for the messages whose params carry `key` (for example
     /// `RoutingKey::new("sessionId", id)`), found by lookup rather than by offering each
     /// message to every handler.
-    pub fn add_keyed_handler(&self, key: RoutingKey, handler: impl Handler<Cp> + 'static) -> DynamicHandlerRegistration {
+    pub fn add_keyed_handler(
+        &self,
+        key: RoutingKey,
+        handler: impl Handler<Cp> + 'static,
+    ) -> DynamicHandlerRegistration {
         self.register(handler, Some(key))
     }
 
-    fn register(&self, handler: impl Handler<Cp> + 'static, key: Option<RoutingKey>) -> DynamicHandlerRegistration {
+    fn register(
+        &self,
+        handler: impl Handler<Cp> + 'static,
+        key: Option<RoutingKey>,
+    ) -> DynamicHandlerRegistration {
         let bound = Box::new(Bound {
             handler,
             cx: self.clone(),

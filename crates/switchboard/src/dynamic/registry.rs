@@ -121,7 +121,13 @@ impl Registry {
                 incoming.wake();
             }
         }
-        self.slots.insert(id, Slot { handler: Some(handler), key });
+        self.slots.insert(
+            id,
+            Slot {
+                handler: Some(handler),
+                key,
+            },
+        );
         id
     }
 
@@ -170,7 +176,11 @@ impl Registry {
 
     /// Puts a handler back after it ran. Returns it if it was removed meanwhile, to be dropped
     /// outside the lock.
-    pub(crate) fn put_back(&mut self, id: u64, handler: Box<dyn ErasedHandler>) -> Option<Box<dyn ErasedHandler>> {
+    pub(crate) fn put_back(
+        &mut self,
+        id: u64,
+        handler: Box<dyn ErasedHandler>,
+    ) -> Option<Box<dyn ErasedHandler>> {
         match self.slots.get_mut(&id) {
             Some(slot) => {
                 slot.handler = Some(handler);
@@ -182,7 +192,10 @@ impl Registry {
 
     /// Parks a message. Returns what had to leave to keep within the count limit.
     pub(crate) fn park(&mut self, dispatch: Dispatch, now: Instant) -> Vec<Parked> {
-        self.parked.push_back(Parked { dispatch, since: now });
+        self.parked.push_back(Parked {
+            dispatch,
+            since: now,
+        });
         let excess = self.parked.len().saturating_sub(self.limits.max_messages);
         self.parked.drain(..excess).collect()
     }
@@ -193,11 +206,14 @@ impl Registry {
             Replay::None => Vec::new(),
             Replay::All => self.parked.drain(..).collect(),
             Replay::Keys(keys) => {
-                let (wanted, kept): (VecDeque<Parked>, VecDeque<Parked>) = self.parked.drain(..).partition(|parked| {
-                    params_of(&parked.dispatch).is_some_and(|params| {
-                        keys.iter().any(|key| extract_field(params, key.field()).as_deref() == Some(key.value()))
-                    })
-                });
+                let (wanted, kept): (VecDeque<Parked>, VecDeque<Parked>) =
+                    self.parked.drain(..).partition(|parked| {
+                        params_of(&parked.dispatch).is_some_and(|params| {
+                            keys.iter().any(|key| {
+                                extract_field(params, key.field()).as_deref() == Some(key.value())
+                            })
+                        })
+                    });
                 self.parked = kept;
                 wanted.into()
             }
@@ -218,7 +234,11 @@ impl Registry {
     pub(crate) fn repark(&mut self, parked: Parked) -> Vec<Parked> {
         let since = parked.since;
         // Keep arrival order: older messages go before younger ones.
-        let at = self.parked.iter().position(|other| other.since > since).unwrap_or(self.parked.len());
+        let at = self
+            .parked
+            .iter()
+            .position(|other| other.since > since)
+            .unwrap_or(self.parked.len());
         self.parked.insert(at, parked);
         let excess = self.parked.len().saturating_sub(self.limits.max_messages);
         self.parked.drain(..excess).collect()
@@ -236,7 +256,9 @@ impl Registry {
 
     /// When the oldest parked message expires, if any is parked.
     pub(crate) fn next_expiry(&self) -> Option<Instant> {
-        self.parked.front().map(|parked| parked.since + self.limits.max_age)
+        self.parked
+            .front()
+            .map(|parked| parked.since + self.limits.max_age)
     }
 
     /// Takes every parked message and every handler (the connection is ending).
@@ -244,7 +266,11 @@ impl Registry {
         self.unkeyed.clear();
         self.keyed.clear();
         self.incoming = None;
-        let handlers = self.slots.drain().filter_map(|(_, slot)| slot.handler).collect();
+        let handlers = self
+            .slots
+            .drain()
+            .filter_map(|(_, slot)| slot.handler)
+            .collect();
         (self.parked.drain(..).collect(), handlers)
     }
 
@@ -256,7 +282,9 @@ impl Registry {
 
 fn params_of(dispatch: &Dispatch) -> Option<&str> {
     match dispatch {
-        Dispatch::Request(message, _) | Dispatch::Notification(message) => message.params().map(|params| params.get()),
+        Dispatch::Request(message, _) | Dispatch::Notification(message) => {
+            message.params().map(|params| params.get())
+        }
         Dispatch::Response(..) => None,
     }
 }

@@ -95,7 +95,8 @@ pub struct Chain<A, B> {
 }
 
 impl<A, B> Chain<A, B> {
-    pub(crate) fn new(first: A, second: B) -> Self {
+    /// `first`, then `second` (for composing dynamic handlers; a builder chains its own).
+    pub fn new(first: A, second: B) -> Self {
         Chain { first, second }
     }
 }

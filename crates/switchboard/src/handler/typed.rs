@@ -16,7 +16,9 @@ pub struct RequestHandler<Req, F> {
 }
 
 impl<Req, F> RequestHandler<Req, F> {
-    pub(crate) fn new(handler: F) -> Self {
+    /// A handler that calls `handler` for each request of type `Req` (for use with
+    /// [`Builder::with_handler`](crate::Builder::with_handler) or as a dynamic handler).
+    pub fn new(handler: F) -> Self {
         RequestHandler {
             handler,
             _request: PhantomData,
@@ -68,7 +70,8 @@ pub struct NotificationHandler<Notif, F> {
 }
 
 impl<Notif, F> NotificationHandler<Notif, F> {
-    pub(crate) fn new(handler: F) -> Self {
+    /// A handler that calls `handler` for each notification of type `Notif`.
+    pub fn new(handler: F) -> Self {
         NotificationHandler {
             handler,
             _notification: PhantomData,
@@ -121,7 +124,9 @@ pub struct DispatchHandler<Req, Notif, F> {
 }
 
 impl<Req, Notif, F> DispatchHandler<Req, Notif, F> {
-    pub(crate) fn new(handler: F) -> Self {
+    /// A handler that calls `handler` with each request of type `Req` and notification of
+    /// type `Notif`, as a typed [`Dispatch`].
+    pub fn new(handler: F) -> Self {
         DispatchHandler {
             handler,
             _messages: PhantomData,

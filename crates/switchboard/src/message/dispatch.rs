@@ -48,6 +48,22 @@ impl<Req: JsonRpcRequest, Notif: JsonRpcNotification> Dispatch<Req, Notif> {
         }
     }
 
+    /// The request and its responder, or the dispatch back if it is not a request.
+    pub fn into_request(self) -> Result<(Req, Responder<Req::Response>), Self> {
+        match self {
+            Dispatch::Request(request, responder) => Ok((request, responder)),
+            other => Err(other),
+        }
+    }
+
+    /// The notification, or the dispatch back if it is not a notification.
+    pub fn into_notification(self) -> Result<Notif, Self> {
+        match self {
+            Dispatch::Notification(notification) => Ok(notification),
+            other => Err(other),
+        }
+    }
+
     /// Turns a typed dispatch back into the untyped form.
     pub fn into_untyped(self) -> Result<Dispatch, Error> {
         Ok(match self {
@@ -63,6 +79,41 @@ impl<Req: JsonRpcRequest, Notif: JsonRpcNotification> Dispatch<Req, Notif> {
 }
 
 impl Dispatch {
+    /// Changes the message of a request or notification with `map`, keeping the responder;
+    /// a response passes unchanged.
+    ///
+    /// If `map` fails on a request, the request is answered with that error and the error is
+    /// returned, so nothing is left unanswered.
+    ///
+    /// ```
+    /// use switchboard::{Dispatch, UntypedMessage};
+    ///
+    /// let dispatch = Dispatch::Notification(UntypedMessage::new("log", ()).unwrap());
+    /// let renamed = dispatch
+    ///     .map(|message| {
+    ///         let (method, params) = message.into_parts();
+    ///         Ok(UntypedMessage::from_raw(format!("audit/{method}"), params))
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(renamed.method(), Some("audit/log"));
+    /// ```
+    pub fn map(
+        self,
+        map: impl FnOnce(UntypedMessage) -> Result<UntypedMessage, Error>,
+    ) -> Result<Dispatch, Error> {
+        match self {
+            Dispatch::Request(message, responder) => match map(message) {
+                Ok(message) => Ok(Dispatch::Request(message, responder)),
+                Err(error) => {
+                    let _ = responder.respond_with_error(error.clone());
+                    Err(error)
+                }
+            },
+            Dispatch::Notification(message) => map(message).map(Dispatch::Notification),
+            response @ Dispatch::Response(..) => Ok(response),
+        }
+    }
+
     /// Reads this dispatch as `Dispatch<Req, Notif>` when its method matches one of them.
     ///
     /// A request whose params do not fit is answered -32602 (naming the field) and a

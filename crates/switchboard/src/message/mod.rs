@@ -79,6 +79,12 @@ pub trait JsonRpcResponse: Serialize + DeserializeOwned + Send + 'static {
             ))
         })
     }
+
+    /// The answer as raw JSON (used to pass a typed answer on through a
+    /// [`ResponseRouter`](crate::ResponseRouter)).
+    fn into_raw(self) -> Result<RawJson, Error> {
+        RawJson::from_serialize(&self)
+    }
 }
 
 impl JsonRpcResponse for serde_json::Value {}
@@ -98,6 +104,10 @@ impl JsonRpcResponse for RawJson {
 
     fn from_result(result: &RawJson) -> Result<Self, Error> {
         Ok(result.clone())
+    }
+
+    fn into_raw(self) -> Result<RawJson, Error> {
+        Ok(self)
     }
 }
 

@@ -16,6 +16,20 @@ pub(crate) fn write_json_str(out: &mut Vec<u8>, s: &str) {
     let _ = serde_json::to_writer(out, s);
 }
 
+/// Turns line breaks into spaces, so a frame stays one line on a newline-framed transport.
+///
+/// Params and results written by user code or passed through raw (a pretty-printed
+/// [`RawJson`](crate::RawJson)) may contain line breaks. In valid JSON a raw line break can
+/// only be whitespace between tokens (inside strings it must be escaped), so a space means
+/// the same. The scan is the price of taking raw text as it is.
+fn keep_on_one_line(frame: &mut [u8]) {
+    for byte in frame.iter_mut() {
+        if matches!(*byte, b'\n' | b'\r') {
+            *byte = b' ';
+        }
+    }
+}
+
 /// Appends `,"params":<params>`, leaving the member out when the params are `null`.
 fn write_params<M: JsonRpcMessage>(out: &mut Vec<u8>, message: &M) -> Result<(), Error> {
     let mark = out.len();
@@ -40,6 +54,7 @@ pub(crate) fn request_frame<M: JsonRpcMessage>(
     write_json_str(&mut out, message.method());
     write_params(&mut out, message)?;
     out.push(b'}');
+    keep_on_one_line(&mut out);
     Ok(out)
 }
 
@@ -50,6 +65,7 @@ pub(crate) fn notification_frame<M: JsonRpcMessage>(message: &M) -> Result<Vec<u
     write_json_str(&mut out, message.method());
     write_params(&mut out, message)?;
     out.push(b'}');
+    keep_on_one_line(&mut out);
     Ok(out)
 }
 
@@ -64,6 +80,7 @@ pub(crate) fn result_frame<T: JsonRpcResponse>(
     out.extend_from_slice(b",\"result\":");
     result.write_result(&mut out)?;
     out.push(b'}');
+    keep_on_one_line(&mut out);
     Ok(out)
 }
 
@@ -82,7 +99,7 @@ pub(crate) fn error_frame(id: &RequestId, error: &Error) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::UntypedMessage;
+    use crate::{RawJson, UntypedMessage};
 
     fn text(frame: Vec<u8>) -> String {
         String::from_utf8(frame).unwrap()
@@ -116,5 +133,23 @@ mod tests {
             text(request_frame(&RequestId::Int(1), &message).unwrap()),
             r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#
         );
+    }
+
+    #[test]
+    fn pretty_printed_raw_params_stay_on_one_line() {
+        let params =
+            RawJson::from_string("{\n  \"a\": \"x\\ny\",\r\n  \"b\": [1,\n2]\n}".into()).unwrap();
+        let message = UntypedMessage::from_raw("m".into(), Some(params));
+        let frame = notification_frame(&message).unwrap();
+        assert!(!frame.contains(&b'\n') && !frame.contains(&b'\r'));
+        let value: serde_json::Value = serde_json::from_slice(&frame).unwrap();
+        assert_eq!(
+            value["params"],
+            serde_json::json!({"a": "x\ny", "b": [1, 2]})
+        );
+
+        let result = RawJson::from_string("[\n1\n]".into()).unwrap();
+        let frame = result_frame(&RequestId::from(1u64), &result).unwrap();
+        assert_eq!(frame, br#"{"jsonrpc":"2.0","id":1,"result":[ 1 ]}"#);
     }
 }

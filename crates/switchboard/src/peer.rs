@@ -1,0 +1,257 @@
+//! Peers: parties a connection reaches *through* its counterpart.
+//!
+//! Some roles talk to more than one party over one transport. A proxy in a chain, for one,
+//! talks to the client before it and to the agent after it, both through the conductor at
+//! the other end of its stdio. The counterpart relays; how it tells the parties apart on the
+//! wire is its own convention, so the counterpart role implements [`HasPeer`] once per peer:
+//! how to wrap a message for that peer, and how to recognise (and unwrap) one from it.
+//!
+//! With that, handlers can be registered per peer
+//! ([`Builder::on_receive_request_from`](crate::Builder::on_receive_request_from) and
+//! friends) and messages sent to one
+//! ([`ConnectionTo::send_request_to`](crate::ConnectionTo::send_request_to),
+//! [`ConnectionTo::send_notification_to`](crate::ConnectionTo::send_notification_to)).
+//! Responses need no wrapping: a request keeps its id on the connection, so its answer comes
+//! back as the answer to the wrapped request.
+//!
+//! [`Relay`] is a small plain-JSON-RPC instance of the idea, used by the tests and the book:
+//! an endpoint of role [`Member`] reaches the peers [`Left`] and [`Right`] through a relay.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::handler::{Handled, Handler};
+use crate::message::{JsonRpcNotification, JsonRpcRequest, UntypedMessage};
+use crate::{ConnectionTo, Dispatch, Error, Role, SentRequest};
+
+/// A role that relays messages between its counterpart and the peer `P`.
+///
+/// Implemented by the *counterpart* role: `ConnectionTo<Cp>` can reach `P` when
+/// `Cp: HasPeer<P>`. The two methods must be inverses: unwrapping what
+/// [`wrap_for_peer`](HasPeer::wrap_for_peer) made gives the original message back.
+pub trait HasPeer<P>: Role
+where
+    P: fmt::Debug + Send + Sync + 'static,
+{
+    /// Turns a message meant for `peer` into the message sent to this role.
+    fn wrap_for_peer(&self, peer: &P, message: UntypedMessage) -> Result<UntypedMessage, Error>;
+
+    /// If `message` (received from this role) comes from `peer`, returns what `peer` sent;
+    /// otherwise returns `message` unchanged as the error.
+    fn unwrap_from_peer(
+        &self,
+        peer: &P,
+        message: UntypedMessage,
+    ) -> Result<UntypedMessage, UntypedMessage>;
+}
+
+/// Offers `inner` only the messages that come from `peer`, unwrapped. Made by
+/// [`Builder::on_receive_request_from`](crate::Builder::on_receive_request_from) and friends;
+/// usable as a dynamic handler too.
+#[derive(Debug)]
+pub struct FromPeer<P, H> {
+    peer: P,
+    inner: H,
+}
+
+impl<P, H> FromPeer<P, H> {
+    /// Wraps `inner` so that it sees only what `peer` sends.
+    pub fn new(peer: P, inner: H) -> Self {
+        FromPeer { peer, inner }
+    }
+}
+
+impl<Cp, P, H> Handler<Cp> for FromPeer<P, H>
+where
+    Cp: HasPeer<P>,
+    P: fmt::Debug + Send + Sync + 'static,
+    H: Handler<Cp>,
+{
+    async fn handle(
+        &mut self,
+        dispatch: Dispatch,
+        cx: ConnectionTo<Cp>,
+    ) -> Result<Handled<Dispatch>, Error> {
+        let counterpart = cx.counterpart().clone();
+        let unwrapped = match dispatch {
+            Dispatch::Request(message, responder) => {
+                match counterpart.unwrap_from_peer(&self.peer, message) {
+                    Ok(inner) => Dispatch::Request(inner, responder),
+                    Err(message) => return pass(Dispatch::Request(message, responder)),
+                }
+            }
+            Dispatch::Notification(message) => {
+                match counterpart.unwrap_from_peer(&self.peer, message) {
+                    Ok(inner) => Dispatch::Notification(inner),
+                    Err(message) => return pass(Dispatch::Notification(message)),
+                }
+            }
+            response @ Dispatch::Response(..) => return pass(response),
+        };
+        match self.inner.handle(unwrapped, cx).await? {
+            Handled::Yes => Ok(Handled::Yes),
+            // Not wanted after all: the next handler gets the message as it arrived.
+            Handled::No { message, retry } => Ok(Handled::No {
+                message: message.map(|inner| counterpart.wrap_for_peer(&self.peer, inner))?,
+                retry,
+            }),
+        }
+    }
+}
+
+fn pass(message: Dispatch) -> Result<Handled<Dispatch>, Error> {
+    Ok(Handled::No {
+        message,
+        retry: false,
+    })
+}
+
+/// A plain JSON-RPC role that relays for two peers, [`Left`] and [`Right`]: a message for a
+/// peer travels with the peer's name before its method (`"left/ping"`), and a message
+/// without either prefix is the relay's own. Its counterpart is [`Member`].
+///
+/// It exists to exercise peers without a real protocol; a protocol crate declares its own
+/// roles and conventions the same way.
+///
+/// ```
+/// use switchboard::peer::{HasPeer, Left, Relay, Right};
+/// use switchboard::UntypedMessage;
+///
+/// let message = UntypedMessage::new("ping", ()).unwrap();
+/// let wrapped = Relay.wrap_for_peer(&Left, message.clone()).unwrap();
+/// assert_eq!(wrapped.method(), "left/ping");
+/// assert!(Relay.unwrap_from_peer(&Right, wrapped.clone()).is_err());
+/// assert_eq!(Relay.unwrap_from_peer(&Left, wrapped).unwrap(), message);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Relay;
+
+/// The role of an endpoint whose counterpart is a [`Relay`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Member;
+
+/// One of the two peers behind a [`Relay`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Left;
+
+/// The other of the two peers behind a [`Relay`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Right;
+
+impl Role for Relay {
+    type Counterpart = Member;
+
+    fn counterpart(&self) -> Member {
+        Member
+    }
+}
+
+impl Role for Member {
+    type Counterpart = Relay;
+
+    fn counterpart(&self) -> Relay {
+        Relay
+    }
+}
+
+impl HasPeer<Left> for Relay {
+    fn wrap_for_peer(
+        &self,
+        _peer: &Left,
+        message: UntypedMessage,
+    ) -> Result<UntypedMessage, Error> {
+        Ok(add_prefix("left/", message))
+    }
+
+    fn unwrap_from_peer(
+        &self,
+        _peer: &Left,
+        message: UntypedMessage,
+    ) -> Result<UntypedMessage, UntypedMessage> {
+        strip_prefix("left/", message)
+    }
+}
+
+impl HasPeer<Right> for Relay {
+    fn wrap_for_peer(
+        &self,
+        _peer: &Right,
+        message: UntypedMessage,
+    ) -> Result<UntypedMessage, Error> {
+        Ok(add_prefix("right/", message))
+    }
+
+    fn unwrap_from_peer(
+        &self,
+        _peer: &Right,
+        message: UntypedMessage,
+    ) -> Result<UntypedMessage, UntypedMessage> {
+        strip_prefix("right/", message)
+    }
+}
+
+fn add_prefix(prefix: &str, message: UntypedMessage) -> UntypedMessage {
+    let (method, params) = message.into_parts();
+    UntypedMessage::from_raw(format!("{prefix}{method}"), params)
+}
+
+fn strip_prefix(prefix: &str, message: UntypedMessage) -> Result<UntypedMessage, UntypedMessage> {
+    match message.method().strip_prefix(prefix) {
+        Some(inner) => {
+            let inner = inner.to_owned();
+            let (_, params) = message.into_parts();
+            Ok(UntypedMessage::from_raw(inner, params))
+        }
+        None => Err(message),
+    }
+}
+
+impl<Cp: Role> ConnectionTo<Cp> {
+    /// Sends a request to `peer` through the counterpart, wrapped the counterpart's way.
+    ///
+    /// ```
+    /// use switchboard::peer::{Left, Member, Relay};
+    /// use switchboard::{Channel, Role, UntypedMessage};
+    ///
+    /// # futures::executor::block_on(async {
+    /// let (member_end, relay_end) = Channel::duplex();
+    /// // This relay answers with the method it saw on the wire.
+    /// let relay = Relay.builder().on_receive_request(
+    ///     async |request: UntypedMessage, responder, _cx| responder.respond(request.method().into()),
+    /// );
+    /// let seen = Member.builder().connect_with(member_end, async |cx| {
+    ///     cx.send_request_to(Left, UntypedMessage::new("ping", ())?).block_task().await
+    /// });
+    /// let (seen, served) = futures::join!(seen, relay.connect_to(relay_end));
+    /// assert_eq!(seen.unwrap(), "left/ping");
+    /// served.unwrap();
+    /// # });
+    /// ```
+    pub fn send_request_to<P, M>(&self, peer: P, request: M) -> SentRequest<M::Response>
+    where
+        Cp: HasPeer<P>,
+        P: fmt::Debug + Send + Sync + 'static,
+        M: JsonRpcRequest,
+    {
+        match request
+            .into_untyped()
+            .and_then(|message| self.counterpart().wrap_for_peer(&peer, message))
+        {
+            Ok(wrapped) => self.send_request_expecting(&wrapped),
+            Err(error) => SentRequest::failed(error, Arc::clone(&self.shared)),
+        }
+    }
+
+    /// Sends a notification to `peer` through the counterpart, wrapped the counterpart's way.
+    pub fn send_notification_to<P, M>(&self, peer: P, notification: M) -> Result<(), Error>
+    where
+        Cp: HasPeer<P>,
+        P: fmt::Debug + Send + Sync + 'static,
+        M: JsonRpcNotification,
+    {
+        let wrapped = self
+            .counterpart()
+            .wrap_for_peer(&peer, notification.into_untyped()?)?;
+        self.send_notification(wrapped)
+    }
+}
