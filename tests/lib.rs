@@ -38,6 +38,14 @@ mod sent_request {}
 mod components {}
 
 #[cfg(doctest)]
+#[doc = include_str!("../book/src/sessions.md")]
+mod sessions {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/forwarding.md")]
+mod forwarding {}
+
+#[cfg(doctest)]
 #[doc = include_str!("../book/src/architecture.md")]
 mod architecture {}
 

@@ -14,6 +14,10 @@
 //! | `echo_contract.rs` | the `echo_server` contract of issue 2, on the wire |
 //! | `batches.rs` | JSON-RPC 2.0 batches |
 //! | `framing.rs` | newline framing, parse errors, oversized frames, request ids |
+//! | `dynamic.rs` | guarantee 6: dynamic handlers, keyed routing with thousands of sessions |
+//! | `parking.rs` | early messages: replay in order, bounds, expiry |
+//! | `peers.rs` | roles that reach two peers through their counterpart |
+//! | `forwarding.rs`, `forwarding_pieces.rs` | a client → forwarder → server chain, and its parts |
 //!
 //! No test sleeps to create an interleaving: oneshot channels the test controls, and futures
 //! polled by hand, decide what runs when. `tokio::time::timeout` appears only as a hang guard
@@ -23,9 +27,15 @@ mod answers;
 mod batches;
 mod bounded;
 mod close;
+mod dynamic;
 mod echo_contract;
+mod forwarding;
+mod forwarding_pieces;
 mod framing;
 mod no_deadlock;
 mod order;
+mod parking;
+mod peers;
 mod runtime;
+mod session_host;
 mod support;
