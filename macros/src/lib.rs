@@ -33,7 +33,7 @@ use attr::Kind;
 /// at all. Params that are absent are read as `{}`, so a struct whose fields all have
 /// `#[serde(default)]` (or a unit struct) accepts a request without params.
 ///
-/// ```ignore
+/// ```
 /// use serde::{Deserialize, Serialize};
 /// use switchboard::{JsonRpcRequest, JsonRpcResponse};
 ///
@@ -53,7 +53,9 @@ use attr::Kind;
 /// serde's `Deserialize` derive to use that bound instead of its own `T: Deserialize<'de>`,
 /// which would be ambiguous next to it:
 ///
-/// ```ignore
+/// ```
+/// # use serde::{Deserialize, Serialize};
+/// # use switchboard::{JsonRpcRequest, JsonRpcResponse};
 /// #[derive(Serialize, Deserialize, JsonRpcRequest)]
 /// #[request(method = "store", response = T)]
 /// #[serde(bound(deserialize = "T: JsonRpcResponse"))]
@@ -70,7 +72,15 @@ use attr::Kind;
 /// (method not found). The attribute is optional: `#[request(response = Type)]` sets the
 /// response type, which is `serde_json::Value` otherwise. `method` is not allowed here.
 ///
-/// ```ignore
+/// ```
+/// # use serde::{Deserialize, Serialize};
+/// # use switchboard::JsonRpcRequest;
+/// # #[derive(Serialize, Deserialize, JsonRpcRequest)]
+/// # #[request(method = "add", response = i64)]
+/// # struct Add { a: i64, b: i64 }
+/// # #[derive(Serialize, Deserialize, JsonRpcRequest)]
+/// # #[request(method = "multiply", response = i64)]
+/// # struct Multiply { a: i64, b: i64 }
 /// #[derive(JsonRpcRequest)]
 /// enum CalculatorRequest {
 ///     Add(Add),
@@ -101,7 +111,7 @@ pub fn derive_json_rpc_request(input: TokenStream) -> TokenStream {
 /// [`JsonRpcRequest`](macro@JsonRpcRequest). Notifications are never answered, so there is no
 /// `response` key.
 ///
-/// ```ignore
+/// ```
 /// use serde::{Deserialize, Serialize};
 /// use switchboard::JsonRpcNotification;
 ///
@@ -121,7 +131,15 @@ pub fn derive_json_rpc_request(input: TokenStream) -> TokenStream {
 /// An enum whose every variant holds one notification type matches the method of any
 /// variant, like an enum of requests. The attribute is optional; its only key is `crate`.
 ///
-/// ```ignore
+/// ```
+/// # use serde::{Deserialize, Serialize};
+/// # use switchboard::JsonRpcNotification;
+/// # #[derive(Serialize, Deserialize, JsonRpcNotification)]
+/// # #[notification(method = "log")]
+/// # struct Log { line: String }
+/// # #[derive(Serialize, Deserialize, JsonRpcNotification)]
+/// # #[notification(method = "initialized")]
+/// # struct Initialized;
 /// #[derive(JsonRpcNotification)]
 /// enum ClientNotification {
 ///     Log(Log),
@@ -149,7 +167,7 @@ pub fn derive_json_rpc_notification(input: TokenStream) -> TokenStream {
 /// `#[response(crate = path::to::switchboard)]` says where the core crate is when it is used
 /// through a re-export.
 ///
-/// ```ignore
+/// ```
 /// use serde::{Deserialize, Serialize};
 /// use switchboard::JsonRpcResponse;
 ///
