@@ -54,6 +54,19 @@ pub(crate) struct Note {
 /// What handlers saw, in order, shared with the test.
 pub(crate) type Log = Arc<Mutex<Vec<String>>>;
 
+/// A notification handler that logs `"<method> <params>"` for every notification.
+fn log_notifications<Cp: Role>(
+    log: &Log,
+) -> impl FnMut(UntypedMessage, ConnectionTo<Cp>) -> std::future::Ready<Result<(), Error>> + Send + 'static
+{
+    let log = Arc::clone(log);
+    move |notification, _cx| {
+        let params = notification.params_value().unwrap();
+        push(&log, format!("{} {params}", notification.method()));
+        ready(Ok(()))
+    }
+}
+
 pub(crate) fn push(log: &Log, entry: impl Into<String>) {
     log.lock().unwrap().push(entry.into());
 }
@@ -319,14 +332,7 @@ async fn a_peer_handler_that_does_not_claim_passes_the_message_on_as_it_arrived(
         .on_receive_dispatch_from(Right, |_dispatch: Dispatch<Ping, Note>, _cx| {
             ready(Err(Error::internal_error("right pings are not sent here")))
         })
-        .on_receive_notification({
-            let log = Arc::clone(&log);
-            move |notification: UntypedMessage, _cx| {
-                let params = notification.params_value().unwrap();
-                push(&log, format!("{} {params}", notification.method()));
-                ready(Ok(()))
-            }
-        })
+        .on_receive_notification(log_notifications(&log))
         .on_receive_request({
             let log = Arc::clone(&log);
             move |request: UntypedMessage, responder, _cx| {
@@ -373,14 +379,7 @@ async fn send_request_to_and_send_notification_to_put_the_peer_prefix_on_the_wir
     // notifications it saw.
     let relay = Relay
         .builder()
-        .on_receive_notification({
-            let log = Arc::clone(&log);
-            move |notification: UntypedMessage, _cx| {
-                let params = notification.params_value().unwrap();
-                push(&log, format!("{} {params}", notification.method()));
-                ready(Ok(()))
-            }
-        })
+        .on_receive_notification(log_notifications(&log))
         .on_receive_request({
             let log = Arc::clone(&log);
             move |request: UntypedMessage, responder, _cx| {
