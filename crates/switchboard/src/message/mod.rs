@@ -33,8 +33,9 @@ pub trait JsonRpcMessage: Send + Sized + 'static {
     /// The method name of this value.
     fn method(&self) -> &str;
 
-    /// Writes the params as JSON into `out`. A message without params writes `null`, and the
-    /// `params` member is then left out of the frame.
+    /// Writes the params as JSON into `out`, on one line (compact JSON, as serde_json writes
+    /// it). A message without params writes `null`, and the `params` member is then left out
+    /// of the frame.
     fn write_params(&self, out: &mut Vec<u8>) -> Result<(), Error>;
 
     /// Reads `Self` from an untyped message whose method matched. Params that do not fit give
@@ -66,7 +67,8 @@ pub trait JsonRpcNotification: JsonRpcMessage {}
 /// Any `Serialize + DeserializeOwned` type can be a response; the derive
 /// ([`JsonRpcResponse`](macro@crate::JsonRpcResponse)) marks it so.
 pub trait JsonRpcResponse: Serialize + DeserializeOwned + Send + 'static {
-    /// Writes the result as JSON into `out`.
+    /// Writes the result as JSON into `out`, on one line (compact JSON, as serde_json writes
+    /// it).
     fn write_result(&self, out: &mut Vec<u8>) -> Result<(), Error> {
         serde_json::to_writer(out, self).map_err(Error::serialization)
     }
@@ -98,7 +100,7 @@ impl<T: JsonRpcResponse> JsonRpcResponse for Option<T> {}
 
 impl JsonRpcResponse for RawJson {
     fn write_result(&self, out: &mut Vec<u8>) -> Result<(), Error> {
-        out.extend_from_slice(self.get().as_bytes());
+        self.write_one_line(out);
         Ok(())
     }
 

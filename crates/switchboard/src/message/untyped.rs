@@ -76,7 +76,7 @@ impl JsonRpcMessage for UntypedMessage {
 
     fn write_params(&self, out: &mut Vec<u8>) -> Result<(), Error> {
         match &self.params {
-            Some(params) => out.extend_from_slice(params.get().as_bytes()),
+            Some(params) => params.write_one_line(out),
             None => out.extend_from_slice(b"null"),
         }
         Ok(())

@@ -16,20 +16,6 @@ pub(crate) fn write_json_str(out: &mut Vec<u8>, s: &str) {
     let _ = serde_json::to_writer(out, s);
 }
 
-/// Turns line breaks into spaces, so a frame stays one line on a newline-framed transport.
-///
-/// Params and results written by user code or passed through raw (a pretty-printed
-/// [`RawJson`](crate::RawJson)) may contain line breaks. In valid JSON a raw line break can
-/// only be whitespace between tokens (inside strings it must be escaped), so a space means
-/// the same. The scan is the price of taking raw text as it is.
-fn keep_on_one_line(frame: &mut [u8]) {
-    for byte in frame.iter_mut() {
-        if matches!(*byte, b'\n' | b'\r') {
-            *byte = b' ';
-        }
-    }
-}
-
 /// Appends `,"params":<params>`, leaving the member out when the params are `null`.
 fn write_params<M: JsonRpcMessage>(out: &mut Vec<u8>, message: &M) -> Result<(), Error> {
     let mark = out.len();
@@ -54,7 +40,6 @@ pub(crate) fn request_frame<M: JsonRpcMessage>(
     write_json_str(&mut out, message.method());
     write_params(&mut out, message)?;
     out.push(b'}');
-    keep_on_one_line(&mut out);
     Ok(out)
 }
 
@@ -65,7 +50,6 @@ pub(crate) fn notification_frame<M: JsonRpcMessage>(message: &M) -> Result<Vec<u
     write_json_str(&mut out, message.method());
     write_params(&mut out, message)?;
     out.push(b'}');
-    keep_on_one_line(&mut out);
     Ok(out)
 }
 
@@ -80,7 +64,6 @@ pub(crate) fn result_frame<T: JsonRpcResponse>(
     out.extend_from_slice(b",\"result\":");
     result.write_result(&mut out)?;
     out.push(b'}');
-    keep_on_one_line(&mut out);
     Ok(out)
 }
 
