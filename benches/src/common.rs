@@ -1,0 +1,88 @@
+//! What every implementation shares: the pipes, the payload, the "all counted" signal.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::io::DuplexStream;
+use tokio::sync::Notify;
+
+/// Bytes each direction of a `tokio::io::duplex` pipe holds before the writer waits.
+pub const PIPE_BYTES: usize = 64 * 1024;
+
+/// Requests in flight in the pipelined workload.
+pub const WINDOW: usize = 64;
+
+/// The text every request and notification carries (about the size of a short prompt chunk).
+pub const TEXT: &str = "The quick brown fox jumps over the lazy dog, twice: the quick brown fox.";
+
+/// One side's halves of the byte pipe pair: it reads `read` and writes `write`.
+pub struct PipeEnd {
+    pub read: DuplexStream,
+    pub write: DuplexStream,
+}
+
+/// Two byte pipes, one per direction, so neither side's halves share a lock.
+pub fn pipes() -> (PipeEnd, PipeEnd) {
+    let (client_write, server_read) = tokio::io::duplex(PIPE_BYTES);
+    let (server_write, client_read) = tokio::io::duplex(PIPE_BYTES);
+    (
+        PipeEnd {
+            read: client_read,
+            write: client_write,
+        },
+        PipeEnd {
+            read: server_read,
+            write: server_write,
+        },
+    )
+}
+
+/// Counts down from `n`; [`Countdown::wait`] resolves when it reaches zero.
+pub struct Countdown {
+    left: AtomicU64,
+    zero: Notify,
+}
+
+impl Countdown {
+    pub fn new(n: u64) -> Arc<Countdown> {
+        Arc::new(Countdown {
+            left: AtomicU64::new(n),
+            zero: Notify::new(),
+        })
+    }
+
+    pub fn tick(&self) {
+        if self.left.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.zero.notify_one();
+        }
+    }
+
+    /// How many ticks have happened so far (for the flood, which stops early).
+    pub fn counted(&self, of: u64) -> u64 {
+        of.saturating_sub(self.left.load(Ordering::Acquire))
+    }
+
+    pub async fn wait(&self) {
+        if self.left.load(Ordering::Acquire) != 0 {
+            self.zero.notified().await;
+        }
+    }
+}
+
+/// The transport a framework runs over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Over {
+    /// The framework's in-process channel: whole frames, no bytes.
+    Channel,
+    /// Newline-delimited bytes over a `tokio::io::duplex` pipe.
+    ByteStreams,
+}
+
+impl Over {
+    pub fn name(self) -> &'static str {
+        match self {
+            Over::Channel => "Channel",
+            Over::ByteStreams => "ByteStreams",
+        }
+    }
+}

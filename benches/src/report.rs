@@ -1,0 +1,170 @@
+//! The printed tables.
+
+use std::time::Duration;
+
+use crate::common::Over;
+use crate::measure::Measured;
+
+/// Who is measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Impl {
+    Raw,
+    Switchboard(Over),
+    Sdk(Over),
+}
+
+impl Impl {
+    pub fn name(self) -> String {
+        match self {
+            Impl::Raw => "raw loop (duplex pipe)".to_owned(),
+            Impl::Switchboard(over) => format!("switchboard {}", over.name()),
+            Impl::Sdk(over) => format!("ACP SDK 5.0.0 {}", over.name()),
+        }
+    }
+}
+
+/// The median of one workload on one implementation.
+pub struct Row {
+    pub workload: &'static str,
+    pub implementation: Impl,
+    pub measured: Measured,
+}
+
+pub fn progress(row: &Row) -> String {
+    format!(
+        "{:<14} {:<28} {:>12.0} msg/s",
+        row.workload,
+        row.implementation.name(),
+        row.measured.per_second()
+    )
+}
+
+fn ratio(row: &Row, to: Option<&Row>) -> String {
+    match to {
+        Some(base) if base.implementation != row.implementation => format!(
+            "{:.2}",
+            row.measured.per_second() / base.measured.per_second()
+        ),
+        _ => "-".to_owned(),
+    }
+}
+
+pub fn print_throughput(rows: &[Row]) {
+    println!();
+    println!(
+        "| workload | implementation | messages | seconds | msgs/s | CPU µs/msg | × raw | × SDK |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    for row in rows {
+        let same_workload = |wanted: Impl| {
+            rows.iter()
+                .find(|r| r.workload == row.workload && r.implementation == wanted)
+        };
+        let raw = same_workload(Impl::Raw);
+        let sdk = match row.implementation {
+            Impl::Switchboard(over) => same_workload(Impl::Sdk(over)),
+            _ => None,
+        };
+        let m = &row.measured;
+        println!(
+            "| {} | {} | {} | {:.3} | {:.0} | {:.2} | {} | {} |",
+            row.workload,
+            row.implementation.name(),
+            m.messages,
+            m.wall.as_secs_f64(),
+            m.per_second(),
+            m.cpu_micros_per_message(),
+            ratio(row, raw),
+            ratio(row, sdk),
+        );
+    }
+}
+
+/// Workload 4 on one implementation.
+pub struct FloodRow {
+    pub implementation: Impl,
+    pub window: Duration,
+    pub sent: u64,
+    pub handled: u64,
+    pub growth: u64,
+    /// Whether `growth` is the peak (VmHWM) or only the RSS at the end of the window.
+    pub peak_is_reset: bool,
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+pub fn flood_progress(row: &FloodRow) -> String {
+    format!(
+        "flood          {:<28} sent {:>7} in {:?}, handled {:>5}, RSS +{:.1} MiB",
+        row.implementation.name(),
+        row.sent,
+        row.window,
+        row.handled,
+        mib(row.growth)
+    )
+}
+
+pub fn print_flood(rows: &[FloodRow]) {
+    println!();
+    println!(
+        "Flood: 200 000 notifications offered, the server's handler takes 1 ms each; one run."
+    );
+    println!("| implementation | window | accepted by the sender | handled | RSS growth |");
+    println!("|---|---:|---:|---:|---:|");
+    for row in rows {
+        println!(
+            "| {} | {:.0} s | {} | {} | {:.1} MiB{} |",
+            row.implementation.name(),
+            row.window.as_secs_f64(),
+            row.sent,
+            row.handled,
+            mib(row.growth),
+            if row.peak_is_reset {
+                " (peak)"
+            } else {
+                " (end)"
+            }
+        );
+    }
+}
+
+/// Workload 5 with one number of live sessions.
+pub struct SessionsRow {
+    pub sessions: u64,
+    pub measured: Measured,
+}
+
+pub fn sessions_progress(row: &SessionsRow) -> String {
+    format!(
+        "sessions       {:>5} live                  {:>12.0} msg/s",
+        row.sessions,
+        row.measured.per_second()
+    )
+}
+
+pub fn print_sessions(rows: &[SessionsRow]) {
+    println!();
+    println!("Routing by session id (switchboard ByteStreams, keyed dynamic handlers):");
+    println!("| live sessions | messages | seconds | msgs/s | CPU µs/msg | cost vs 1 session |");
+    println!("|---:|---:|---:|---:|---:|---:|");
+    let one = rows
+        .first()
+        .map(|row| row.measured.cpu_micros_per_message());
+    for row in rows {
+        let m = &row.measured;
+        let versus = one.map_or("-".to_owned(), |one| {
+            format!("{:+.1} %", (m.cpu_micros_per_message() / one - 1.0) * 100.0)
+        });
+        println!(
+            "| {} | {} | {:.3} | {:.0} | {:.2} | {} |",
+            row.sessions,
+            m.messages,
+            m.wall.as_secs_f64(),
+            m.per_second(),
+            m.cpu_micros_per_message(),
+            versus
+        );
+    }
+}
