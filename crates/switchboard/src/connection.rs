@@ -148,7 +148,8 @@ impl<Cp: Role> ConnectionTo<Cp> {
         request: &impl JsonRpcMessage,
     ) -> SentRequest<T> {
         let id = self.shared.next_request_id.fetch_add(1, Ordering::Relaxed);
-        let sent = encode::request_frame(&RequestId::from(id), request).and_then(|frame| {
+        let sent = encode::with_scratch(|frame| {
+            encode::request_frame(frame, &RequestId::from(id), request)?;
             self.shared.pending.insert(id)?;
             self.shared
                 .outgoing
@@ -163,16 +164,19 @@ impl<Cp: Role> ConnectionTo<Cp> {
 
     /// Sends a notification.
     pub fn send_notification<M: JsonRpcNotification>(&self, notification: M) -> Result<(), Error> {
-        let frame = encode::notification_frame(&notification)?;
-        self.shared.outgoing.push(frame)
+        encode::with_scratch(|frame| {
+            encode::notification_frame(frame, &notification)?;
+            self.shared.outgoing.push(frame)
+        })
     }
 
     /// Sends an error that answers no particular request (a response with id `null`), for
     /// example to tell the peer why this side is about to hang up.
     pub fn send_error_notification(&self, error: Error) -> Result<(), Error> {
-        self.shared
-            .outgoing
-            .push(encode::error_frame(&RequestId::Null, &error))
+        encode::with_scratch(|frame| {
+            encode::error_frame(frame, &RequestId::Null, &error);
+            self.shared.outgoing.push(frame)
+        })
     }
 
     /// Runs `task` alongside the dispatch loop, inside the connection's own future.

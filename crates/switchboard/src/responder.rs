@@ -59,7 +59,7 @@ impl ResponderCore {
     }
 
     /// Puts one answer frame on its way: into the batch it belongs to, or onto the queue.
-    fn send(self, frame: Vec<u8>) -> Result<(), Error> {
+    fn send(self, frame: &[u8]) -> Result<(), Error> {
         let result = match &self.batch {
             Some(batch) => batch.add(frame, &self.shared),
             None => self.shared.outgoing.push_answer(frame),
@@ -69,8 +69,10 @@ impl ResponderCore {
     }
 
     pub(crate) fn send_error(self, error: &Error) -> Result<(), Error> {
-        let frame = encode::error_frame(&self.id, error);
-        self.send(frame)
+        encode::with_scratch(|frame| {
+            encode::error_frame(frame, &self.id, error);
+            self.send(frame)
+        })
     }
 }
 
@@ -83,15 +85,21 @@ impl<T: JsonRpcResponse> Responder<T> {
         let Some(core) = self.core.take() else {
             return Ok(());
         };
-        match encode::result_frame(&core.id, &value) {
-            Ok(frame) => core.send(frame),
-            Err(error) => {
-                let _ = core.send_error(&Error::internal_error(format_args!(
-                    "the answer could not be serialized: {error}"
-                )));
-                Err(error)
-            }
-        }
+        encode::with_scratch(
+            |frame| match encode::result_frame(frame, &core.id, &value) {
+                Ok(()) => core.send(frame),
+                Err(error) => {
+                    // Whatever was written before the failure is thrown away with the buffer.
+                    frame.clear();
+                    let why = Error::internal_error(format_args!(
+                        "the answer could not be serialized: {error}"
+                    ));
+                    encode::error_frame(frame, &core.id, &why);
+                    let _ = core.send(frame);
+                    Err(error)
+                }
+            },
+        )
     }
 
     /// Answers with `result`: the value, or the error.
@@ -197,7 +205,7 @@ impl BatchAnswers {
         }
     }
 
-    pub(crate) fn add(&self, answer: Vec<u8>, shared: &Shared) -> Result<(), Error> {
+    pub(crate) fn add(&self, answer: &[u8], shared: &Shared) -> Result<(), Error> {
         let mut state = self
             .state
             .lock()
@@ -205,7 +213,7 @@ impl BatchAnswers {
         if state.frame.len() > 1 {
             state.frame.push(b',');
         }
-        state.frame.extend_from_slice(&answer);
+        state.frame.extend_from_slice(answer);
         state.remaining = state.remaining.saturating_sub(1);
         if state.remaining > 0 {
             return Ok(());
@@ -213,7 +221,7 @@ impl BatchAnswers {
         let mut frame = std::mem::take(&mut state.frame);
         drop(state);
         frame.push(b']');
-        shared.outgoing.push_answer(frame)
+        shared.outgoing.push_answer(&frame)
     }
 }
 

@@ -204,11 +204,13 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
     }
 
     fn answer_invalid(&self, id: &RequestId, error: &Error, batch: Option<&Arc<BatchAnswers>>) {
-        let frame = encode::error_frame(id, error);
-        let sent = match batch {
-            Some(batch) => batch.add(frame, self.shared()),
-            None => self.shared().outgoing.push_answer(frame),
-        };
+        let sent = encode::with_scratch(|frame| {
+            encode::error_frame(frame, id, error);
+            match batch {
+                Some(batch) => batch.add(frame, self.shared()),
+                None => self.shared().outgoing.push_answer(frame),
+            }
+        });
         if let Err(error) = sent {
             tracing::debug!(%error, "could not answer an invalid message");
         }

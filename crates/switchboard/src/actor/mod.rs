@@ -15,11 +15,12 @@ pub(crate) mod outgoing;
 pub(crate) mod scope;
 pub(crate) mod task;
 pub(crate) mod transport;
+mod wake;
 
 use std::future::{Future, poll_fn};
 use std::pin::pin;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 
 use futures::future::BoxFuture;
 
@@ -28,6 +29,11 @@ use crate::handler::Handler;
 use crate::{ConnectionTo, Error, Role};
 use incoming::IncomingActor;
 use transport::Transport;
+use wake::LoopWake;
+
+/// How many rounds one poll of the connection may take before it yields to the runtime, so
+/// that a future that keeps waking itself (or an exhausted tokio budget) cannot starve others.
+const ROUNDS_PER_POLL: usize = 32;
 
 /// A task given to `Builder::with_spawned`, started when the connection starts.
 pub(crate) type StartTask<Cp> =
@@ -98,8 +104,15 @@ where
     let mut closing = false;
     let mut written_all = false;
 
-    let fatal = poll_fn(|cx| {
+    let (loop_wake, actor_waker) = LoopWake::new();
+    let fatal = poll_fn(|task_cx| {
+        loop_wake.enter(task_cx.waker());
+        let cx = &mut Context::from_waker(&actor_waker);
+        let mut rounds = 0;
         loop {
+            rounds += 1;
+            // This round polls every actor, which serves any wake that came before it.
+            loop_wake.clear_woken();
             let mut progressed = false;
             // Outgoing first, so answers leave before more work is taken in.
             if !written_all && let Poll::Ready(result) = outgoing.as_mut().poll(cx) {
@@ -170,7 +183,11 @@ where
                     shared.outgoing.close();
                 }
             }
-            if !progressed {
+            if progressed && rounds >= ROUNDS_PER_POLL {
+                task_cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            if !progressed && !loop_wake.leave() {
                 return Poll::Pending;
             }
         }

@@ -1,23 +1,27 @@
 //! The outgoing actor: one FIFO of frames to the wire.
 //!
 //! Every frame this side sends (requests, notifications, answers) is serialized by the sender
-//! and pushed onto one [`OutgoingQueue`], so what one task sends leaves in the order it was
-//! sent. The actor takes everything queued at once, feeds it to the transport without flushing,
-//! and flushes only when the queue has run dry: a burst of answers costs one write.
+//! and appended to one [`OutgoingQueue`], so what one task sends leaves in the order it was
+//! sent. The queue is one byte buffer of newline-terminated frames (a frame never contains a
+//! raw newline: serde_json writes compact JSON and raw JSON is written on one line). The actor
+//! takes the whole buffer at once by swapping it with its own, hands it to a byte transport in
+//! one write, and flushes only when the queue has run dry: a burst of answers costs one write
+//! and no per-frame allocation. A frame transport (a channel) gets the frames one by one.
 //!
-//! Bounds and backpressure: the queue counts the bytes waiting in it. Requests and
+//! Bounds and backpressure: the queue counts the bytes waiting in it, and the bytes the actor
+//! has taken but not yet written. Requests and
 //! notifications are refused once it holds `limit` bytes (the error tells the sender to await
 //! [`ConnectionTo::writable`](crate::ConnectionTo::writable)). Answers are always accepted, so
 //! a request is never left unanswered; instead the incoming actor does not dispatch the next
 //! message until the queue is below half its limit. A peer that sends without reading our
 //! answers is therefore slowed down (we stop reading) rather than buffered without limit.
 
-use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
+use futures::io::{AsyncWrite, AsyncWriteExt};
 use futures::{Sink, SinkExt};
 
 use crate::Error;
@@ -25,14 +29,26 @@ use crate::Error;
 /// The default bound of the outgoing queue: 8 MiB of frames.
 pub const DEFAULT_MAX_OUTGOING_BYTES: usize = 8 * 1024 * 1024;
 
+/// A buffer larger than this is not kept for reuse after a burst, so an idle connection does
+/// not hold on to its peak.
+const RETAINED_CAPACITY: usize = 256 * 1024;
+
 struct State {
-    frames: VecDeque<Vec<u8>>,
-    bytes: usize,
+    /// Queued frames, each followed by `\n`.
+    frames: Vec<u8>,
+    /// Bytes the actor has taken and not yet written: they still count against the limit.
+    in_flight: usize,
     closed: bool,
     /// The outgoing actor, when it waits for frames.
     consumer: Option<Waker>,
     /// Tasks waiting for room (the incoming actor, `writable()` callers).
     room_waiters: Vec<Waker>,
+}
+
+impl State {
+    fn used(&self) -> usize {
+        self.frames.len() + self.in_flight
+    }
 }
 
 /// The bounded FIFO between every sender and the outgoing actor.
@@ -45,8 +61,8 @@ impl OutgoingQueue {
     pub(crate) fn new(limit: usize) -> Self {
         OutgoingQueue {
             state: Mutex::new(State {
-                frames: VecDeque::new(),
-                bytes: 0,
+                frames: Vec::new(),
+                in_flight: 0,
                 closed: false,
                 consumer: None,
                 room_waiters: Vec::new(),
@@ -63,25 +79,26 @@ impl OutgoingQueue {
     }
 
     /// Queues a request or notification; refused when the queue is full or closed.
-    pub(crate) fn push(&self, frame: Vec<u8>) -> Result<(), Error> {
+    pub(crate) fn push(&self, frame: &[u8]) -> Result<(), Error> {
         self.push_inner(frame, false)
     }
 
     /// Queues an answer; refused only when the connection is closed.
-    pub(crate) fn push_answer(&self, frame: Vec<u8>) -> Result<(), Error> {
+    pub(crate) fn push_answer(&self, frame: &[u8]) -> Result<(), Error> {
         self.push_inner(frame, true)
     }
 
-    fn push_inner(&self, frame: Vec<u8>, is_answer: bool) -> Result<(), Error> {
+    fn push_inner(&self, frame: &[u8], is_answer: bool) -> Result<(), Error> {
+        debug_assert!(!frame.contains(&b'\n'), "a frame must be one line");
         let mut state = self.lock();
         if state.closed {
             return Err(Error::connection_closed("the connection is shutting down"));
         }
-        if !is_answer && state.bytes >= self.limit {
+        if !is_answer && state.used() >= self.limit {
             return Err(Error::outgoing_queue_full(self.limit));
         }
-        state.bytes += frame.len();
-        state.frames.push_back(frame);
+        state.frames.extend_from_slice(frame);
+        state.frames.push(b'\n');
         let consumer = state.consumer.take();
         drop(state);
         if let Some(consumer) = consumer {
@@ -93,7 +110,7 @@ impl OutgoingQueue {
     /// Ready once the queue is below half its limit (or closed).
     pub(crate) fn poll_room(&self, cx: &mut Context<'_>) -> Poll<()> {
         let mut state = self.lock();
-        if state.closed || state.bytes < self.limit / 2 {
+        if state.closed || state.used() < self.limit / 2 {
             return Poll::Ready(());
         }
         if !state
@@ -106,8 +123,10 @@ impl OutgoingQueue {
         Poll::Pending
     }
 
-    /// Moves every queued frame into `batch`. `Ready(false)` means closed and empty: the end.
-    fn poll_take(&self, cx: &mut Context<'_>, batch: &mut VecDeque<Vec<u8>>) -> Poll<bool> {
+    /// Swaps every queued frame into `batch` (which must be empty). `Ready(false)` means closed
+    /// and empty: the end.
+    fn poll_take(&self, cx: &mut Context<'_>, batch: &mut Vec<u8>) -> Poll<bool> {
+        debug_assert!(batch.is_empty());
         let mut state = self.lock();
         if state.frames.is_empty() {
             if state.closed {
@@ -117,15 +136,23 @@ impl OutgoingQueue {
             return Poll::Pending;
         }
         std::mem::swap(&mut state.frames, batch);
-        state.bytes = 0;
-        let waiters = std::mem::take(&mut state.room_waiters);
-        drop(state);
-        waiters.into_iter().for_each(Waker::wake);
+        state.in_flight = batch.len();
         Poll::Ready(true)
     }
 
-    fn is_empty(&self) -> bool {
-        self.lock().frames.is_empty()
+    /// The batch taken last is written: its bytes no longer count. True if nothing is queued.
+    fn written(&self) -> bool {
+        let mut state = self.lock();
+        state.in_flight = 0;
+        let waiters = if state.used() < self.limit / 2 {
+            std::mem::take(&mut state.room_waiters)
+        } else {
+            Vec::new()
+        };
+        let empty = state.frames.is_empty();
+        drop(state);
+        waiters.into_iter().for_each(Waker::wake);
+        empty
     }
 
     /// Refuses every later frame; the actor ends once it has written what is queued.
@@ -140,20 +167,52 @@ impl OutgoingQueue {
 }
 
 /// The transport's write half, as the outgoing actor sees it.
-pub(crate) type FrameSink = Pin<Box<dyn Sink<Vec<u8>, Error = Error> + Send>>;
+pub(crate) enum FrameSink {
+    /// A byte stream: whole batches of newline-terminated frames are written as they are.
+    Bytes(Pin<Box<dyn AsyncWrite + Send>>),
+    /// A sink of single frames, without their newline.
+    Frames(Pin<Box<dyn Sink<Vec<u8>, Error = Error> + Send>>),
+}
 
 /// Writes queued frames until the queue is closed and empty, then closes the sink.
 pub(crate) async fn run(queue: &OutgoingQueue, sink: &mut FrameSink) -> Result<(), Error> {
-    let mut batch = VecDeque::new();
+    let mut batch = Vec::new();
     while poll_fn(|cx| queue.poll_take(cx, &mut batch)).await {
-        for frame in batch.drain(..) {
-            sink.feed(frame).await?;
+        let wrote = match sink {
+            FrameSink::Bytes(writer) => writer.write_all(&batch).await.map_err(Error::transport),
+            FrameSink::Frames(frames) => feed_frames(frames, &batch).await,
+        };
+        // Even after a failure: the bytes are gone either way, and waiters must not hang.
+        let drained = queue.written();
+        wrote?;
+        batch.clear();
+        if batch.capacity() > RETAINED_CAPACITY {
+            batch = Vec::new();
         }
-        if queue.is_empty() {
-            sink.flush().await?;
+        if drained {
+            match sink {
+                FrameSink::Bytes(writer) => writer.flush().await.map_err(Error::transport)?,
+                FrameSink::Frames(frames) => frames.flush().await?,
+            }
         }
     }
-    sink.close().await
+    match sink {
+        FrameSink::Bytes(writer) => writer.close().await.map_err(Error::transport),
+        FrameSink::Frames(frames) => frames.close().await,
+    }
+}
+
+async fn feed_frames(
+    frames: &mut Pin<Box<dyn Sink<Vec<u8>, Error = Error> + Send>>,
+    batch: &[u8],
+) -> Result<(), Error> {
+    for frame in batch.split(|&byte| byte == b'\n') {
+        // The batch ends with a newline, so the last piece is empty.
+        if !frame.is_empty() {
+            frames.feed(frame.to_vec()).await?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -163,35 +222,46 @@ mod tests {
     #[test]
     fn requests_are_refused_when_full_but_answers_are_not() {
         let queue = OutgoingQueue::new(10);
-        queue.push(vec![0; 10]).unwrap();
+        queue.push(&[b'x'; 10]).unwrap();
         assert_eq!(
-            queue.push(vec![0]).unwrap_err().code(),
+            queue.push(b"y").unwrap_err().code(),
             crate::error::codes::OUTGOING_QUEUE_FULL
         );
-        queue.push_answer(vec![0]).unwrap();
+        queue.push_answer(b"z").unwrap();
         queue.close();
-        assert!(
-            queue
-                .push_answer(vec![0])
-                .unwrap_err()
-                .is_connection_closed()
-        );
+        assert!(queue.push_answer(b"z").unwrap_err().is_connection_closed());
     }
 
     #[test]
     fn frames_leave_in_the_order_they_were_queued() {
         let queue = OutgoingQueue::new(1000);
         for n in 0..5u8 {
-            queue.push(vec![n]).unwrap();
+            queue.push(&[b'0' + n]).unwrap();
         }
         let waker = futures::task::noop_waker();
         let mut cx = Context::from_waker(&waker);
-        let mut batch = VecDeque::new();
+        let mut batch = Vec::new();
         assert_eq!(queue.poll_take(&mut cx, &mut batch), Poll::Ready(true));
+        assert_eq!(batch, b"0\n1\n2\n3\n4\n");
+    }
+
+    #[test]
+    fn bytes_being_written_still_count_against_the_limit() {
+        let queue = OutgoingQueue::new(20);
+        queue.push(&[b'x'; 15]).unwrap();
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut batch = Vec::new();
+        assert_eq!(queue.poll_take(&mut cx, &mut batch), Poll::Ready(true));
+        // Taken but not written: the queue is empty, yet the room is not back.
+        queue.push(&[b'y'; 5]).unwrap();
         assert_eq!(
-            batch.into_iter().flatten().collect::<Vec<_>>(),
-            vec![0, 1, 2, 3, 4]
+            queue.push(b"z").unwrap_err().code(),
+            crate::error::codes::OUTGOING_QUEUE_FULL
         );
+        assert_eq!(queue.poll_room(&mut cx), Poll::Pending);
+        assert!(!queue.written());
         assert_eq!(queue.poll_room(&mut cx), Poll::Ready(()));
+        queue.push(b"z").unwrap();
     }
 }

@@ -10,6 +10,7 @@ use std::fmt;
 use std::pin::Pin;
 
 use futures::future::BoxFuture;
+use futures::io::AsyncWrite;
 use futures::{Future, Sink, Stream};
 
 use super::outgoing::FrameSink;
@@ -40,7 +41,20 @@ impl Transport {
     ) -> Self {
         Transport {
             incoming: Box::pin(incoming),
-            outgoing: Box::pin(outgoing),
+            outgoing: FrameSink::Frames(Box::pin(outgoing)),
+            driver: None,
+        }
+    }
+
+    /// A transport whose outgoing side is a byte stream: batches of newline-terminated frames
+    /// are written to it whole, without being split into frames first.
+    pub(crate) fn from_writer(
+        incoming: impl Stream<Item = Result<FrameEvent, Error>> + Send + 'static,
+        writer: impl AsyncWrite + Send + 'static,
+    ) -> Self {
+        Transport {
+            incoming: Box::pin(incoming),
+            outgoing: FrameSink::Bytes(Box::pin(writer)),
             driver: None,
         }
     }

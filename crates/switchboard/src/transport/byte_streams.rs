@@ -5,15 +5,12 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use futures::Stream;
 use futures::io::{AsyncRead, AsyncWrite};
-use futures::{Sink, Stream};
 
 use super::{ConnectTo, Transport, TransportConfig};
 use crate::wire::{FrameDecoder, FrameEvent};
 use crate::{Error, Role};
-
-/// Outgoing bytes are written once this many have gathered, even if more are queued.
-const WRITE_THRESHOLD: usize = 64 * 1024;
 
 /// A transport over an [`AsyncWrite`] and an [`AsyncRead`] (the `futures` traits), framed by
 /// newlines: the usual form of JSON-RPC over pipes and sockets.
@@ -21,8 +18,8 @@ const WRITE_THRESHOLD: usize = 64 * 1024;
 /// Reading: frames end at `\n` (a `\r` before it is dropped), blank lines are skipped, a frame
 /// over the connection's maximum is skipped as it streams in without being held whole, and
 /// bytes after the last newline at end of input are one last frame. Writing: frames are
-/// gathered into one buffer and written when the outgoing queue runs dry (or 64 KiB have
-/// gathered), then flushed.
+/// written in batches: everything queued since the last write goes out in one write, and the
+/// writer is flushed when the outgoing queue has run dry.
 ///
 /// With the `tokio` feature, [`ByteStreams::tokio`] takes tokio's I/O types.
 ///
@@ -102,12 +99,7 @@ where
             decoder: FrameDecoder::new(config.max_frame_bytes),
             state: ReadState::Reading,
         };
-        let outgoing = FrameWriter {
-            writer: self.writer,
-            buffer: Vec::new(),
-            written: 0,
-        };
-        Ok(Transport::new(incoming, outgoing))
+        Ok(Transport::from_writer(incoming, self.writer))
     }
 }
 
@@ -153,74 +145,6 @@ impl<R: AsyncRead + Unpin> Stream for FrameReader<R> {
                     return Poll::Ready(Some(Err(Error::transport(error))));
                 }
             }
-        }
-    }
-}
-
-/// Gathers frames into one buffer and writes it out.
-struct FrameWriter<W> {
-    writer: W,
-    buffer: Vec<u8>,
-    /// How much of `buffer` is already written.
-    written: usize,
-}
-
-impl<W: AsyncWrite + Unpin> FrameWriter<W> {
-    fn poll_write_buffer(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        while self.written < self.buffer.len() {
-            match Pin::new(&mut self.writer).poll_write(cx, &self.buffer[self.written..]) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Ok(0)) => {
-                    return Poll::Ready(Err(Error::transport(io::Error::from(
-                        io::ErrorKind::WriteZero,
-                    ))));
-                }
-                Poll::Ready(Ok(n)) => self.written += n,
-                Poll::Ready(Err(error)) if error.kind() == io::ErrorKind::Interrupted => {}
-                Poll::Ready(Err(error)) => return Poll::Ready(Err(Error::transport(error))),
-            }
-        }
-        self.buffer.clear();
-        self.written = 0;
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl<W: AsyncWrite + Unpin> Sink<Vec<u8>> for FrameWriter<W> {
-    type Error = Error;
-
-    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let this = self.get_mut();
-        if this.buffer.len() >= WRITE_THRESHOLD {
-            this.poll_write_buffer(cx)
-        } else {
-            Poll::Ready(Ok(()))
-        }
-    }
-
-    fn start_send(self: Pin<&mut Self>, frame: Vec<u8>) -> Result<(), Error> {
-        let this = self.get_mut();
-        this.buffer.extend_from_slice(&frame);
-        this.buffer.push(b'\n');
-        Ok(())
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let this = self.get_mut();
-        match this.poll_write_buffer(cx) {
-            Poll::Ready(Ok(())) => Pin::new(&mut this.writer)
-                .poll_flush(cx)
-                .map_err(Error::transport),
-            other => other,
-        }
-    }
-
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        match self.as_mut().poll_flush(cx) {
-            Poll::Ready(Ok(())) => Pin::new(&mut self.get_mut().writer)
-                .poll_close(cx)
-                .map_err(Error::transport),
-            other => other,
         }
     }
 }

@@ -1,14 +1,39 @@
 //! Writing outgoing frames.
 //!
-//! Every frame is serialized once, straight into the `Vec<u8>` that travels to the outgoing
-//! actor; nothing builds a `serde_json::Value` on the way. Frames carry no trailing newline:
-//! the transport adds its own framing.
+//! Every frame is serialized once, into a reused per-thread buffer ([`with_scratch`]) from
+//! which the outgoing queue copies it; nothing builds a `serde_json::Value` on the way and no
+//! frame needs an allocation of its own. Frames are written without a newline: the outgoing
+//! queue adds it.
 
 use crate::Error;
 use crate::message::{JsonRpcMessage, JsonRpcResponse, RequestId};
 
 /// Room for a typical small message, so most frames never reallocate.
-const FRAME_CAPACITY_HINT: usize = 192;
+use std::cell::RefCell;
+
+/// A scratch buffer larger than this after use is freed rather than kept for the next frame.
+const RETAINED_SCRATCH: usize = 64 * 1024;
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `write` with an empty buffer to serialize one frame into. The buffer is this thread's
+/// scratch buffer, reused from frame to frame; if it is already in use (a `Serialize` impl that
+/// sends a message while being serialized), a fresh one.
+pub(crate) fn with_scratch<R>(write: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut buffer) => {
+            buffer.clear();
+            let result = write(&mut buffer);
+            if buffer.capacity() > RETAINED_SCRATCH {
+                *buffer = Vec::new();
+            }
+            result
+        }
+        Err(_) => write(&mut Vec::new()),
+    })
+}
 
 /// Writes `s` as a JSON string literal.
 pub(crate) fn write_json_str(out: &mut Vec<u8>, s: &str) {
@@ -30,53 +55,53 @@ fn write_params<M: JsonRpcMessage>(out: &mut Vec<u8>, message: &M) -> Result<(),
 
 /// `{"jsonrpc":"2.0","id":<id>,"method":<method>,"params":<params>}`
 pub(crate) fn request_frame<M: JsonRpcMessage>(
+    out: &mut Vec<u8>,
     id: &RequestId,
     message: &M,
-) -> Result<Vec<u8>, Error> {
-    let mut out = Vec::with_capacity(FRAME_CAPACITY_HINT);
+) -> Result<(), Error> {
     out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
-    id.write_json(&mut out);
+    id.write_json(out);
     out.extend_from_slice(b",\"method\":");
-    write_json_str(&mut out, message.method());
-    write_params(&mut out, message)?;
+    write_json_str(out, message.method());
+    write_params(out, message)?;
     out.push(b'}');
-    Ok(out)
+    Ok(())
 }
 
 /// `{"jsonrpc":"2.0","method":<method>,"params":<params>}`
-pub(crate) fn notification_frame<M: JsonRpcMessage>(message: &M) -> Result<Vec<u8>, Error> {
-    let mut out = Vec::with_capacity(FRAME_CAPACITY_HINT);
+pub(crate) fn notification_frame<M: JsonRpcMessage>(
+    out: &mut Vec<u8>,
+    message: &M,
+) -> Result<(), Error> {
     out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"method\":");
-    write_json_str(&mut out, message.method());
-    write_params(&mut out, message)?;
+    write_json_str(out, message.method());
+    write_params(out, message)?;
     out.push(b'}');
-    Ok(out)
+    Ok(())
 }
 
 /// `{"jsonrpc":"2.0","id":<id>,"result":<result>}`
 pub(crate) fn result_frame<T: JsonRpcResponse>(
+    out: &mut Vec<u8>,
     id: &RequestId,
     result: &T,
-) -> Result<Vec<u8>, Error> {
-    let mut out = Vec::with_capacity(FRAME_CAPACITY_HINT);
+) -> Result<(), Error> {
     out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
-    id.write_json(&mut out);
+    id.write_json(out);
     out.extend_from_slice(b",\"result\":");
-    result.write_result(&mut out)?;
+    result.write_result(out)?;
     out.push(b'}');
-    Ok(out)
+    Ok(())
 }
 
 /// `{"jsonrpc":"2.0","id":<id>,"error":{"code":..,"message":..,"data":..}}`
-pub(crate) fn error_frame(id: &RequestId, error: &Error) -> Vec<u8> {
-    let mut out = Vec::with_capacity(FRAME_CAPACITY_HINT);
+pub(crate) fn error_frame(out: &mut Vec<u8>, id: &RequestId, error: &Error) {
     out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
-    id.write_json(&mut out);
+    id.write_json(out);
     out.extend_from_slice(b",\"error\":");
     // An Error is a code, a string and a serde_json::Value: all serialize without failure.
-    let _ = serde_json::to_writer(&mut out, error);
+    let _ = serde_json::to_writer(&mut *out, error);
     out.push(b'}');
-    out
 }
 
 #[cfg(test)]
@@ -88,23 +113,41 @@ mod tests {
         String::from_utf8(frame).unwrap()
     }
 
+    /// What `write` puts into an empty buffer.
+    fn written<E: std::fmt::Debug>(write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>) -> Vec<u8> {
+        let mut out = Vec::new();
+        write(&mut out).unwrap();
+        out
+    }
+
     #[test]
     fn frames_have_the_exact_json_rpc_shape() {
         let message = UntypedMessage::new("a\"b", serde_json::json!({"x": 1})).unwrap();
         assert_eq!(
-            text(request_frame(&RequestId::Int(3), &message).unwrap()),
+            text(written(|out| request_frame(
+                out,
+                &RequestId::Int(3),
+                &message
+            ))),
             r#"{"jsonrpc":"2.0","id":3,"method":"a\"b","params":{"x":1}}"#
         );
         assert_eq!(
-            text(notification_frame(&message).unwrap()),
+            text(written(|out| notification_frame(out, &message))),
             r#"{"jsonrpc":"2.0","method":"a\"b","params":{"x":1}}"#
         );
         assert_eq!(
-            text(result_frame(&RequestId::Str("q".into()), &serde_json::json!(null)).unwrap()),
+            text(written(|out| result_frame(
+                out,
+                &RequestId::Str("q".into()),
+                &serde_json::json!(null)
+            ))),
             r#"{"jsonrpc":"2.0","id":"q","result":null}"#
         );
         assert_eq!(
-            text(error_frame(&RequestId::Null, &Error::new(-1, "m"))),
+            text(written(|out| {
+                error_frame(out, &RequestId::Null, &Error::new(-1, "m"));
+                Ok::<_, Error>(())
+            })),
             r#"{"jsonrpc":"2.0","id":null,"error":{"code":-1,"message":"m"}}"#
         );
     }
@@ -113,7 +156,11 @@ mod tests {
     fn null_params_are_left_out() {
         let message = UntypedMessage::from_raw("ping".into(), None);
         assert_eq!(
-            text(request_frame(&RequestId::Int(1), &message).unwrap()),
+            text(written(|out| request_frame(
+                out,
+                &RequestId::Int(1),
+                &message
+            ))),
             r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#
         );
     }
@@ -123,7 +170,7 @@ mod tests {
         let params =
             RawJson::from_string("{\n  \"a\": \"x\\ny\",\r\n  \"b\": [1,\n2]\n}".into()).unwrap();
         let message = UntypedMessage::from_raw("m".into(), Some(params));
-        let frame = notification_frame(&message).unwrap();
+        let frame = written(|out| notification_frame(out, &message));
         assert!(!frame.contains(&b'\n') && !frame.contains(&b'\r'));
         let value: serde_json::Value = serde_json::from_slice(&frame).unwrap();
         assert_eq!(
@@ -132,7 +179,7 @@ mod tests {
         );
 
         let result = RawJson::from_string("[\n1\n]".into()).unwrap();
-        let frame = result_frame(&RequestId::from(1u64), &result).unwrap();
+        let frame = written(|out| result_frame(out, &RequestId::from(1u64), &result));
         assert_eq!(frame, br#"{"jsonrpc":"2.0","id":1,"result":[ 1 ]}"#);
     }
 }
