@@ -100,28 +100,28 @@ impl PendingRequests {
         cx: &mut Context<'_>,
     ) -> Poll<Result<RawJson, Error>> {
         let mut state = self.lock();
-        match state.entries.remove(&id) {
-            Some(Entry::Answered(result)) => Poll::Ready(result),
-            Some(Entry::Waiting(_)) => {
-                state
-                    .entries
-                    .insert(id, Entry::Waiting(Some(cx.waker().clone())));
+        match state.entries.get_mut(&id) {
+            Some(Entry::Waiting(waiting)) => {
+                match waiting {
+                    Some(waker) if waker.will_wake(cx.waker()) => {}
+                    _ => *waiting = Some(cx.waker().clone()),
+                }
                 Poll::Pending
             }
-            Some(callback @ Entry::Callback(_)) => {
-                state.entries.insert(id, callback);
-                Poll::Ready(Err(Error::internal_error(
-                    "this request's answer already goes to a callback",
-                )))
-            }
+            Some(Entry::Answered(_)) => match state.entries.remove(&id) {
+                Some(Entry::Answered(result)) => Poll::Ready(result),
+                // Seen just above, under the same lock.
+                _ => Poll::Ready(Err(Error::internal_error("the answer was taken twice"))),
+            },
+            Some(Entry::Callback(_)) => Poll::Ready(Err(Error::internal_error(
+                "this request's answer already goes to a callback",
+            ))),
             None => Poll::Ready(Err(state.closed.clone().unwrap_or_else(|| {
                 Error::internal_error(format_args!("no pending request with id {id}"))
             }))),
         }
     }
 
-    /// Sends the answer for `id` to `callback`. If the answer is already here, the callback's
-    /// future is returned to be run by the caller.
     pub(crate) fn set_callback(
         &self,
         id: u64,

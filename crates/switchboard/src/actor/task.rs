@@ -7,6 +7,7 @@
 
 use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::task::Poll;
 
@@ -22,10 +23,21 @@ use crate::Error;
 pub(crate) struct TaskQueue {
     /// Handed over at the actor's next poll; it holds only what was spawned since then.
     new: Mutex<Vec<BoxFuture<'static, Result<(), Error>>>>,
+    /// Set while `new` may hold tasks, so the actor's poll skips the lock when nothing was
+    /// spawned (the common case: it is polled on every round of the connection's loop).
+    has_new: AtomicBool,
     waker: AtomicWaker,
 }
 
 impl TaskQueue {
+    /// Takes the tasks spawned since the last call.
+    fn take_new(&self) -> Vec<BoxFuture<'static, Result<(), Error>>> {
+        if !self.has_new.swap(false, Ordering::AcqRel) {
+            return Vec::new();
+        }
+        std::mem::take(&mut *self.lock())
+    }
+
     fn lock(&self) -> MutexGuard<'_, Vec<BoxFuture<'static, Result<(), Error>>>> {
         self.new
             .lock()
@@ -34,6 +46,7 @@ impl TaskQueue {
 
     pub(crate) fn spawn(&self, task: impl Future<Output = Result<(), Error>> + Send + 'static) {
         self.lock().push(Box::pin(task));
+        self.has_new.store(true, Ordering::Release);
         self.waker.wake();
     }
 
@@ -57,7 +70,7 @@ pub(crate) async fn run(queue: &TaskQueue) -> Error {
     poll_fn(|cx| {
         queue.waker.register(cx.waker());
         loop {
-            for task in queue.lock().drain(..) {
+            for task in queue.take_new() {
                 running.push(AssertUnwindSafe(task).catch_unwind());
             }
             match running.poll_next_unpin(cx) {
@@ -76,7 +89,7 @@ pub(crate) async fn run(queue: &TaskQueue) -> Error {
                 }
                 // Empty, or every task waits: wait for a wake-up or a new task.
                 Poll::Ready(None) | Poll::Pending => {
-                    if queue.lock().is_empty() {
+                    if !queue.has_new.load(Ordering::Acquire) {
                         return Poll::Pending;
                     }
                 }

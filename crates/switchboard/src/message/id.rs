@@ -1,7 +1,6 @@
 //! Request ids, kept exactly as the peer wrote them.
 
 use std::fmt;
-use std::io::Write as _;
 
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -45,8 +44,8 @@ impl RequestId {
     pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
         match self {
             // Writing into a Vec cannot fail.
-            RequestId::Int(n) => drop(write!(out, "{n}")),
-            RequestId::UInt(n) => drop(write!(out, "{n}")),
+            RequestId::Int(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
+            RequestId::UInt(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
             RequestId::Str(s) => crate::wire::encode::write_json_str(out, s),
             RequestId::Null => out.extend_from_slice(b"null"),
         }
