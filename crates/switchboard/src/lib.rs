@@ -52,6 +52,7 @@ pub mod dynamic;
 pub mod error;
 mod forward;
 pub mod handler;
+mod id_map;
 pub mod message;
 pub mod peer;
 mod pending;

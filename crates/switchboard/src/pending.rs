@@ -3,16 +3,15 @@
 //! One keyed map, id → what to do with the answer. An entry is made before the request is
 //! queued (so even an instant answer finds it), and leaves when the answer is delivered, when
 //! its `SentRequest` is dropped unconsumed, or when the connection closes. Ids are our own
-//! sequential integers, so the map hashes them with a plain multiply instead of SipHash.
+//! sequential integers, so the map hashes them with a plain multiply ([`IdMap`]).
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use futures::future::BoxFuture;
 
 use crate::Error;
+use crate::id_map::IdMap;
 use crate::message::RawJson;
 
 /// Runs when the answer arrives: built by `SentRequest::on_receiving_result` and friends.
@@ -31,7 +30,7 @@ enum Entry {
 
 #[derive(Default)]
 struct State {
-    entries: HashMap<u64, Entry, BuildHasherDefault<IdHasher>>,
+    entries: IdMap<Entry>,
     /// Set once no answer can arrive any more; new requests fail with this error at once.
     closed: Option<Error>,
 }
@@ -191,26 +190,6 @@ impl PendingRequests {
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.lock().entries.len()
-    }
-}
-
-/// A hasher for our own sequential request ids: spreading them with one multiply is enough.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 = (self.0 << 8 | u64::from(*byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 

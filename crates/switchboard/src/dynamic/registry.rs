@@ -17,6 +17,7 @@ use futures::future::BoxFuture;
 
 use super::key::{RoutingKey, extract_field};
 use crate::handler::{Handled, Handler};
+use crate::id_map::IdMap;
 use crate::{ConnectionTo, Dispatch, Error, Role};
 
 /// A dynamic handler with its connection bound in, so the registry need not know the role.
@@ -33,6 +34,40 @@ pub(crate) struct Bound<Cp: Role, H> {
 impl<Cp: Role, H: Handler<Cp>> ErasedHandler for Bound<Cp, H> {
     fn handle(&mut self, dispatch: Dispatch) -> BoxFuture<'_, Result<Handled<Dispatch>, Error>> {
         Box::pin(self.handler.handle(dispatch, self.cx.clone()))
+    }
+}
+
+/// The handlers registered under one routing key value: nearly always exactly one (a
+/// session's), kept inline so a lookup does not chase another pointer.
+enum HandlerIds {
+    One(u64),
+    Many(Vec<u64>),
+}
+
+impl HandlerIds {
+    fn push(&mut self, id: u64) {
+        match self {
+            HandlerIds::One(first) => *self = HandlerIds::Many(vec![*first, id]),
+            HandlerIds::Many(ids) => ids.push(id),
+        }
+    }
+
+    /// Removes `id`; true when none is left.
+    fn remove(&mut self, id: u64) -> bool {
+        match self {
+            HandlerIds::One(only) => *only == id,
+            HandlerIds::Many(ids) => {
+                ids.retain(|other| *other != id);
+                ids.is_empty()
+            }
+        }
+    }
+
+    fn as_slice(&self) -> &[u64] {
+        match self {
+            HandlerIds::One(id) => std::slice::from_ref(id),
+            HandlerIds::Many(ids) => ids,
+        }
     }
 }
 
@@ -66,9 +101,9 @@ enum Replay {
 
 pub(crate) struct Registry {
     next_id: u64,
-    slots: HashMap<u64, Slot>,
+    slots: IdMap<Slot>,
     unkeyed: Vec<u64>,
-    keyed: HashMap<Arc<str>, HashMap<String, Vec<u64>>>,
+    keyed: HashMap<Arc<str>, HashMap<String, HandlerIds>>,
     parked: VecDeque<Parked>,
     limits: ParkingLimits,
     replay: Replay,
@@ -80,7 +115,7 @@ impl Registry {
     pub(crate) fn new(limits: ParkingLimits) -> Self {
         Registry {
             next_id: 1,
-            slots: HashMap::new(),
+            slots: IdMap::default(),
             unkeyed: Vec::new(),
             keyed: HashMap::new(),
             parked: VecDeque::new(),
@@ -99,13 +134,14 @@ impl Registry {
         let id = self.next_id;
         self.next_id += 1;
         match &key {
-            Some(key) => self
-                .keyed
-                .entry(Arc::clone(key.field_arc()))
-                .or_default()
-                .entry(key.value().to_owned())
-                .or_default()
-                .push(id),
+            Some(key) => {
+                self.keyed
+                    .entry(Arc::clone(key.field_arc()))
+                    .or_default()
+                    .entry(key.value().to_owned())
+                    .and_modify(|ids| ids.push(id))
+                    .or_insert(HandlerIds::One(id));
+            }
             None => self.unkeyed.push(id),
         }
         if !self.parked.is_empty() {
@@ -140,8 +176,7 @@ impl Registry {
                 if let Some(values) = self.keyed.get_mut(key.field())
                     && let Some(ids) = values.get_mut(key.value())
                 {
-                    ids.retain(|other| *other != id);
-                    if ids.is_empty() {
+                    if ids.remove(id) {
                         values.remove(key.value());
                     }
                     if values.is_empty() {
@@ -163,7 +198,7 @@ impl Registry {
                 if let Some(value) = extract_field(params, field)
                     && let Some(ids) = values.get(value.as_ref())
                 {
-                    out.extend_from_slice(ids);
+                    out.extend_from_slice(ids.as_slice());
                 }
             }
         }
