@@ -110,14 +110,21 @@ fn parse_batch(text: &str) -> Parsed {
 
 /// Parses one JSON value that should be a request, notification or response object.
 fn parse_value(text: &str) -> Incoming {
+    // serde's derive would also read a JSON array as the struct, member by member.
+    if text.trim_start().as_bytes().first() != Some(&b'{') {
+        return match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+            Ok(_) => invalid(None, "a message must be a JSON object"),
+            Err(error) => Incoming::Invalid {
+                id: RequestId::Null,
+                error: Error::parse_error(strip_position(&error)),
+            },
+        };
+    }
     let envelope = match serde_json::from_str::<RawEnvelope<'_>>(text) {
         Ok(envelope) => envelope,
         Err(error) => return not_an_envelope(text, &error),
     };
-    let id = match envelope
-        .id
-        .map(|raw| serde_json::from_str::<RequestId>(raw.get()))
-    {
+    let id = match envelope.id.map(read_id) {
         None => None,
         Some(Ok(id)) => Some(id),
         Some(Err(_)) => {
@@ -160,10 +167,7 @@ fn parse_call(envelope: RawEnvelope<'_>, id: Option<RequestId>) -> Incoming {
     if let Some(why) = check_version(envelope.jsonrpc) {
         return invalid(id, why);
     }
-    let method = match envelope
-        .method
-        .map(|raw| serde_json::from_str::<Cow<'_, str>>(raw.get()))
-    {
+    let method = match envelope.method.map(read_str) {
         Some(Ok(method)) => method.into_owned(),
         _ => return invalid(id, "the method must be a string"),
     };
@@ -219,8 +223,36 @@ fn parse_response(envelope: RawEnvelope<'_>, id: Option<RequestId>) -> Incoming 
     Incoming::Response { id, result }
 }
 
+/// Reads an id. The usual one, a plain non-negative integer, is read directly; anything else
+/// goes through `RequestId`'s own deserializer.
+fn read_id(raw: &RawValue) -> Result<RequestId, serde_json::Error> {
+    let text = raw.get();
+    if !text.is_empty()
+        && text.bytes().all(|byte| byte.is_ascii_digit())
+        && let Ok(n) = text.parse::<u64>()
+    {
+        return Ok(RequestId::from(n));
+    }
+    serde_json::from_str(text)
+}
+
+/// Reads a JSON string. One without escapes is its own text between the quotes (the frame is
+/// already known to be valid JSON), so only escaped strings are decoded.
+fn read_str(raw: &RawValue) -> Result<Cow<'_, str>, serde_json::Error> {
+    let text = raw.get();
+    if let Some(inner) = text
+        .strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'))
+        && !inner.contains('\\')
+        && !inner.contains('"')
+    {
+        return Ok(Cow::Borrowed(inner));
+    }
+    serde_json::from_str(text)
+}
+
 fn check_version(jsonrpc: Option<&RawValue>) -> Option<&'static str> {
-    match jsonrpc.map(|raw| serde_json::from_str::<Cow<'_, str>>(raw.get())) {
+    match jsonrpc.map(read_str) {
         Some(Ok(version)) if version == "2.0" => None,
         None => Some("the jsonrpc member is missing (it must be \"2.0\")"),
         _ => Some("the jsonrpc member must be \"2.0\""),
@@ -291,6 +323,43 @@ mod tests {
             panic!()
         };
         assert_eq!(result.unwrap_err(), Error::new(5, "no"));
+    }
+
+    #[test]
+    fn an_array_is_not_a_message_even_one_that_lines_up_with_the_members() {
+        let Parsed::Batch(members) = parse_frame(br#"[["2.0",1,"m"]]"#.to_vec()) else {
+            panic!("a batch")
+        };
+        assert!(matches!(
+            &members[..],
+            [Incoming::Invalid { id: RequestId::Null, error }] if error.code() == -32600
+        ));
+    }
+
+    #[test]
+    fn ids_methods_and_versions_read_by_the_short_path_match_the_long_one() {
+        for (text, id) in [
+            ("0", RequestId::Int(0)),
+            ("42", RequestId::Int(42)),
+            ("18446744073709551615", RequestId::UInt(u64::MAX)),
+            ("-7", RequestId::Int(-7)),
+            (r#""x\"y""#, RequestId::Str("x\"y".into())),
+        ] {
+            let frame = format!(r#"{{"jsonrpc":"2.0","id":{text},"method":"m\u0031"}}"#);
+            let Incoming::Request { id: read, message } = single(&frame) else {
+                panic!("{frame}")
+            };
+            assert_eq!(read, id);
+            assert_eq!(message.method(), "m1");
+        }
+        assert_eq!(
+            invalid_code(r#"{"jsonrpc":"2.0","id":18446744073709551616,"method":"m"}"#),
+            (RequestId::Null, -32600)
+        );
+        assert!(matches!(
+            single(r#"{"jsonrpc":"2.\u0030","method":"m"}"#),
+            Incoming::Notification(_)
+        ));
     }
 
     #[test]
