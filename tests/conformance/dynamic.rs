@@ -112,7 +112,7 @@ impl Handler<UntypedRole> for Claims {
     async fn handle(
         &mut self,
         dispatch: Dispatch,
-        _cx: ConnectionTo<UntypedRole>,
+        _cx: &ConnectionTo<UntypedRole>,
     ) -> Result<Handled<Dispatch>, Error> {
         self.offers.fetch_add(1, Ordering::SeqCst);
         match dispatch {
@@ -138,7 +138,7 @@ impl Handler<UntypedRole> for Install {
     async fn handle(
         &mut self,
         dispatch: Dispatch,
-        cx: ConnectionTo<UntypedRole>,
+        cx: &ConnectionTo<UntypedRole>,
     ) -> Result<Handled<Dispatch>, Error> {
         match dispatch {
             Dispatch::Request(message, responder) if message.method() == "install" => {

@@ -312,7 +312,7 @@ impl Handler<UntypedRole> for RecordMethods {
     async fn handle(
         &mut self,
         dispatch: Dispatch,
-        _cx: ConnectionTo<UntypedRole>,
+        _cx: &ConnectionTo<UntypedRole>,
     ) -> Result<Handled<Dispatch>, Error> {
         if let Some(method) = dispatch.method() {
             push(&self.0, method);

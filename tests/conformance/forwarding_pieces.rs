@@ -145,7 +145,7 @@ impl Handler<UntypedRole> for ChangeAnswers {
     async fn handle(
         &mut self,
         dispatch: Dispatch,
-        _cx: ConnectionTo<UntypedRole>,
+        _cx: &ConnectionTo<UntypedRole>,
     ) -> Result<Handled<Dispatch>, Error> {
         let Dispatch::Response(..) = &dispatch else {
             return Ok(Handled::No {

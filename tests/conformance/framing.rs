@@ -163,7 +163,7 @@ impl Handler<UntypedRole> for NullIdErrors {
     async fn handle(
         &mut self,
         dispatch: Dispatch,
-        _cx: ConnectionTo<UntypedRole>,
+        _cx: &ConnectionTo<UntypedRole>,
     ) -> Result<Handled<Dispatch>, Error> {
         match dispatch {
             Dispatch::Response(Err(error), router) if router.id().as_u64().is_none() => {

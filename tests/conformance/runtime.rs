@@ -68,7 +68,7 @@ impl Handler<UntypedRole> for RouteItMyself {
     async fn handle(
         &mut self,
         dispatch: Dispatch,
-        _cx: ConnectionTo<UntypedRole>,
+        _cx: &ConnectionTo<UntypedRole>,
     ) -> Result<Handled<Dispatch>, Error> {
         match dispatch {
             Dispatch::Response(result, router) => {

@@ -76,7 +76,7 @@ impl Handler<UntypedRole> for SessionHandler {
     async fn handle(
         &mut self,
         dispatch: Dispatch,
-        _cx: ConnectionTo<UntypedRole>,
+        _cx: &ConnectionTo<UntypedRole>,
     ) -> Result<Handled<Dispatch>, Error> {
         self.observed.offers.fetch_add(1, Ordering::SeqCst);
         match dispatch {
@@ -160,13 +160,13 @@ impl Handler<UntypedRole> for Host {
     async fn handle(
         &mut self,
         dispatch: Dispatch,
-        cx: ConnectionTo<UntypedRole>,
+        cx: &ConnectionTo<UntypedRole>,
     ) -> Result<Handled<Dispatch>, Error> {
         match dispatch {
             Dispatch::Request(message, responder)
                 if matches!(message.method(), "open" | "close" | "probe") =>
             {
-                self.answer(&message, responder, &cx)?;
+                self.answer(&message, responder, cx)?;
                 Ok(Handled::Yes)
             }
             other => Ok(Handled::No {

@@ -70,7 +70,7 @@ where
     async fn handle(
         &mut self,
         dispatch: Dispatch,
-        cx: ConnectionTo<Cp>,
+        cx: &ConnectionTo<Cp>,
     ) -> Result<Handled<Dispatch>, Error> {
         let counterpart = cx.counterpart().clone();
         let unwrapped = match dispatch {

@@ -10,14 +10,13 @@
 //! connection carries on.
 
 use std::future::poll_fn;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use std::task::Poll;
 use std::time::Instant;
 
+use futures::StreamExt;
 use futures::future::BoxFuture;
-use futures::{FutureExt, StreamExt};
 
 use super::scope::{DispatchScope, run_in_scope};
 use super::task::panic_message;
@@ -111,7 +110,24 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
                 Wake::Parked => continue,
                 Wake::Frame(None) => return Ok(()),
                 Wake::Frame(Some(Err(error))) => return Err(error),
-                Wake::Frame(Some(Ok(FrameEvent::Frame(frame)))) => self.on_frame(frame).await,
+                Wake::Frame(Some(Ok(FrameEvent::Frame(frame)))) => match parse_frame(frame) {
+                    // Messages are prepared without awaiting and only `dispatch` is awaited
+                    // here: each async layer between this loop and the handler would copy the
+                    // whole (large) dispatch future once per message.
+                    Parsed::Single(incoming) => {
+                        if let Some(dispatch) = self.prepare(incoming, None) {
+                            self.dispatch(dispatch, None).await;
+                        }
+                    }
+                    Parsed::Batch(members) => {
+                        let batch = batch_answers(&members);
+                        for member in members {
+                            if let Some(dispatch) = self.prepare(member, batch.as_ref()) {
+                                self.dispatch(dispatch, None).await;
+                            }
+                        }
+                    }
+                },
                 Wake::Frame(Some(Ok(FrameEvent::TooLarge { length }))) => {
                     let error = Error::invalid_request(format_args!(
                         "a frame of {length} bytes exceeds the maximum of {} bytes and was skipped",
@@ -124,46 +140,29 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
         }
     }
 
-    async fn on_frame(&mut self, frame: Vec<u8>) {
-        match parse_frame(frame) {
-            Parsed::Single(incoming) => self.on_incoming(incoming, None).await,
-            Parsed::Batch(members) => {
-                let expected = members
-                    .iter()
-                    .filter(|member| {
-                        matches!(member, Incoming::Request { .. } | Incoming::Invalid { .. })
-                    })
-                    .count();
-                // A batch of notifications (and responses) is never answered.
-                let batch = (expected > 0).then(|| Arc::new(BatchAnswers::new(expected)));
-                for member in members {
-                    self.on_incoming(member, batch.as_ref()).await;
-                }
-            }
-        }
-    }
-
-    async fn on_incoming(&mut self, incoming: Incoming, batch: Option<&Arc<BatchAnswers>>) {
-        let dispatch = match incoming {
+    /// Turns a parsed message into what the handlers are offered; answers or drops what is
+    /// malformed.
+    fn prepare(&self, incoming: Incoming, batch: Option<&Arc<BatchAnswers>>) -> Option<Dispatch> {
+        match incoming {
             Incoming::Request { id, message } => {
                 let responder = Responder::new(id, Arc::clone(self.shared()), batch.cloned());
-                Dispatch::Request(message, responder)
+                Some(Dispatch::Request(message, responder))
             }
-            Incoming::Notification(message) => Dispatch::Notification(message),
-            Incoming::Response { id, result } => {
-                Dispatch::Response(result, ResponseRouter::new(id, Arc::clone(self.shared())))
-            }
+            Incoming::Notification(message) => Some(Dispatch::Notification(message)),
+            Incoming::Response { id, result } => Some(Dispatch::Response(
+                result,
+                ResponseRouter::new(id, Arc::clone(self.shared())),
+            )),
             Incoming::Invalid { id, error } => {
                 tracing::debug!(%id, %error, "answering an invalid message");
                 self.answer_invalid(&id, &error, batch);
-                return;
+                None
             }
             Incoming::Ignored { why } => {
                 tracing::warn!(why, "ignoring a malformed message");
-                return;
+                None
             }
-        };
-        self.dispatch(dispatch, None).await;
+        }
     }
 
     /// Offers a message the builder's handlers passed on to the dynamic handlers: the keyed
@@ -173,7 +172,8 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
         mut message: Dispatch,
         mut retry: bool,
     ) -> Result<Handled<Dispatch>, Error> {
-        let shared = Arc::clone(self.shared());
+        // Field by field, so the connection's `Arc` is borrowed rather than cloned per message.
+        let shared = &self.cx.shared;
         {
             let registry = shared.dynamic();
             if registry.len() == 0 {
@@ -229,7 +229,7 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
             orphan: None,
         };
         let work = async {
-            let (message, retry) = match self.handler.handle(dispatch, self.cx.clone()).await? {
+            let (message, retry) = match self.handler.handle(dispatch, &self.cx).await? {
                 Handled::Yes => return Ok(()),
                 Handled::No { message, retry } => (message, retry),
             };
@@ -259,7 +259,7 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
                 message => self.role.default_dispatch(message, self.cx.clone()).await,
             }
         };
-        let (outcome, scope) = run_in_scope(scope, AssertUnwindSafe(work).catch_unwind()).await;
+        let (outcome, scope) = run_in_scope(scope, work).await;
         let failure = match outcome {
             Ok(Ok(())) => None,
             Ok(Err(error)) => Some(error),
@@ -281,6 +281,16 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
             (None, None) => {}
         }
     }
+}
+
+/// The shared answer array of a batch, if any member expects an answer (a batch of
+/// notifications and responses is never answered).
+fn batch_answers(members: &[Incoming]) -> Option<Arc<BatchAnswers>> {
+    let expected = members
+        .iter()
+        .filter(|member| matches!(member, Incoming::Request { .. } | Incoming::Invalid { .. }))
+        .count();
+    (expected > 0).then(|| Arc::new(BatchAnswers::new(expected)))
 }
 
 /// Answers parked messages that no handler took: requests -32601, notifications dropped.

@@ -15,7 +15,9 @@
 
 use std::cell::RefCell;
 use std::future::{Future, poll_fn};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
+use std::task::Poll;
 
 use crate::responder::ResponderCore;
 
@@ -38,16 +40,22 @@ thread_local! {
 pub(crate) async fn run_in_scope<F: Future>(
     scope: DispatchScope,
     future: F,
-) -> (F::Output, DispatchScope) {
+) -> (std::thread::Result<F::Output>, DispatchScope) {
+    // Pinned here and polled in place: wrapping it in `catch_unwind` and friends would move
+    // the (large) future once per wrapper, for every message.
     let mut future = pin!(future);
     let mut scope = scope;
     let output = poll_fn(|cx| {
         let outer = CURRENT.with(|current| current.replace(Some(std::mem::take(&mut scope))));
-        let poll = future.as_mut().poll(cx);
+        let poll = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx)));
         scope = CURRENT
             .with(|current| current.replace(outer))
             .unwrap_or_default();
-        poll
+        match poll {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
     })
     .await;
     (output, scope)

@@ -39,7 +39,7 @@ impl<Cp: Role> Handler<Cp> for ParkKeyed {
     async fn handle(
         &mut self,
         dispatch: Dispatch,
-        _cx: ConnectionTo<Cp>,
+        _cx: &ConnectionTo<Cp>,
     ) -> Result<Handled<Dispatch>, Error> {
         let retry = match &dispatch {
             Dispatch::Request(message, _) | Dispatch::Notification(message) => message

@@ -33,7 +33,7 @@ pub(crate) struct Bound<Cp: Role, H> {
 
 impl<Cp: Role, H: Handler<Cp>> ErasedHandler for Bound<Cp, H> {
     fn handle(&mut self, dispatch: Dispatch) -> BoxFuture<'_, Result<Handled<Dispatch>, Error>> {
-        Box::pin(self.handler.handle(dispatch, self.cx.clone()))
+        Box::pin(self.handler.handle(dispatch, &self.cx))
     }
 }
 

@@ -47,7 +47,7 @@ pub enum Handled<T> {
 /// struct CountNotifications(usize);
 ///
 /// impl Handler<UntypedRole> for CountNotifications {
-///     async fn handle(&mut self, dispatch: Dispatch, _cx: ConnectionTo<UntypedRole>) -> Result<Handled<Dispatch>, Error> {
+///     async fn handle(&mut self, dispatch: Dispatch, _cx: &ConnectionTo<UntypedRole>) -> Result<Handled<Dispatch>, Error> {
 ///         if let Dispatch::Notification(_) = &dispatch {
 ///             self.0 += 1;
 ///         }
@@ -66,7 +66,7 @@ pub trait Handler<Cp: Role>: Send {
     fn handle(
         &mut self,
         dispatch: Dispatch,
-        cx: ConnectionTo<Cp>,
+        cx: &ConnectionTo<Cp>,
     ) -> impl Future<Output = Result<Handled<Dispatch>, Error>> + Send;
 }
 
@@ -78,7 +78,7 @@ impl<Cp: Role> Handler<Cp> for NullHandler {
     async fn handle(
         &mut self,
         dispatch: Dispatch,
-        _cx: ConnectionTo<Cp>,
+        _cx: &ConnectionTo<Cp>,
     ) -> Result<Handled<Dispatch>, Error> {
         Ok(Handled::No {
             message: dispatch,
@@ -105,9 +105,9 @@ impl<Cp: Role, A: Handler<Cp>, B: Handler<Cp>> Handler<Cp> for Chain<A, B> {
     async fn handle(
         &mut self,
         dispatch: Dispatch,
-        cx: ConnectionTo<Cp>,
+        cx: &ConnectionTo<Cp>,
     ) -> Result<Handled<Dispatch>, Error> {
-        match self.first.handle(dispatch, cx.clone()).await? {
+        match self.first.handle(dispatch, cx).await? {
             Handled::Yes => Ok(Handled::Yes),
             Handled::No { message, retry } => match self.second.handle(message, cx).await? {
                 Handled::Yes => Ok(Handled::Yes),

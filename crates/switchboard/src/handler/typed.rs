@@ -36,7 +36,7 @@ where
     async fn handle(
         &mut self,
         dispatch: Dispatch,
-        cx: ConnectionTo<Cp>,
+        cx: &ConnectionTo<Cp>,
     ) -> Result<Handled<Dispatch>, Error> {
         if !matches!(&dispatch, Dispatch::Request(request, _) if Req::matches_method(request.method()))
         {
@@ -47,7 +47,7 @@ where
         }
         match dispatch.into_typed::<Req, crate::message::NoMessage>() {
             Typed::Matched(Dispatch::Request(request, responder)) => {
-                (self.handler)(request, responder, cx).await?
+                (self.handler)(request, responder, cx.clone()).await?
             }
             Typed::Unmatched(message) => {
                 return Ok(Handled::No {
@@ -89,7 +89,7 @@ where
     async fn handle(
         &mut self,
         dispatch: Dispatch,
-        cx: ConnectionTo<Cp>,
+        cx: &ConnectionTo<Cp>,
     ) -> Result<Handled<Dispatch>, Error> {
         if !matches!(&dispatch, Dispatch::Notification(notification) if Notif::matches_method(notification.method()))
         {
@@ -100,7 +100,7 @@ where
         }
         match dispatch.into_typed::<crate::message::NoMessage, Notif>() {
             Typed::Matched(Dispatch::Notification(notification)) => {
-                (self.handler)(notification, cx).await?
+                (self.handler)(notification, cx.clone()).await?
             }
             Typed::Unmatched(message) => {
                 return Ok(Handled::No {
@@ -145,10 +145,10 @@ where
     async fn handle(
         &mut self,
         dispatch: Dispatch,
-        cx: ConnectionTo<Cp>,
+        cx: &ConnectionTo<Cp>,
     ) -> Result<Handled<Dispatch>, Error> {
         match dispatch.into_typed::<Req, Notif>() {
-            Typed::Matched(typed) => (self.handler)(typed, cx).await?,
+            Typed::Matched(typed) => (self.handler)(typed, cx.clone()).await?,
             Typed::Unmatched(message) => {
                 return Ok(Handled::No {
                     message,
