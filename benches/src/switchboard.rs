@@ -85,12 +85,17 @@ pub async fn serve(end: End, ticks: Arc<Countdown>, delay: Option<Duration>) -> 
             },
         )
         .on_receive_notification(move |_: Tick, _cx: ConnectionTo<UntypedRole>| {
-            let ticks = Arc::clone(&ticks);
-            async move {
-                if let Some(delay) = delay {
-                    tokio::time::sleep(delay).await;
-                }
+            // Counted before the future is made, so only the flood's slow handler needs to
+            // hold on to the counter.
+            let slow = delay.map(|delay| (delay, Arc::clone(&ticks)));
+            if slow.is_none() {
                 ticks.tick();
+            }
+            async move {
+                if let Some((delay, ticks)) = slow {
+                    tokio::time::sleep(delay).await;
+                    ticks.tick();
+                }
                 Ok(())
             }
         });

@@ -206,11 +206,10 @@ async fn feed_frames(
     frames: &mut Pin<Box<dyn Sink<Vec<u8>, Error = Error> + Send>>,
     batch: &[u8],
 ) -> Result<(), Error> {
-    for frame in batch.split(|&byte| byte == b'\n') {
-        // The batch ends with a newline, so the last piece is empty.
-        if !frame.is_empty() {
-            frames.feed(frame.to_vec()).await?;
-        }
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', batch) {
+        frames.feed(batch[start..end].to_vec()).await?;
+        start = end + 1;
     }
     Ok(())
 }
