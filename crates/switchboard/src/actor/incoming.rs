@@ -10,6 +10,7 @@
 //! connection carries on.
 
 use std::future::poll_fn;
+use std::pin::pin;
 use std::sync::Arc;
 
 use std::task::Poll;
@@ -228,7 +229,8 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
             },
             orphan: None,
         };
-        let work = async {
+        // Pinned where it is built: handing the future itself on would copy all of it.
+        let work = pin!(async {
             let (message, retry) = match self.handler.handle(dispatch, &self.cx).await? {
                 Handled::Yes => return Ok(()),
                 Handled::No { message, retry } => (message, retry),
@@ -258,7 +260,7 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
                 }
                 message => self.role.default_dispatch(message, self.cx.clone()).await,
             }
-        };
+        });
         let (outcome, scope) = run_in_scope(scope, work).await;
         let failure = match outcome {
             Ok(Ok(())) => None,

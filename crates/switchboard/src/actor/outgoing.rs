@@ -18,6 +18,7 @@
 
 use std::future::poll_fn;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
@@ -54,6 +55,9 @@ impl State {
 /// The bounded FIFO between every sender and the outgoing actor.
 pub(crate) struct OutgoingQueue {
     state: Mutex<State>,
+    /// `State::used()` as of the last change, so the incoming actor's check before every
+    /// message ("is there room?") needs no lock while the queue is far from full.
+    used: AtomicUsize,
     limit: usize,
 }
 
@@ -67,6 +71,7 @@ impl OutgoingQueue {
                 consumer: None,
                 room_waiters: Vec::new(),
             }),
+            used: AtomicUsize::new(0),
             limit: limit.max(1),
         }
     }
@@ -99,6 +104,7 @@ impl OutgoingQueue {
         }
         state.frames.extend_from_slice(frame);
         state.frames.push(b'\n');
+        self.used.store(state.used(), Ordering::Release);
         let consumer = state.consumer.take();
         drop(state);
         if let Some(consumer) = consumer {
@@ -109,6 +115,11 @@ impl OutgoingQueue {
 
     /// Ready once the queue is below half its limit (or closed).
     pub(crate) fn poll_room(&self, cx: &mut Context<'_>) -> Poll<()> {
+        // A stale reading is harmless: a frame queued since is waited for at the next message,
+        // and a false "full" takes the lock below to look again.
+        if self.used.load(Ordering::Acquire) < self.limit / 2 {
+            return Poll::Ready(());
+        }
         let mut state = self.lock();
         if state.closed || state.used() < self.limit / 2 {
             return Poll::Ready(());
@@ -144,6 +155,7 @@ impl OutgoingQueue {
     fn written(&self) -> bool {
         let mut state = self.lock();
         state.in_flight = 0;
+        self.used.store(state.used(), Ordering::Release);
         let waiters = if state.used() < self.limit / 2 {
             std::mem::take(&mut state.room_waiters)
         } else {

@@ -16,7 +16,7 @@
 use std::cell::RefCell;
 use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::pin;
+use std::pin::Pin;
 use std::task::Poll;
 
 use crate::responder::ResponderCore;
@@ -39,11 +39,11 @@ thread_local! {
 /// Polls `future` with `scope` installed, and gives the scope back with the output.
 pub(crate) async fn run_in_scope<F: Future>(
     scope: DispatchScope,
-    future: F,
+    mut future: Pin<&mut F>,
 ) -> (std::thread::Result<F::Output>, DispatchScope) {
-    // Pinned here and polled in place: wrapping it in `catch_unwind` and friends would move
-    // the (large) future once per wrapper, for every message.
-    let mut future = pin!(future);
+    // Polled in place through the pin, with the panic caught right here: wrapping it in
+    // `catch_unwind` and friends, or taking it by value, would copy the (large) future once
+    // per wrapper, for every message.
     let mut scope = scope;
     let output = poll_fn(|cx| {
         let outer = CURRENT.with(|current| current.replace(Some(std::mem::take(&mut scope))));
