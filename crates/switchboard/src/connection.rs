@@ -3,13 +3,13 @@
 use std::fmt;
 use std::future::{Future, poll_fn};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::task::{Context, Poll};
+use std::task::Poll;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use futures::task::AtomicWaker;
 
 use crate::actor::outgoing::OutgoingQueue;
+use crate::actor::wake::LoopWake;
 use crate::actor::task::TaskQueue;
 use crate::dynamic::registry::{ParkingLimits, Registry};
 use crate::message::{
@@ -37,7 +37,8 @@ pub(crate) struct Shared {
     pub(crate) responder_serial: AtomicU64,
     /// Responders not yet answered: at end of input, the connection waits for them to reach 0.
     live_responders: AtomicUsize,
-    responders_waker: AtomicWaker,
+    /// Wakes the connection's poll loop (see `actor::wake`).
+    pub(crate) wake: Arc<LoopWake>,
 }
 
 impl Shared {
@@ -47,18 +48,19 @@ impl Shared {
         parking: ParkingLimits,
         timer: Option<Arc<dyn Timer>>,
     ) -> Self {
+        let wake = Arc::new(LoopWake::default());
         Shared {
             id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
             name,
-            outgoing: OutgoingQueue::new(max_outgoing_bytes),
+            outgoing: OutgoingQueue::new(max_outgoing_bytes, Arc::clone(&wake)),
             pending: PendingRequests::default(),
-            tasks: TaskQueue::default(),
+            tasks: TaskQueue::new(Arc::clone(&wake)),
             dynamic: Mutex::new(Registry::new(parking)),
             timer,
             next_request_id: AtomicU64::new(1),
             responder_serial: AtomicU64::new(0),
             live_responders: AtomicUsize::new(0),
-            responders_waker: AtomicWaker::new(),
+            wake,
         }
     }
 
@@ -76,13 +78,12 @@ impl Shared {
 
     pub(crate) fn responder_done(&self) {
         if self.live_responders.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.responders_waker.wake();
+            self.wake.wake();
         }
     }
 
     /// Ready once every incoming request has been answered.
-    pub(crate) fn poll_all_answered(&self, cx: &mut Context<'_>) -> Poll<()> {
-        self.responders_waker.register(cx.waker());
+    pub(crate) fn poll_all_answered(&self) -> Poll<()> {
         if self.live_responders.load(Ordering::Acquire) == 0 {
             Poll::Ready(())
         } else {

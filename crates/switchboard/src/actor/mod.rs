@@ -15,7 +15,7 @@ pub(crate) mod outgoing;
 pub(crate) mod scope;
 pub(crate) mod task;
 pub(crate) mod transport;
-mod wake;
+pub(crate) mod wake;
 
 use std::future::{Future, poll_fn};
 use std::pin::pin;
@@ -29,7 +29,6 @@ use crate::handler::Handler;
 use crate::{ConnectionTo, Error, Role};
 use incoming::IncomingActor;
 use transport::Transport;
-use wake::LoopWake;
 
 /// How many rounds one poll of the connection may take before it yields to the runtime, so
 /// that a future that keeps waking itself (or an exhausted tokio budget) cannot starve others.
@@ -104,7 +103,8 @@ where
     let mut closing = false;
     let mut written_all = false;
 
-    let (loop_wake, actor_waker) = LoopWake::new();
+    let loop_wake = Arc::clone(&shared.wake);
+    let actor_waker = loop_wake.waker();
     let fatal = poll_fn(|task_cx| {
         loop_wake.enter(task_cx.waker());
         let cx = &mut Context::from_waker(&actor_waker);
@@ -172,7 +172,7 @@ where
             }
             if !closing {
                 let done = if serving_until_eof {
-                    !reading && shared.poll_all_answered(cx).is_ready()
+                    !reading && shared.poll_all_answered().is_ready()
                 } else {
                     main_output.is_some()
                 };

@@ -19,12 +19,13 @@
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use futures::io::{AsyncWrite, AsyncWriteExt};
 use futures::{Sink, SinkExt};
 
+use super::wake::LoopWake;
 use crate::Error;
 
 /// The default bound of the outgoing queue: 8 MiB of frames.
@@ -40,8 +41,8 @@ struct State {
     /// Bytes the actor has taken and not yet written: they still count against the limit.
     in_flight: usize,
     closed: bool,
-    /// The outgoing actor, when it waits for frames.
-    consumer: Option<Waker>,
+    /// The outgoing actor waits for frames (it runs in the connection's poll loop).
+    consumer_waiting: bool,
     /// Tasks waiting for room (the incoming actor, `writable()` callers).
     room_waiters: Vec<Waker>,
 }
@@ -59,20 +60,22 @@ pub(crate) struct OutgoingQueue {
     /// message ("is there room?") needs no lock while the queue is far from full.
     used: AtomicUsize,
     limit: usize,
+    wake: Arc<LoopWake>,
 }
 
 impl OutgoingQueue {
-    pub(crate) fn new(limit: usize) -> Self {
+    pub(crate) fn new(limit: usize, wake: Arc<LoopWake>) -> Self {
         OutgoingQueue {
             state: Mutex::new(State {
                 frames: Vec::new(),
                 in_flight: 0,
                 closed: false,
-                consumer: None,
+                consumer_waiting: false,
                 room_waiters: Vec::new(),
             }),
             used: AtomicUsize::new(0),
             limit: limit.max(1),
+            wake,
         }
     }
 
@@ -105,10 +108,10 @@ impl OutgoingQueue {
         state.frames.extend_from_slice(frame);
         state.frames.push(b'\n');
         self.used.store(state.used(), Ordering::Release);
-        let consumer = state.consumer.take();
+        let waiting = std::mem::take(&mut state.consumer_waiting);
         drop(state);
-        if let Some(consumer) = consumer {
-            consumer.wake();
+        if waiting {
+            self.wake.wake();
         }
         Ok(())
     }
@@ -136,14 +139,14 @@ impl OutgoingQueue {
 
     /// Swaps every queued frame into `batch` (which must be empty). `Ready(false)` means closed
     /// and empty: the end.
-    fn poll_take(&self, cx: &mut Context<'_>, batch: &mut Vec<u8>) -> Poll<bool> {
+    fn poll_take(&self, batch: &mut Vec<u8>) -> Poll<bool> {
         debug_assert!(batch.is_empty());
         let mut state = self.lock();
         if state.frames.is_empty() {
             if state.closed {
                 return Poll::Ready(false);
             }
-            state.consumer = Some(cx.waker().clone());
+            state.consumer_waiting = true;
             return Poll::Pending;
         }
         std::mem::swap(&mut state.frames, batch);
@@ -171,10 +174,13 @@ impl OutgoingQueue {
     pub(crate) fn close(&self) {
         let mut state = self.lock();
         state.closed = true;
-        let consumer = state.consumer.take();
+        let waiting = std::mem::take(&mut state.consumer_waiting);
         let waiters = std::mem::take(&mut state.room_waiters);
         drop(state);
-        consumer.into_iter().chain(waiters).for_each(Waker::wake);
+        if waiting {
+            self.wake.wake();
+        }
+        waiters.into_iter().for_each(Waker::wake);
     }
 }
 
@@ -189,7 +195,7 @@ pub(crate) enum FrameSink {
 /// Writes queued frames until the queue is closed and empty, then closes the sink.
 pub(crate) async fn run(queue: &OutgoingQueue, sink: &mut FrameSink) -> Result<(), Error> {
     let mut batch = Vec::new();
-    while poll_fn(|cx| queue.poll_take(cx, &mut batch)).await {
+    while poll_fn(|_| queue.poll_take(&mut batch)).await {
         let wrote = match sink {
             FrameSink::Bytes(writer) => writer.write_all(&batch).await.map_err(Error::transport),
             FrameSink::Frames(frames) => feed_frames(frames, &batch).await,
@@ -232,7 +238,7 @@ mod tests {
 
     #[test]
     fn requests_are_refused_when_full_but_answers_are_not() {
-        let queue = OutgoingQueue::new(10);
+        let queue = OutgoingQueue::new(10, Arc::default());
         queue.push(&[b'x'; 10]).unwrap();
         assert_eq!(
             queue.push(b"y").unwrap_err().code(),
@@ -245,25 +251,23 @@ mod tests {
 
     #[test]
     fn frames_leave_in_the_order_they_were_queued() {
-        let queue = OutgoingQueue::new(1000);
+        let queue = OutgoingQueue::new(1000, Arc::default());
         for n in 0..5u8 {
             queue.push(&[b'0' + n]).unwrap();
         }
-        let waker = futures::task::noop_waker();
-        let mut cx = Context::from_waker(&waker);
         let mut batch = Vec::new();
-        assert_eq!(queue.poll_take(&mut cx, &mut batch), Poll::Ready(true));
+        assert_eq!(queue.poll_take(&mut batch), Poll::Ready(true));
         assert_eq!(batch, b"0\n1\n2\n3\n4\n");
     }
 
     #[test]
     fn bytes_being_written_still_count_against_the_limit() {
-        let queue = OutgoingQueue::new(20);
+        let queue = OutgoingQueue::new(20, Arc::default());
         queue.push(&[b'x'; 15]).unwrap();
         let waker = futures::task::noop_waker();
         let mut cx = Context::from_waker(&waker);
         let mut batch = Vec::new();
-        assert_eq!(queue.poll_take(&mut cx, &mut batch), Poll::Ready(true));
+        assert_eq!(queue.poll_take(&mut batch), Poll::Ready(true));
         // Taken but not written: the queue is empty, yet the room is not back.
         queue.push(&[b'y'; 5]).unwrap();
         assert_eq!(

@@ -8,28 +8,36 @@
 use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
 
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
-use futures::task::AtomicWaker;
 use futures::{FutureExt, StreamExt};
 
+use super::wake::LoopWake;
 use crate::Error;
 
 /// Futures waiting to be picked up by the task actor.
-#[derive(Default)]
 pub(crate) struct TaskQueue {
     /// Handed over at the actor's next poll; it holds only what was spawned since then.
     new: Mutex<Vec<BoxFuture<'static, Result<(), Error>>>>,
     /// Set while `new` may hold tasks, so the actor's poll skips the lock when nothing was
     /// spawned (the common case: it is polled on every round of the connection's loop).
     has_new: AtomicBool,
-    waker: AtomicWaker,
+    /// The connection's poll loop, which runs the task actor.
+    wake: Arc<LoopWake>,
 }
 
 impl TaskQueue {
+    pub(crate) fn new(wake: Arc<LoopWake>) -> Self {
+        TaskQueue {
+            new: Mutex::new(Vec::new()),
+            has_new: AtomicBool::new(false),
+            wake,
+        }
+    }
+
     /// Takes the tasks spawned since the last call.
     fn take_new(&self) -> Vec<BoxFuture<'static, Result<(), Error>>> {
         if !self.has_new.swap(false, Ordering::AcqRel) {
@@ -47,7 +55,7 @@ impl TaskQueue {
     pub(crate) fn spawn(&self, task: impl Future<Output = Result<(), Error>> + Send + 'static) {
         self.lock().push(Box::pin(task));
         self.has_new.store(true, Ordering::Release);
-        self.waker.wake();
+        self.wake.wake();
     }
 
     /// Drops every task not yet started: they hold clones of the connection, which must not
@@ -68,7 +76,6 @@ impl TaskQueue {
 pub(crate) async fn run(queue: &TaskQueue) -> Error {
     let mut running = FuturesUnordered::new();
     poll_fn(|cx| {
-        queue.waker.register(cx.waker());
         loop {
             for task in queue.take_new() {
                 running.push(AssertUnwindSafe(task).catch_unwind());

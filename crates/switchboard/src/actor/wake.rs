@@ -24,11 +24,18 @@ pub(crate) struct LoopWake {
 }
 
 impl LoopWake {
-    /// A waker for the actors, and the handle the loop uses.
-    pub(crate) fn new() -> (Arc<LoopWake>, Waker) {
-        let shared = Arc::new(LoopWake::default());
-        let waker = Waker::from(Arc::clone(&shared));
-        (shared, waker)
+    /// The waker to poll the actors with.
+    pub(crate) fn waker(self: &Arc<Self>) -> Waker {
+        Waker::from(Arc::clone(self))
+    }
+
+    /// Wakes the loop: the connection's own queues call this directly, instead of keeping
+    /// a copy of the waker each (registering one costs atomics on every poll).
+    pub(crate) fn wake(&self) {
+        self.woken.store(true, SeqCst);
+        if !self.polling.load(SeqCst) {
+            self.task.wake();
+        }
     }
 
     /// Called at the start of each poll with the task's own waker.
@@ -62,10 +69,7 @@ impl Wake for LoopWake {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, SeqCst);
-        if !self.polling.load(SeqCst) {
-            self.task.wake();
-        }
+        LoopWake::wake(self);
     }
 }
 
@@ -86,7 +90,8 @@ mod tests {
     fn a_wake_inside_the_loop_stays_in_the_loop_and_one_outside_wakes_the_task() {
         let count = Arc::new(Count(AtomicUsize::new(0)));
         let task = Waker::from(Arc::clone(&count));
-        let (shared, waker) = LoopWake::new();
+        let shared = Arc::new(LoopWake::default());
+        let waker = shared.waker();
 
         shared.enter(&task);
         waker.wake_by_ref();
