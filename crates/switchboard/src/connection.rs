@@ -7,10 +7,9 @@ use std::task::Poll;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-
 use crate::actor::outgoing::OutgoingQueue;
-use crate::actor::wake::LoopWake;
 use crate::actor::task::TaskQueue;
+use crate::actor::wake::LoopWake;
 use crate::dynamic::registry::{ParkingLimits, Registry};
 use crate::message::{
     JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, RequestId,

@@ -110,6 +110,14 @@ fn parse_batch(text: &str) -> Parsed {
 
 /// Parses one JSON value that should be a request, notification or response object.
 fn parse_value(text: &str) -> Incoming {
+    match super::fast_envelope::read(text) {
+        Some(incoming) => incoming,
+        None => parse_value_in_full(text),
+    }
+}
+
+/// Reads any message, however unusual, and turns whatever is malformed into its answer.
+pub(crate) fn parse_value_in_full(text: &str) -> Incoming {
     // serde's derive would also read a JSON array as the struct, member by member.
     if text.trim_start().as_bytes().first() != Some(&b'{') {
         return match serde_json::from_str::<serde::de::IgnoredAny>(text) {

@@ -7,6 +7,7 @@
 
 pub(crate) mod encode;
 pub(crate) mod envelope;
+mod fast_envelope;
 pub(crate) mod frame;
 
 pub use frame::{FrameDecoder, FrameEvent};
