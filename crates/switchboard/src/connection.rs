@@ -30,6 +30,9 @@ pub(crate) struct Shared {
     pub(crate) pending: PendingRequests,
     pub(crate) tasks: TaskQueue,
     dynamic: Mutex<Registry>,
+    /// How many dynamic handlers there are, as of the last time the registry was unlocked:
+    /// lets the incoming actor skip the lock for every message when there are none.
+    dynamic_handlers: AtomicUsize,
     /// Sleeps for age limits; `None` when no runtime timer is known.
     pub(crate) timer: Option<Arc<dyn Timer>>,
     next_request_id: AtomicU64,
@@ -55,6 +58,7 @@ impl Shared {
             pending: PendingRequests::default(),
             tasks: TaskQueue::new(Arc::clone(&wake)),
             dynamic: Mutex::new(Registry::new(parking)),
+            dynamic_handlers: AtomicUsize::new(0),
             timer,
             next_request_id: AtomicU64::new(1),
             responder_serial: AtomicU64::new(0),
@@ -64,11 +68,21 @@ impl Shared {
     }
 
     /// The dynamic handlers and the parking lot. Never held across an await.
-    pub(crate) fn dynamic(&self) -> MutexGuard<'_, Registry> {
+    pub(crate) fn dynamic(&self) -> RegistryGuard<'_> {
         // Every critical section leaves the registry consistent, so poisoning can be ignored.
-        self.dynamic
+        let registry = self
+            .dynamic
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        RegistryGuard {
+            registry,
+            count: &self.dynamic_handlers,
+        }
+    }
+
+    /// Whether any dynamic handler is registered (without taking the lock).
+    pub(crate) fn has_dynamic_handlers(&self) -> bool {
+        self.dynamic_handlers.load(Ordering::Acquire) > 0
     }
 
     pub(crate) fn responder_started(&self) {
@@ -88,6 +102,32 @@ impl Shared {
         } else {
             Poll::Pending
         }
+    }
+}
+
+/// The locked registry; on unlock it publishes how many handlers it holds.
+pub(crate) struct RegistryGuard<'a> {
+    registry: MutexGuard<'a, Registry>,
+    count: &'a AtomicUsize,
+}
+
+impl std::ops::Deref for RegistryGuard<'_> {
+    type Target = Registry;
+
+    fn deref(&self) -> &Registry {
+        &self.registry
+    }
+}
+
+impl std::ops::DerefMut for RegistryGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Registry {
+        &mut self.registry
+    }
+}
+
+impl Drop for RegistryGuard<'_> {
+    fn drop(&mut self) {
+        self.count.store(self.registry.len(), Ordering::Release);
     }
 }
 

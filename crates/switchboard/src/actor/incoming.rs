@@ -175,13 +175,10 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
     ) -> Result<Handled<Dispatch>, Error> {
         // Field by field, so the connection's `Arc` is borrowed rather than cloned per message.
         let shared = &self.cx.shared;
-        {
-            let registry = shared.dynamic();
-            if registry.len() == 0 {
-                return Ok(Handled::No { message, retry });
-            }
-            registry.candidates(&message, &mut self.candidates);
+        if !shared.has_dynamic_handlers() {
+            return Ok(Handled::No { message, retry });
         }
+        shared.dynamic().candidates(&message, &mut self.candidates);
         for index in 0..self.candidates.len() {
             let id = self.candidates[index];
             let Some(mut handler) = shared.dynamic().take(id) else {
