@@ -67,6 +67,10 @@ where
     P: fmt::Debug + Send + Sync + 'static,
     H: Handler<Cp>,
 {
+    fn sees_responses(&self) -> bool {
+        false
+    }
+
     async fn handle(
         &mut self,
         dispatch: Dispatch,

@@ -93,6 +93,26 @@ impl PendingRequests {
     }
 
     /// Polls for the answer to `id` (used by `block_task`).
+    /// Delivers `result` if a `SentRequest` is waiting for it; otherwise hands it back (a
+    /// callback must run it, or the id is unknown).
+    pub(crate) fn deliver_to_waiting(
+        &self,
+        id: u64,
+        result: Result<RawJson, Error>,
+    ) -> Result<(), Result<RawJson, Error>> {
+        let mut state = self.lock();
+        let Some(Entry::Waiting(waiting)) = state.entries.get_mut(&id) else {
+            return Err(result);
+        };
+        let waker = waiting.take();
+        state.entries.insert(id, Entry::Answered(result));
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Ok(())
+    }
+
     pub(crate) fn poll_answer(
         &self,
         id: u64,

@@ -141,6 +141,11 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
         }
     }
 
+    /// Whether any handler, static or dynamic, may want to see a response.
+    fn sees_responses(&self) -> bool {
+        self.handler.sees_responses() || self.shared().has_dynamic_handlers()
+    }
+
     /// Turns a parsed message into what the handlers are offered; answers or drops what is
     /// malformed.
     fn prepare(&self, incoming: Incoming, batch: Option<&Arc<BatchAnswers>>) -> Option<Dispatch> {
@@ -150,10 +155,23 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
                 Some(Dispatch::Request(message, responder))
             }
             Incoming::Notification(message) => Some(Dispatch::Notification(message)),
-            Incoming::Response { id, result } => Some(Dispatch::Response(
-                result,
-                ResponseRouter::new(id, Arc::clone(self.shared())),
-            )),
+            Incoming::Response { id, result } => {
+                // The common case, an answer a `SentRequest` waits for while no handler looks
+                // at responses, needs no dispatch at all.
+                let result = match id.as_u64() {
+                    Some(n) if !self.sees_responses() => {
+                        match self.shared().pending.deliver_to_waiting(n, result) {
+                            Ok(()) => return None,
+                            Err(result) => result,
+                        }
+                    }
+                    _ => result,
+                };
+                Some(Dispatch::Response(
+                    result,
+                    ResponseRouter::new(id, Arc::clone(self.shared())),
+                ))
+            }
             Incoming::Invalid { id, error } => {
                 tracing::debug!(%id, %error, "answering an invalid message");
                 self.answer_invalid(&id, &error, batch);

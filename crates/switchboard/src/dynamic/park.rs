@@ -36,6 +36,10 @@ impl ParkKeyed {
 }
 
 impl<Cp: Role> Handler<Cp> for ParkKeyed {
+    fn sees_responses(&self) -> bool {
+        false
+    }
+
     async fn handle(
         &mut self,
         dispatch: Dispatch,

@@ -68,6 +68,14 @@ pub trait Handler<Cp: Role>: Send {
         dispatch: Dispatch,
         cx: &ConnectionTo<Cp>,
     ) -> impl Future<Output = Result<Handled<Dispatch>, Error>> + Send;
+
+    /// Whether this handler may claim a response ([`Dispatch::Response`]). The default is
+    /// `true`. A handler that passes every response on may say `false`: when no handler of
+    /// a connection wants responses (and no dynamic handler is registered), answers go
+    /// straight to the requests waiting for them, without a trip down the chain.
+    fn sees_responses(&self) -> bool {
+        true
+    }
 }
 
 /// The empty chain: claims nothing.
@@ -75,6 +83,10 @@ pub trait Handler<Cp: Role>: Send {
 pub struct NullHandler;
 
 impl<Cp: Role> Handler<Cp> for NullHandler {
+    fn sees_responses(&self) -> bool {
+        false
+    }
+
     async fn handle(
         &mut self,
         dispatch: Dispatch,
@@ -102,6 +114,10 @@ impl<A, B> Chain<A, B> {
 }
 
 impl<Cp: Role, A: Handler<Cp>, B: Handler<Cp>> Handler<Cp> for Chain<A, B> {
+    fn sees_responses(&self) -> bool {
+        self.first.sees_responses() || self.second.sees_responses()
+    }
+
     async fn handle(
         &mut self,
         dispatch: Dispatch,

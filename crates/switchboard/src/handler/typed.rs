@@ -33,6 +33,10 @@ where
     F: FnMut(Req, Responder<Req::Response>, ConnectionTo<Cp>) -> Fut + Send,
     Fut: Future<Output = Result<(), Error>> + Send,
 {
+    fn sees_responses(&self) -> bool {
+        false
+    }
+
     async fn handle(
         &mut self,
         dispatch: Dispatch,
@@ -86,6 +90,10 @@ where
     F: FnMut(Notif, ConnectionTo<Cp>) -> Fut + Send,
     Fut: Future<Output = Result<(), Error>> + Send,
 {
+    fn sees_responses(&self) -> bool {
+        false
+    }
+
     async fn handle(
         &mut self,
         dispatch: Dispatch,
@@ -142,6 +150,10 @@ where
     F: FnMut(Dispatch<Req, Notif>, ConnectionTo<Cp>) -> Fut + Send,
     Fut: Future<Output = Result<(), Error>> + Send,
 {
+    fn sees_responses(&self) -> bool {
+        false
+    }
+
     async fn handle(
         &mut self,
         dispatch: Dispatch,

@@ -134,11 +134,12 @@ impl Dispatch {
                 }
             }
             Dispatch::Notification(message) if Notif::matches_method(message.method()) => {
-                let method = message.method().to_owned();
                 match Notif::from_untyped(message) {
                     Ok(notification) => Typed::Matched(Dispatch::Notification(notification)),
                     Err(error) => {
-                        tracing::warn!(%method, %error, "dropping a notification whose params do not fit");
+                        // Named by its type: the method name would cost a copy per message.
+                        let notification = std::any::type_name::<Notif>();
+                        tracing::warn!(notification, %error, "dropping a notification whose params do not fit");
                         Typed::Rejected
                     }
                 }
