@@ -290,3 +290,51 @@ async fn every_request_is_answered_exactly_once() {
     assert_eq!(per_id.len(), expected + 1);
     assert!(per_id.values().all(|count| *count == 1), "{per_id:?}");
 }
+
+/// Claims every response and routes its own value instead, counting what it saw.
+struct RewriteAnswers(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Handler<UntypedRole> for RewriteAnswers {
+    async fn handle(
+        &mut self,
+        dispatch: switchboard::Dispatch,
+        _cx: &switchboard::ConnectionTo<UntypedRole>,
+    ) -> Result<switchboard::Handled<switchboard::Dispatch>, Error> {
+        match dispatch {
+            switchboard::Dispatch::Response(_, router) => {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                router
+                    .route(Ok(switchboard::RawJson::from_serialize(
+                        &json!({"sum": -1}),
+                    )?))
+                    .await;
+                Ok(switchboard::Handled::Yes)
+            }
+            message => Ok(switchboard::Handled::No {
+                message,
+                retry: false,
+            }),
+        }
+    }
+}
+
+/// Answers skip the dispatch only when no handler may claim them: a handler that looks at
+/// responses (the trait's default) sees the answer to a request someone is waiting for.
+#[tokio::test]
+async fn a_handler_that_claims_responses_sees_answers_to_waiting_requests() {
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (client_end, server_end) = switchboard::Channel::duplex();
+    let client = UntypedRole
+        .builder()
+        .with_handler(RewriteAnswers(seen.clone()))
+        .connect_with(client_end, async |cx| {
+            cx.send_request(Add { a: 2, b: 3 }).block_task().await
+        });
+    let (sum, served) = crate::support::guard("a rewritten answer", async {
+        futures::join!(client, server().connect_to(server_end))
+    })
+    .await;
+    assert_eq!(sum.unwrap().sum, -1);
+    served.unwrap();
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
