@@ -1,12 +1,13 @@
 //! In-process transport: two ends passing whole frames.
 
-use std::collections::VecDeque;
 use std::fmt;
+use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use futures::{Sink, Stream};
+use futures::Stream;
+use futures::io::AsyncWrite;
 
 use super::{ConnectTo, Transport, TransportConfig};
 use crate::wire::FrameEvent;
@@ -19,10 +20,9 @@ const DEFAULT_CAPACITY: usize = 64;
 ///
 /// [`Channel::duplex`] gives two connected ends: connect one builder to each and they talk
 /// without sockets, pipes or a runtime. Frames pass whole (no byte framing), through a bounded
-/// queue in each direction, handed over in batches: a sender gathers the frames it writes
-/// until its connection flushes (or it has gathered a queue's worth), then moves them across
-/// under one lock, and the receiver takes everything waiting at once. It is the standard tool
-/// for unit tests, and the fastest way to connect two peers in one process.
+/// queue in each direction, handed over in batches: the frames a connection has ready go
+/// across together under one lock, and the receiver takes everything waiting at once. It is
+/// the standard tool for unit tests, and the fastest way to connect two peers in one process.
 ///
 /// ```
 /// use switchboard::{Channel, UntypedMessage, UntypedRole};
@@ -51,6 +51,10 @@ impl Channel {
     }
 
     /// Two connected ends, with room for `frames` frames (at least one) in each direction.
+    ///
+    /// The bound is checked per batch: a batch that arrives while there is room goes in
+    /// whole, so a direction may briefly hold one batch more; then the sender waits until the
+    /// receiver has taken what is there.
     pub fn duplex_with_capacity(frames: usize) -> (Channel, Channel) {
         let a_to_b = Direction::new(frames);
         let b_to_a = Direction::new(frames);
@@ -77,15 +81,14 @@ impl<R: Role> ConnectTo<R> for Channel {
     fn into_transport(self, config: &TransportConfig) -> Result<Transport, Error> {
         let incoming = Receiver {
             direction: self.incoming,
-            ready: VecDeque::new(),
+            taken: Vec::new(),
+            next: 0,
             max_frame: config.max_frame_bytes,
         };
         let outgoing = Sender {
-            capacity: self.outgoing.capacity,
             direction: self.outgoing,
-            gathered: Vec::new(),
         };
-        Ok(Transport::new(incoming, outgoing))
+        Ok(Transport::from_writer(incoming, outgoing))
     }
 }
 
@@ -96,7 +99,10 @@ struct Direction {
 }
 
 struct DirectionState {
-    frames: VecDeque<Vec<u8>>,
+    /// Whole frames, each followed by `\n`: the sender's batches, appended as they come.
+    bytes: Vec<u8>,
+    /// How many frames `bytes` holds.
+    frames: usize,
     sender_gone: bool,
     receiver_gone: bool,
     /// The receiver, waiting for frames.
@@ -109,7 +115,8 @@ impl Direction {
     fn new(capacity: usize) -> Arc<Direction> {
         Arc::new(Direction {
             state: Mutex::new(DirectionState {
-                frames: VecDeque::new(),
+                bytes: Vec::new(),
+                frames: 0,
                 sender_gone: false,
                 receiver_gone: false,
                 receiver: None,
@@ -127,74 +134,53 @@ impl Direction {
     }
 }
 
-/// The sending half: gathers frames, moves them across on flush.
+/// The sending half. The connection's outgoing actor writes whole batches of
+/// newline-terminated frames to it; each batch is appended in one piece, so a frame is never
+/// split, and the frames are only cut apart (and allocated) on the receiving side.
 struct Sender {
     direction: Arc<Direction>,
-    capacity: usize,
-    gathered: Vec<Vec<u8>>,
 }
 
-fn receiver_gone() -> Error {
-    Error::connection_closed("the other end of the channel is gone")
-}
-
-impl Sink<Vec<u8>> for Sender {
-    type Error = Error;
-
-    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        if self.gathered.len() < self.capacity {
-            Poll::Ready(Ok(()))
-        } else {
-            self.poll_flush(cx)
-        }
-    }
-
-    fn start_send(self: Pin<&mut Self>, frame: Vec<u8>) -> Result<(), Error> {
-        self.get_mut().gathered.push(frame);
-        Ok(())
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let this = self.get_mut();
-        if this.gathered.is_empty() {
-            return Poll::Ready(Ok(()));
-        }
-        let mut state = this.direction.lock();
+impl AsyncWrite for Sender {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        batch: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let mut state = self.direction.lock();
         if state.receiver_gone {
-            return Poll::Ready(Err(receiver_gone()));
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the other end of the channel is gone",
+            )));
         }
-        let room = this.capacity.saturating_sub(state.frames.len());
-        let moving = room.min(this.gathered.len());
-        state.frames.extend(this.gathered.drain(..moving));
-        let receiver = if moving > 0 {
-            state.receiver.take()
-        } else {
-            None
-        };
-        let done = this.gathered.is_empty();
-        if !done {
+        if state.frames >= self.direction.capacity {
             state.sender = Some(cx.waker().clone());
+            return Poll::Pending;
         }
+        state.bytes.extend_from_slice(batch);
+        state.frames += memchr::memchr_iter(b'\n', batch).count();
+        let receiver = state.receiver.take();
         drop(state);
         if let Some(receiver) = receiver {
             receiver.wake();
         }
-        if done {
-            Poll::Ready(Ok(()))
-        } else {
-            Poll::Pending
-        }
+        Poll::Ready(Ok(batch.len()))
     }
 
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        // Dropping the sender tells the receiver; what is gathered must get across first.
-        self.poll_flush(cx)
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.direction.hang_up_sender();
+        Poll::Ready(Ok(()))
     }
 }
 
-impl Drop for Sender {
-    fn drop(&mut self) {
-        let mut state = self.direction.lock();
+impl Direction {
+    fn hang_up_sender(&self) {
+        let mut state = self.lock();
         state.sender_gone = true;
         let receiver = state.receiver.take();
         drop(state);
@@ -204,10 +190,18 @@ impl Drop for Sender {
     }
 }
 
+impl Drop for Sender {
+    fn drop(&mut self) {
+        self.direction.hang_up_sender();
+    }
+}
+
 /// The receiving half: takes every waiting frame at once, then hands them out one by one.
 struct Receiver {
     direction: Arc<Direction>,
-    ready: VecDeque<Vec<u8>>,
+    /// Frames taken from the direction; `taken[next..]` are not handed out yet.
+    taken: Vec<u8>,
+    next: usize,
     max_frame: usize,
 }
 
@@ -216,31 +210,35 @@ impl Stream for Receiver {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        if this.ready.is_empty() {
+        if this.next >= this.taken.len() {
+            this.taken.clear();
+            this.next = 0;
             let mut state = this.direction.lock();
-            if state.frames.is_empty() {
+            if state.bytes.is_empty() {
                 if state.sender_gone {
                     return Poll::Ready(None);
                 }
                 state.receiver = Some(cx.waker().clone());
                 return Poll::Pending;
             }
-            std::mem::swap(&mut state.frames, &mut this.ready);
+            std::mem::swap(&mut state.bytes, &mut this.taken);
+            state.frames = 0;
             let sender = state.sender.take();
             drop(state);
             if let Some(sender) = sender {
                 sender.wake();
             }
         }
-        Poll::Ready(this.ready.pop_front().map(|frame| {
-            Ok(if frame.len() > this.max_frame {
-                FrameEvent::TooLarge {
-                    length: frame.len(),
-                }
-            } else {
-                FrameEvent::Frame(frame)
-            })
-        }))
+        let rest = &this.taken[this.next..];
+        // Batches hold whole frames, so there is always a newline; without one, the rest is
+        // the last frame.
+        let length = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+        this.next += length + 1;
+        Poll::Ready(Some(Ok(if length > this.max_frame {
+            FrameEvent::TooLarge { length }
+        } else {
+            FrameEvent::Frame(rest[..length].to_vec())
+        })))
     }
 }
 
@@ -248,10 +246,10 @@ impl Drop for Receiver {
     fn drop(&mut self) {
         let mut state = self.direction.lock();
         state.receiver_gone = true;
-        let frames = std::mem::take(&mut state.frames);
+        let bytes = std::mem::take(&mut state.bytes);
         let sender = state.sender.take();
         drop(state);
-        drop(frames);
+        drop(bytes);
         if let Some(sender) = sender {
             sender.wake();
         }
@@ -261,19 +259,19 @@ impl Drop for Receiver {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures::StreamExt;
     use futures::executor::block_on;
-    use futures::{SinkExt, StreamExt};
+    use futures::io::AsyncWriteExt;
 
     fn halves(capacity: usize) -> (Sender, Receiver) {
         let direction = Direction::new(capacity);
         let sender = Sender {
             direction: Arc::clone(&direction),
-            capacity: direction.capacity,
-            gathered: Vec::new(),
         };
         let receiver = Receiver {
             direction,
-            ready: VecDeque::new(),
+            taken: Vec::new(),
+            next: 0,
             max_frame: 4,
         };
         (sender, receiver)
@@ -292,7 +290,7 @@ mod tests {
         block_on(async {
             let sending = async {
                 for n in 0..5u8 {
-                    sender.send(vec![n]).await.unwrap();
+                    sender.write_all(&[b'0' + n, b'\n']).await.unwrap();
                 }
                 drop(sender);
             };
@@ -304,34 +302,46 @@ mod tests {
                 got
             };
             let ((), got) = futures::join!(sending, receiving);
-            assert_eq!(got, vec![0, 1, 2, 3, 4]);
+            assert_eq!(got, b"01234");
         });
     }
 
     #[test]
     fn a_full_channel_holds_the_sender_until_the_receiver_takes() {
-        let (mut sender, mut receiver) = halves(1);
+        let (mut sender, mut receiver) = halves(2);
         let waker = futures::task::noop_waker();
         let mut cx = Context::from_waker(&waker);
-        Pin::new(&mut sender).start_send(b"a".to_vec()).unwrap();
-        assert!(Pin::new(&mut sender).poll_flush(&mut cx).is_ready());
-        Pin::new(&mut sender).start_send(b"b".to_vec()).unwrap();
-        assert!(Pin::new(&mut sender).poll_flush(&mut cx).is_pending());
+        // A batch goes in whole, even one over the capacity...
+        assert!(matches!(
+            Pin::new(&mut sender).poll_write(&mut cx, b"a\nb\nc\n"),
+            Poll::Ready(Ok(6))
+        ));
+        // ...and then the sender waits until the receiver has taken it.
+        assert!(
+            Pin::new(&mut sender)
+                .poll_write(&mut cx, b"d\n")
+                .is_pending()
+        );
         assert_eq!(frame(block_on(receiver.next())), b"a");
-        assert!(Pin::new(&mut sender).poll_flush(&mut cx).is_ready());
+        assert!(matches!(
+            Pin::new(&mut sender).poll_write(&mut cx, b"d\n"),
+            Poll::Ready(Ok(2))
+        ));
         assert_eq!(frame(block_on(receiver.next())), b"b");
+        assert_eq!(frame(block_on(receiver.next())), b"c");
+        assert_eq!(frame(block_on(receiver.next())), b"d");
     }
 
     #[test]
     fn oversized_frames_are_reported_and_a_gone_receiver_fails_the_sender() {
         let (mut sender, mut receiver) = halves(4);
-        block_on(sender.send(b"12345".to_vec())).unwrap();
+        block_on(sender.write_all(b"12345\n")).unwrap();
         assert!(matches!(
             block_on(receiver.next()),
             Some(Ok(FrameEvent::TooLarge { length: 5 }))
         ));
         drop(receiver);
-        let error = block_on(sender.send(b"x".to_vec())).unwrap_err();
-        assert!(error.is_connection_closed());
+        let error = block_on(sender.write_all(b"x\n")).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::BrokenPipe);
     }
 }
