@@ -14,7 +14,11 @@ use crate::wire::FrameEvent;
 use crate::{Error, Role};
 
 /// How many frames may wait in each direction of a [`Channel::duplex`] pair.
-const DEFAULT_CAPACITY: usize = 64;
+const DEFAULT_CAPACITY: usize = 1024;
+
+/// How many bytes of frames may wait in each direction, whatever the frame count (a frame
+/// larger than this travels alone). As much as a pipe holds, so a batch crosses in one go.
+const MAX_WAITING_BYTES: usize = 64 * 1024;
 
 /// One end of an in-process connection.
 ///
@@ -45,16 +49,17 @@ pub struct Channel {
 }
 
 impl Channel {
-    /// Two connected ends, with room for 64 frames in each direction.
+    /// Two connected ends, with room for 1 024 frames or 64 KiB in each direction, whichever
+    /// fills first.
     pub fn duplex() -> (Channel, Channel) {
         Channel::duplex_with_capacity(DEFAULT_CAPACITY)
     }
 
-    /// Two connected ends, with room for `frames` frames (at least one) in each direction.
+    /// Two connected ends, with room for `frames` frames (at least one) or 64 KiB in each
+    /// direction, whichever fills first.
     ///
-    /// The bound is checked per batch: a batch that arrives while there is room goes in
-    /// whole, so a direction may briefly hold one batch more; then the sender waits until the
-    /// receiver has taken what is there.
+    /// A sender with more waits for room. The receiving connection takes all waiting frames
+    /// at once, so it may hold up to as many again that it has not dispatched yet.
     pub fn duplex_with_capacity(frames: usize) -> (Channel, Channel) {
         let a_to_b = Direction::new(frames);
         let b_to_a = Direction::new(frames);
@@ -99,9 +104,9 @@ struct Direction {
 }
 
 struct DirectionState {
-    /// Whole frames, each followed by `\n`: the sender's batches, appended as they come.
+    /// Whole frames, each followed by `\n`, as the sender wrote them.
     bytes: Vec<u8>,
-    /// How many frames `bytes` holds.
+    /// How many frames `bytes` holds: never more than the capacity.
     frames: usize,
     sender_gone: bool,
     receiver_gone: bool,
@@ -134,9 +139,9 @@ impl Direction {
     }
 }
 
-/// The sending half. The connection's outgoing actor writes whole batches of
-/// newline-terminated frames to it; each batch is appended in one piece, so a frame is never
-/// split, and the frames are only cut apart (and allocated) on the receiving side.
+/// The sending half. The connection's outgoing actor writes batches of newline-terminated
+/// frames to it; as much of a batch is taken as there is room for, cut at a frame boundary,
+/// so a frame is never split. Frames are only cut apart (and allocated) on the receiving side.
 struct Sender {
     direction: Arc<Direction>,
 }
@@ -154,18 +159,38 @@ impl AsyncWrite for Sender {
                 "the other end of the channel is gone",
             )));
         }
-        if state.frames >= self.direction.capacity {
+        let room = self.direction.capacity.saturating_sub(state.frames);
+        let room_bytes = MAX_WAITING_BYTES.saturating_sub(state.bytes.len());
+        if room == 0 || room_bytes == 0 {
             state.sender = Some(cx.waker().clone());
             return Poll::Pending;
         }
-        state.bytes.extend_from_slice(batch);
-        state.frames += memchr::memchr_iter(b'\n', batch).count();
+        let mut accepted = 0;
+        let mut taken = 0;
+        for newline in memchr::memchr_iter(b'\n', batch).take(room) {
+            // Whole frames only; one larger than the byte bound goes alone into an empty queue.
+            if newline >= room_bytes && !(accepted == 0 && state.bytes.is_empty()) {
+                break;
+            }
+            accepted += 1;
+            taken = newline + 1;
+        }
+        if accepted == 0 && !state.bytes.is_empty() {
+            state.sender = Some(cx.waker().clone());
+            return Poll::Pending;
+        }
+        if taken == 0 {
+            // Not a whole frame: cannot come from a connection, but take it rather than spin.
+            taken = batch.len();
+        }
+        state.bytes.extend_from_slice(&batch[..taken]);
+        state.frames += accepted;
         let receiver = state.receiver.take();
         drop(state);
         if let Some(receiver) = receiver {
             receiver.wake();
         }
-        Poll::Ready(Ok(batch.len()))
+        Poll::Ready(Ok(taken))
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -311,25 +336,40 @@ mod tests {
         let (mut sender, mut receiver) = halves(2);
         let waker = futures::task::noop_waker();
         let mut cx = Context::from_waker(&waker);
-        // A batch goes in whole, even one over the capacity...
-        assert!(matches!(
-            Pin::new(&mut sender).poll_write(&mut cx, b"a\nb\nc\n"),
-            Poll::Ready(Ok(6))
-        ));
-        // ...and then the sender waits until the receiver has taken it.
-        assert!(
-            Pin::new(&mut sender)
-                .poll_write(&mut cx, b"d\n")
-                .is_pending()
-        );
+        // Only as many frames as there is room for are taken, cut at a frame boundary...
+        let mut write = |bytes: &[u8]| Pin::new(&mut sender).poll_write(&mut cx, bytes);
+        assert!(matches!(write(b"a\nb\nc\n"), Poll::Ready(Ok(4))));
+        assert!(write(b"c\n").is_pending());
+        // ...and there is room again once the receiver has taken what waits.
         assert_eq!(frame(block_on(receiver.next())), b"a");
-        assert!(matches!(
-            Pin::new(&mut sender).poll_write(&mut cx, b"d\n"),
-            Poll::Ready(Ok(2))
-        ));
-        assert_eq!(frame(block_on(receiver.next())), b"b");
-        assert_eq!(frame(block_on(receiver.next())), b"c");
-        assert_eq!(frame(block_on(receiver.next())), b"d");
+        assert!(matches!(write(b"c\nd\ne\n"), Poll::Ready(Ok(4))));
+        assert!(write(b"e\n").is_pending());
+        for expected in [b"b", b"c", b"d"] {
+            assert_eq!(frame(block_on(receiver.next())), expected);
+        }
+        assert!(matches!(write(b"e\n"), Poll::Ready(Ok(2))));
+        assert_eq!(frame(block_on(receiver.next())), b"e");
+    }
+
+    #[test]
+    fn the_byte_bound_lets_a_large_frame_through_alone() {
+        let (mut sender, mut receiver) = halves(1024);
+        receiver.max_frame = usize::MAX;
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut large = vec![b'x'; MAX_WAITING_BYTES * 2];
+        large.push(b'\n');
+        let mut batch = large.clone();
+        batch.extend_from_slice(b"small\n");
+        let mut write = |bytes: &[u8]| Pin::new(&mut sender).poll_write(&mut cx, bytes);
+        assert!(matches!(write(&batch), Poll::Ready(Ok(n)) if n == large.len()));
+        assert!(write(b"small\n").is_pending());
+        assert_eq!(
+            frame(block_on(receiver.next())).len(),
+            MAX_WAITING_BYTES * 2
+        );
+        assert!(matches!(write(b"small\n"), Poll::Ready(Ok(6))));
+        assert_eq!(frame(block_on(receiver.next())), b"small");
     }
 
     #[test]
