@@ -8,6 +8,7 @@
 //! See the README beside `Cargo.toml` for what each figure means.
 
 mod common;
+mod flood;
 mod measure;
 mod raw;
 mod report;
@@ -16,11 +17,10 @@ mod switchboard;
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use common::{Countdown, Over};
-use measure::{Measured, Memory};
-use report::{FloodRow, Impl, Row, SessionsRow};
+use measure::Measured;
+use report::{Impl, Row, SessionsRow};
 use tokio::runtime::Runtime;
 
 /// How the runtime is built for every case.
@@ -38,6 +38,8 @@ struct Options {
     runs: usize,
     only: Option<String>,
     implementation: Option<String>,
+    /// Set in the child process that measures one flood case (see `flood.rs`).
+    flood_child: Option<usize>,
 }
 
 impl Options {
@@ -48,6 +50,7 @@ impl Options {
             runs: 0,
             only: None,
             implementation: None,
+            flood_child: None,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -71,6 +74,13 @@ impl Options {
                 "--impl" => {
                     options.implementation =
                         Some(args.next().ok_or("--impl takes a part of a name")?)
+                }
+                "--flood-child" => {
+                    options.flood_child = Some(
+                        args.next()
+                            .and_then(|n| n.parse().ok())
+                            .ok_or("--flood-child takes a case number")?,
+                    )
                 }
                 "-h" | "--help" => return Err(USAGE.to_owned()),
                 other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
@@ -174,18 +184,17 @@ fn main() -> ExitCode {
     );
     let mut failed = false;
 
+    if let Some(case) = options.flood_child {
+        return flood::child(&options, case);
+    }
     if options.wants("flood") {
-        let rows: Vec<FloodRow> = [
-            Impl::Switchboard(Over::ByteStreams),
-            Impl::Switchboard(Over::Channel),
-            Impl::Sdk(Over::ByteStreams),
-            Impl::Sdk(Over::Channel),
-        ]
-        .into_iter()
-        .filter(|&implementation| options.measures(implementation))
-        .map(|implementation| flood(&options, implementation))
-        .collect();
-        report::print_flood(&rows);
+        match flood::run_all(&options) {
+            Ok(rows) => report::print_flood(&rows),
+            Err(error) => {
+                eprintln!("flood: {error}");
+                failed = true;
+            }
+        }
     }
 
     let mut rows = Vec::new();
@@ -316,61 +325,6 @@ fn run_once(
             }
         }
     }
-}
-
-/// How many notifications the flood offers, and how long each takes the server.
-const FLOOD_MESSAGES: u64 = 200_000;
-const FLOOD_HANDLER_TIME: Duration = Duration::from_millis(1);
-
-/// Workload 4: the client offers 200 000 notifications as fast as the framework lets it,
-/// for a fixed window; the server takes 1 ms for each. Reports the peak RSS growth.
-fn flood(options: &Options, implementation: Impl) -> FloodRow {
-    let window = if options.quick {
-        Duration::from_secs(1)
-    } else {
-        Duration::from_secs(3)
-    };
-    let runtime = options.runtime();
-    let peak_reset = measure::reset_peak();
-    let before = Memory::now();
-    let ticks = Countdown::new(FLOOD_MESSAGES);
-    let served = Arc::clone(&ticks);
-    let (sent_tx, sent_rx) = tokio::sync::oneshot::channel();
-    let delay = Some(FLOOD_HANDLER_TIME);
-    let sent = runtime.block_on(async {
-        match implementation {
-            Impl::Switchboard(over) => {
-                let (client, server) = switchboard::ends(over);
-                tokio::spawn(switchboard::serve(server, served, delay));
-                tokio::spawn(switchboard::flood(client, FLOOD_MESSAGES, window, sent_tx));
-            }
-            Impl::Sdk(over) => {
-                let (client, server) = sdk::ends(over);
-                tokio::spawn(sdk::serve(server, served, delay));
-                tokio::spawn(sdk::flood(client, FLOOD_MESSAGES, window, sent_tx));
-            }
-            Impl::Raw => unreachable!("the raw loop has no queues to measure"),
-        }
-        sent_rx.await.unwrap_or(0)
-    });
-    let after = Memory::now();
-    let handled = ticks.counted(FLOOD_MESSAGES);
-    // Tasks still queued or sleeping are dropped with the runtime.
-    drop(runtime);
-    let row = FloodRow {
-        implementation,
-        window,
-        sent,
-        handled,
-        growth: if peak_reset {
-            after.peak.saturating_sub(before.rss)
-        } else {
-            after.rss.saturating_sub(before.rss)
-        },
-        peak_is_reset: peak_reset,
-    };
-    eprintln!("  {}", report::flood_progress(&row));
-    row
 }
 
 /// Workload 5: Switchboard over ByteStreams, one live session versus 10 000.
