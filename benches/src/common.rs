@@ -3,6 +3,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use std::future::Future;
+
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use tokio::io::DuplexStream;
 use tokio::sync::Notify;
 
@@ -85,4 +89,47 @@ impl Over {
             Over::ByteStreams => "ByteStreams",
         }
     }
+}
+
+/// One end of a connection under test: a framework's in-process channel end `C`, or one side
+/// of the byte pipes.
+pub enum End<C> {
+    Channel(C),
+    Bytes(PipeEnd),
+}
+
+/// A connected pair of ends over `over`, (client, server), made with `duplex` for a channel.
+pub fn ends<C>(over: Over, duplex: impl FnOnce() -> (C, C)) -> (End<C>, End<C>) {
+    match over {
+        Over::Channel => {
+            let (client, server) = duplex();
+            (End::Channel(client), End::Channel(server))
+        }
+        Over::ByteStreams => {
+            let (client, server) = pipes();
+            (End::Bytes(client), End::Bytes(server))
+        }
+    }
+}
+
+/// Keeps [`WINDOW`] requests in flight until `n` are answered: `send(i)` sends request `i`
+/// and returns the future of its checked answer.
+pub async fn pipelined<E, F>(n: u64, mut send: impl FnMut(u64) -> F) -> Result<(), E>
+where
+    F: Future<Output = Result<(), E>>,
+{
+    let mut in_flight = FuturesUnordered::new();
+    let mut next = 0;
+    let mut answered = 0;
+    while answered < n {
+        while in_flight.len() < WINDOW && next < n {
+            in_flight.push(send(next));
+            next += 1;
+        }
+        if let Some(result) = in_flight.next().await {
+            result?;
+            answered += 1;
+        }
+    }
+    Ok(())
 }

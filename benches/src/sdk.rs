@@ -9,13 +9,11 @@ use agent_client_protocol::{
     ByteStreams, Channel, ConnectTo, ConnectionTo, Error, JsonRpcNotification, JsonRpcRequest,
     JsonRpcResponse, Responder,
 };
-use futures::StreamExt;
-use futures::stream::FuturesUnordered;
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
 
-use crate::common::{Countdown, Over, PipeEnd, TEXT, WINDOW, pipes};
+use crate::common::{self, Countdown, Over, TEXT};
 use crate::measure::{Measured, Span};
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonRpcRequest)]
@@ -39,30 +37,18 @@ struct Tick {
 }
 
 /// One end of either transport.
-pub enum End {
-    Channel(Channel),
-    Bytes(PipeEnd),
-}
+pub type End = common::End<Channel>;
 
 /// A connected pair of ends over `over`: (client, server).
 pub fn ends(over: Over) -> (End, End) {
-    match over {
-        Over::Channel => {
-            let (client, server) = Channel::duplex();
-            (End::Channel(client), End::Channel(server))
-        }
-        Over::ByteStreams => {
-            let (client, server) = pipes();
-            (End::Bytes(client), End::Bytes(server))
-        }
-    }
+    common::ends(over, Channel::duplex)
 }
 
 macro_rules! with_end {
     ($end:expr, |$component:ident| $body:expr) => {
         match $end {
-            End::Channel($component) => $body,
-            End::Bytes(pipe) => {
+            common::End::Channel($component) => $body,
+            common::End::Bytes(pipe) => {
                 let $component = ByteStreams::new(pipe.write.compat_write(), pipe.read.compat());
                 $body
             }
@@ -148,21 +134,11 @@ pub async fn sequential(end: End, n: u64) -> Result<Measured, Error> {
 pub async fn pipelined(end: End, n: u64) -> Result<Measured, Error> {
     client(end, async move |cx| {
         let span = Span::start();
-        let mut in_flight = FuturesUnordered::new();
-        let mut next = 0;
-        let mut answered = 0;
-        while answered < n {
-            while in_flight.len() < WINDOW && next < n {
-                let i = next;
-                let answer = cx.send_request(echo(i)).block_task();
-                in_flight.push(async move { check(answer.await?, i) });
-                next += 1;
-            }
-            if let Some(result) = in_flight.next().await {
-                result?;
-                answered += 1;
-            }
-        }
+        common::pipelined(n, |i| {
+            let answer = cx.send_request(echo(i)).block_task();
+            async move { check(answer.await?, i) }
+        })
+        .await?;
         Ok(span.finish(n))
     })
     .await

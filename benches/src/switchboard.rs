@@ -4,8 +4,6 @@ use std::future::{Future, ready};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::StreamExt;
-use futures::stream::FuturesUnordered;
 use serde::{Deserialize, Serialize};
 use switchboard::dynamic::{DynamicHandlerRegistration, RoutingKey};
 use switchboard::error::codes::OUTGOING_QUEUE_FULL;
@@ -16,7 +14,7 @@ use switchboard::{
 };
 use tokio::sync::oneshot;
 
-use crate::common::{Countdown, Over, PipeEnd, TEXT, WINDOW, pipes};
+use crate::common::{self, Countdown, Over, TEXT};
 use crate::measure::{Measured, Span};
 
 #[derive(Serialize, Deserialize, JsonRpcRequest)]
@@ -40,31 +38,19 @@ struct Tick {
 }
 
 /// One end of either transport.
-pub enum End {
-    Channel(Channel),
-    Bytes(PipeEnd),
-}
+pub type End = common::End<Channel>;
 
 /// A connected pair of ends over `over`: (client, server).
 pub fn ends(over: Over) -> (End, End) {
-    match over {
-        Over::Channel => {
-            let (client, server) = Channel::duplex();
-            (End::Channel(client), End::Channel(server))
-        }
-        Over::ByteStreams => {
-            let (client, server) = pipes();
-            (End::Bytes(client), End::Bytes(server))
-        }
-    }
+    common::ends(over, Channel::duplex)
 }
 
 /// Runs `connect` with the end made into a component; one place for the two transports.
 macro_rules! with_end {
     ($end:expr, |$component:ident| $body:expr) => {
         match $end {
-            End::Channel($component) => $body,
-            End::Bytes(pipe) => {
+            common::End::Channel($component) => $body,
+            common::End::Bytes(pipe) => {
                 let $component = ByteStreams::tokio(pipe.write, pipe.read);
                 $body
             }
@@ -156,21 +142,11 @@ pub async fn sequential(end: End, n: u64) -> Result<Measured, Error> {
 pub async fn pipelined(end: End, n: u64) -> Result<Measured, Error> {
     client(end, move |cx| async move {
         let span = Span::start();
-        let mut in_flight = FuturesUnordered::new();
-        let mut next = 0;
-        let mut answered = 0;
-        while answered < n {
-            while in_flight.len() < WINDOW && next < n {
-                let i = next;
-                let answer = cx.send_request(echo(i)).block_task();
-                in_flight.push(async move { check(answer.await?, i) });
-                next += 1;
-            }
-            if let Some(result) = in_flight.next().await {
-                result?;
-                answered += 1;
-            }
-        }
+        common::pipelined(n, |i| {
+            let answer = cx.send_request(echo(i)).block_task();
+            async move { check(answer.await?, i) }
+        })
+        .await?;
         Ok(span.finish(n))
     })
     .await
