@@ -101,6 +101,75 @@ async fn a_slow_handler_stops_the_reader_pulling_frames() {
     );
 }
 
+#[tokio::test]
+async fn spawned_work_at_its_limit_stops_the_reader() {
+    const REQUESTS: usize = 6;
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&pulled);
+    let frames = (1..=REQUESTS).map(|id| request(json!(id), "work", json!({})));
+    let incoming = futures::stream::iter(frames)
+        .inspect(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        })
+        .map(Ok::<_, io::Error>);
+    let (out, written) = futures::channel::mpsc::unbounded::<String>();
+    // Each request's work waits in a spawned task until the test releases it.
+    let releases = Arc::new(Mutex::new(VecDeque::<oneshot::Sender<()>>::new()));
+    let handler_releases = Arc::clone(&releases);
+    let builder = UntypedRole
+        .builder()
+        .max_running_tasks(2)
+        .on_receive_request(
+            move |_: UntypedMessage,
+                  responder: switchboard::Responder<Value>,
+                  cx: switchboard::ConnectionTo<UntypedRole>| {
+                let (release, released) = oneshot::channel::<()>();
+                handler_releases.lock().unwrap().push_back(release);
+                cx.spawn(async move {
+                    let _ = released.await;
+                    responder.respond(json!("done"))
+                });
+                std::future::ready(Ok(()))
+            },
+        );
+    let mut connection = Box::pin(builder.connect_to(Lines::new(out, incoming)));
+    let progress = || pulled.load(Ordering::SeqCst);
+
+    assert_eq!(
+        assert_stalled(&mut connection, progress),
+        2,
+        "two tasks, then no reading"
+    );
+    let release_one = || {
+        releases
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap()
+            .send(())
+            .unwrap()
+    };
+    release_one();
+    assert_eq!(
+        assert_stalled(&mut connection, progress),
+        3,
+        "one finished, one more read"
+    );
+
+    for _ in 0..REQUESTS * 10 {
+        while let Some(release) = releases.lock().unwrap().pop_front() {
+            release.send(()).unwrap();
+        }
+        if let Poll::Ready(served) = poll_once(&mut connection) {
+            served.unwrap();
+            let written: Vec<String> = written.collect().await;
+            assert_eq!(written.len(), REQUESTS, "every request answered in the end");
+            return;
+        }
+    }
+    panic!("the connection did not finish once every task was released");
+}
+
 /// Part of what a [`Segments`] reader hands out.
 enum Segment {
     Bytes(Vec<u8>),

@@ -61,12 +61,16 @@ pub struct Builder<R: Role, H = NullHandler> {
     start_tasks: Vec<StartTask<R::Counterpart>>,
     max_frame_bytes: usize,
     max_outgoing_bytes: usize,
+    max_running_tasks: usize,
     parking: ParkingLimits,
     timer: Option<Arc<dyn Timer>>,
 }
 
 /// A builder with `H2` chained after its handlers `H`.
 type Extended<R, H, H2> = Builder<R, Chain<H, H2>>;
+
+/// How many spawned tasks may run before the connection stops reading, by default.
+pub const DEFAULT_MAX_RUNNING_TASKS: usize = 1024;
 
 /// How many early messages may wait for their dynamic handler, by default.
 pub const DEFAULT_PARKED_MESSAGES: usize = 1024;
@@ -84,6 +88,7 @@ impl<R: Role> Builder<R> {
             start_tasks: Vec::new(),
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
             max_outgoing_bytes: DEFAULT_MAX_OUTGOING_BYTES,
+            max_running_tasks: DEFAULT_MAX_RUNNING_TASKS,
             parking: ParkingLimits {
                 max_messages: DEFAULT_PARKED_MESSAGES,
                 max_age: DEFAULT_PARKING_TIME,
@@ -112,6 +117,24 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     /// incoming message is dispatched until the queue is below half of it.
     pub fn max_outgoing_bytes(mut self, bytes: usize) -> Self {
         self.max_outgoing_bytes = bytes;
+        self
+    }
+
+    /// Bounds the work started with [`ConnectionTo::spawn`] (and [`Builder::with_spawned`]):
+    /// while `tasks` of those futures are running (default 1 024), no further incoming message
+    /// is dispatched; reading resumes as they finish. This is backpressure, not an error:
+    /// spawning is never refused, so a handler that spawns one task per request slows a busy
+    /// peer down to the pace its tasks finish at.
+    ///
+    /// ```
+    /// use switchboard::UntypedRole;
+    ///
+    /// // A server whose handlers hand slow requests to spawned tasks, 16 at a time at most.
+    /// let builder = UntypedRole.builder().max_running_tasks(16);
+    /// # drop(builder);
+    /// ```
+    pub fn max_running_tasks(mut self, tasks: usize) -> Self {
+        self.max_running_tasks = tasks;
         self
     }
 
@@ -253,6 +276,7 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
             start_tasks: self.start_tasks,
             max_frame_bytes: self.max_frame_bytes,
             max_outgoing_bytes: self.max_outgoing_bytes,
+            max_running_tasks: self.max_running_tasks,
             parking: self.parking,
             timer: self.timer,
         }
@@ -275,6 +299,7 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
         let shared = Arc::new(Shared::new(
             self.name,
             self.max_outgoing_bytes,
+            self.max_running_tasks,
             self.parking,
             timer,
         ));

@@ -47,6 +47,7 @@ impl Shared {
     pub(crate) fn new(
         name: Option<Arc<str>>,
         max_outgoing_bytes: usize,
+        max_running_tasks: usize,
         parking: ParkingLimits,
         timer: Option<Arc<dyn Timer>>,
     ) -> Self {
@@ -56,7 +57,7 @@ impl Shared {
             name,
             outgoing: OutgoingQueue::new(max_outgoing_bytes, Arc::clone(&wake)),
             pending: PendingRequests::default(),
-            tasks: TaskQueue::new(Arc::clone(&wake)),
+            tasks: TaskQueue::new(Arc::clone(&wake), max_running_tasks),
             dynamic: Mutex::new(Registry::new(parking)),
             dynamic_handlers: AtomicUsize::new(0),
             timer,

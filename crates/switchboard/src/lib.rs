@@ -64,7 +64,9 @@ pub mod transport;
 pub mod wire;
 
 pub use actor::outgoing::DEFAULT_MAX_OUTGOING_BYTES;
-pub use builder::{Builder, DEFAULT_PARKED_MESSAGES, DEFAULT_PARKING_TIME};
+pub use builder::{
+    Builder, DEFAULT_MAX_RUNNING_TASKS, DEFAULT_PARKED_MESSAGES, DEFAULT_PARKING_TIME,
+};
 pub use connection::ConnectionTo;
 pub use error::{Error, Result};
 pub use handler::{Handled, Handler};

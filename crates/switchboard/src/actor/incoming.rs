@@ -63,6 +63,8 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
         loop {
             // Outgoing before incoming: while the peer is not taking our answers, read nothing.
             poll_fn(|cx| shared.outgoing.poll_room(cx)).await;
+            // Nor while the work handlers spawned is at its limit.
+            poll_fn(|_| shared.tasks.poll_room()).await;
 
             if self.parking_active {
                 // Parked messages a new handler may want go first: they arrived before

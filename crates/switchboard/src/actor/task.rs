@@ -7,7 +7,7 @@
 
 use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
 
@@ -27,14 +27,41 @@ pub(crate) struct TaskQueue {
     has_new: AtomicBool,
     /// The connection's poll loop, which runs the task actor.
     wake: Arc<LoopWake>,
+    /// Tasks spawned and not finished yet.
+    running: AtomicUsize,
+    /// While `running` is at this, the incoming actor reads nothing more.
+    limit: usize,
+    /// The incoming actor waits for `running` to drop below `limit`.
+    reader_waiting: AtomicBool,
 }
 
 impl TaskQueue {
-    pub(crate) fn new(wake: Arc<LoopWake>) -> Self {
+    pub(crate) fn new(wake: Arc<LoopWake>, limit: usize) -> Self {
         TaskQueue {
             new: Mutex::new(Vec::new()),
             has_new: AtomicBool::new(false),
             wake,
+            running: AtomicUsize::new(0),
+            limit: limit.max(1),
+            reader_waiting: AtomicBool::new(false),
+        }
+    }
+
+    /// Ready while fewer than the limit of spawned tasks are running. Only the incoming
+    /// actor asks, from the connection's loop; it is woken when a task finishes.
+    pub(crate) fn poll_room(&self) -> Poll<()> {
+        if self.running.load(Ordering::Acquire) < self.limit {
+            return Poll::Ready(());
+        }
+        self.reader_waiting.store(true, Ordering::Release);
+        Poll::Pending
+    }
+
+    /// A task ended, one way or another.
+    fn finished(&self) {
+        let before = self.running.fetch_sub(1, Ordering::AcqRel);
+        if before <= self.limit && self.reader_waiting.swap(false, Ordering::AcqRel) {
+            self.wake.wake();
         }
     }
 
@@ -53,6 +80,7 @@ impl TaskQueue {
     }
 
     pub(crate) fn spawn(&self, task: impl Future<Output = Result<(), Error>> + Send + 'static) {
+        self.running.fetch_add(1, Ordering::AcqRel);
         self.lock().push(Box::pin(task));
         self.has_new.store(true, Ordering::Release);
         self.wake.wake();
@@ -81,7 +109,7 @@ pub(crate) async fn run(queue: &TaskQueue) -> Error {
                 running.push(AssertUnwindSafe(task).catch_unwind());
             }
             match running.poll_next_unpin(cx) {
-                Poll::Ready(Some(Ok(Ok(())))) => continue,
+                Poll::Ready(Some(Ok(Ok(())))) => queue.finished(),
                 Poll::Ready(Some(Ok(Err(error)))) => {
                     return Poll::Ready(Error::new(
                         crate::error::codes::TASK_FAILED,
