@@ -109,7 +109,7 @@ pub(crate) fn parse_json<T: DeserializeOwned>(
                     let mut path = error.path().to_string();
                     let inner = error.into_inner();
                     let detail = strip_position(&inner);
-                    if let Some(missing) = missing_field(&detail) {
+                    if let Some(missing) = named_field(&detail) {
                         // serde reports a missing field at its parent's path; name the field.
                         path = if path.is_empty() || path == "." {
                             missing.to_owned()
@@ -135,8 +135,14 @@ pub(crate) fn parse_json<T: DeserializeOwned>(
 }
 
 /// The field named by serde's "missing field `name`" message.
-fn missing_field(detail: &str) -> Option<&str> {
-    detail.strip_prefix("missing field `")?.split('`').next()
+/// The field serde names in a "missing field `x`" or "duplicate field `x`" message: it
+/// reports both at the parent's path, so the field itself is only in the message.
+fn named_field(detail: &str) -> Option<&str> {
+    detail
+        .strip_prefix("missing field `")
+        .or_else(|| detail.strip_prefix("duplicate field `"))?
+        .split('`')
+        .next()
 }
 
 /// serde_json ends its messages with "at line 1 column 17"; for params that position means

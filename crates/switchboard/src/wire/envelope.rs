@@ -241,6 +241,11 @@ fn read_id(raw: &RawValue) -> Result<RequestId, serde_json::Error> {
     {
         return Ok(RequestId::from(n));
     }
+    // `-0` is an integer in JSON's grammar, but serde_json reads it as the float -0.0 (to keep
+    // its sign), which `RequestId` refuses. As an integer it is 0.
+    if text == "-0" {
+        return Ok(RequestId::Int(0));
+    }
     serde_json::from_str(text)
 }
 
@@ -368,6 +373,36 @@ mod tests {
             single(r#"{"jsonrpc":"2.\u0030","method":"m"}"#),
             Incoming::Notification(_)
         ));
+    }
+
+    #[test]
+    fn minus_zero_is_the_integer_id_zero() {
+        // Both the full reader and a batch member: `-0` never takes the short path.
+        let Incoming::Request { id, .. } = single(r#"{"jsonrpc":"2.0","id":-0,"method":"m"}"#)
+        else {
+            panic!("-0 refused")
+        };
+        assert_eq!(id, RequestId::Int(0));
+        let Parsed::Batch(members) =
+            parse_frame(br#"[{"jsonrpc":"2.0","id":-0,"result":1}]"#.to_vec())
+        else {
+            panic!("a batch")
+        };
+        assert!(matches!(
+            &members[..],
+            [Incoming::Response {
+                id: RequestId::Int(0),
+                ..
+            }]
+        ));
+        // Still refused: a negative zero with a fraction or an exponent.
+        for id in ["-0.0", "-0e0"] {
+            assert_eq!(
+                invalid_code(&format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"m"}}"#)),
+                (RequestId::Null, -32600),
+                "{id}"
+            );
+        }
     }
 
     #[test]
