@@ -96,6 +96,35 @@ impl futures::io::AsyncWrite for FailingWriter {
     }
 }
 
+/// An `AsyncWrite` whose every other write is interrupted (as a write call may be by a signal)
+/// before it takes anything: `Interrupted` means "try again", not a failure.
+struct InterruptedWriter {
+    output: SharedWriter,
+    interrupt: bool,
+}
+
+impl futures::io::AsyncWrite for InterruptedWriter {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bytes: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.interrupt = !self.interrupt;
+        if self.interrupt {
+            return Poll::Ready(Err(io::ErrorKind::Interrupted.into()));
+        }
+        Pin::new(&mut self.output).poll_write(cx, bytes)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
 fn line(text: String) -> Step {
     Step::Data(format!("{text}\n").into_bytes())
 }
@@ -338,4 +367,30 @@ async fn a_connection_with_nothing_in_flight_returns_ok_at_eof() {
     peer.send(&request(json!("x"), "ping", json!({}))).await;
     assert_eq!(result_of(&peer.recv().await, json!("x")), "pong");
     assert!(hang_up(peer, server).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_interrupted_write_is_retried_not_taken_for_a_failure() {
+    let (reader, _) = ScriptedReader::new([
+        line(request(json!(1), "ping", json!({}))),
+        line(request(json!(2), "ping", json!({}))),
+    ]);
+    let output = SharedWriter::default();
+    let writer = InterruptedWriter {
+        output: output.clone(),
+        interrupt: false,
+    };
+    guard(
+        "connect_to",
+        pinger().connect_to(ByteStreams::new(writer, reader)),
+    )
+    .await
+    .expect("an interrupted write is not a transport failure");
+    assert_eq!(
+        output.lines(),
+        [
+            r#"{"jsonrpc":"2.0","id":1,"result":"pong"}"#,
+            r#"{"jsonrpc":"2.0","id":2,"result":"pong"}"#
+        ]
+    );
 }

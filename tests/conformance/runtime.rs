@@ -1,20 +1,26 @@
 //! Guarantee 7, a runtime-neutral core: every future the API returns is `Send` (checked at
 //! compile time with `assert_send`, then run), and a connection runs to completion on
 //! `futures::executor::block_on` and on a `futures::executor::LocalPool`, with no tokio
-//! runtime anywhere — including spawned tasks and `block_task()` inside them.
+//! runtime anywhere — including spawned tasks and `block_task()` inside them. A future inside
+//! a connection that keeps waking itself does not keep the connection's poll from returning.
 
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
 
 use futures::channel::oneshot;
 use futures::executor::{LocalPool, block_on};
 use futures::task::LocalSpawnExt;
 use serde_json::{Value, json};
 use switchboard::{
-    ByteStreams, Channel, ConnectionTo, Dispatch, Error, Handled, Handler, Responder,
+    ByteStreams, Channel, ConnectionTo, Dispatch, Error, Handled, Handler, Lines, Responder,
     ResponseRouter, SentRequest, UntypedMessage, UntypedRole,
 };
 
-use crate::support::{SharedWriter, off_runtime};
+use crate::support::{SharedWriter, notification, off_runtime};
 
 /// Compiles only if `T` is `Send`.
 fn assert_send<T: Send>(_: &T) {}
@@ -234,4 +240,121 @@ async fn connection_futures_can_be_spawned_on_a_multi_threaded_runtime() {
         .await
         .unwrap()
         .unwrap();
+}
+
+/// How many polls [`Spin`] waits before it gives up: far more than one poll of a connection may
+/// take, so that a connection that never yields fails the test instead of hanging it.
+const GIVE_UP: usize = 10_000;
+
+/// Pending until `released`, waking its task each time it is polled: a busy wait with a
+/// `yield_now`, or a tokio I/O type or channel once the task's budget is spent (outside a
+/// worker thread, in `block_on`, tokio wakes the task at once).
+struct Spin {
+    released: Arc<AtomicBool>,
+    polls: Arc<AtomicUsize>,
+}
+
+impl Future for Spin {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let polls = self.polls.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.released.load(Ordering::SeqCst) || polls >= GIVE_UP {
+            return Poll::Ready(());
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// Counts the wakes of the task that polls the connection.
+#[derive(Default)]
+struct Wakes(AtomicUsize);
+
+impl Wake for Wakes {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_future_that_keeps_waking_itself_does_not_keep_the_connection_from_yielding() {
+    off_runtime(|| {
+        let released = Arc::new(AtomicBool::new(false));
+        let polls = Arc::new(AtomicUsize::new(0));
+        let (spin_released, spin_polls) = (Arc::clone(&released), Arc::clone(&polls));
+        let server =
+            UntypedRole
+                .builder()
+                .on_receive_notification(move |_: UntypedMessage, _cx| {
+                    let spin = Spin {
+                        released: Arc::clone(&spin_released),
+                        polls: Arc::clone(&spin_polls),
+                    };
+                    async move {
+                        spin.await;
+                        Ok(())
+                    }
+                });
+        let incoming = futures::stream::iter([Ok::<_, io::Error>(notification("spin", json!({})))]);
+        let (out, _written) = futures::channel::mpsc::unbounded::<String>();
+        let mut connection = Box::pin(server.connect_to(Lines::new(out, incoming)));
+
+        let wakes = Arc::new(Wakes::default());
+        let waker = Waker::from(Arc::clone(&wakes));
+        let first = connection.as_mut().poll(&mut Context::from_waker(&waker));
+        let spun = polls.load(Ordering::SeqCst);
+        assert!(
+            spun < GIVE_UP,
+            "one poll of the connection polled the spinning handler {spun} times"
+        );
+        assert!(first.is_pending(), "the handler has not finished");
+        assert!(
+            wakes.0.load(Ordering::SeqCst) > 0,
+            "the connection yielded without waking its task: nobody would poll it again"
+        );
+
+        released.store(true, Ordering::SeqCst);
+        block_on(connection).unwrap();
+    });
+}
+
+/// The same with tokio's real budget: a connection awaited in a multi-threaded runtime's
+/// `block_on` (as in `#[tokio::main]`), whose handler sends on a tokio channel. Once the
+/// budget is spent, the send wakes the task and stays pending until the task yields.
+#[test]
+fn a_spent_tokio_budget_does_not_stall_a_connection_in_block_on() {
+    off_runtime(|| {
+        const NOTES: u64 = 300;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        let (forward, mut forwarded) = tokio::sync::mpsc::channel::<u64>(NOTES as usize);
+        let server =
+            UntypedRole
+                .builder()
+                .on_receive_notification(move |note: UntypedMessage, _cx| {
+                    let forward = forward.clone();
+                    async move {
+                        let n = note.params_value()?["n"].as_u64().unwrap_or_default();
+                        forward
+                            .send(n)
+                            .await
+                            .map_err(|_| Error::internal_error("the test stopped listening"))
+                    }
+                });
+        let incoming = futures::stream::iter(
+            (0..NOTES).map(|n| Ok::<_, io::Error>(notification("tick", json!({ "n": n })))),
+        );
+        let (out, _written) = futures::channel::mpsc::unbounded::<String>();
+        runtime
+            .block_on(server.connect_to(Lines::new(out, incoming)))
+            .unwrap();
+        let mut received = Vec::new();
+        while let Ok(n) = forwarded.try_recv() {
+            received.push(n);
+        }
+        assert_eq!(received, (0..NOTES).collect::<Vec<_>>());
+    });
 }

@@ -183,11 +183,13 @@ where
                     shared.outgoing.close();
                 }
             }
-            if progressed && rounds >= ROUNDS_PER_POLL {
-                task_cx.waker().wake_by_ref();
+            if !progressed && !loop_wake.leave() {
                 return Poll::Pending;
             }
-            if !progressed && !loop_wake.leave() {
+            // Going round again, for progress or for a wake: a future that wakes itself every
+            // time it is polled (an exhausted tokio budget) would otherwise keep us here.
+            if rounds >= ROUNDS_PER_POLL {
+                task_cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
         }

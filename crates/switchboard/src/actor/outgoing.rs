@@ -79,6 +79,11 @@ impl OutgoingQueue {
         }
     }
 
+    /// Below this there is room again. Rounded up, so a limit of 1 still has room when empty.
+    fn half(&self) -> usize {
+        self.limit.div_ceil(2)
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // Every critical section leaves the state consistent, so poisoning can be ignored.
         self.state
@@ -97,7 +102,6 @@ impl OutgoingQueue {
     }
 
     fn push_inner(&self, frame: &[u8], is_answer: bool) -> Result<(), Error> {
-        debug_assert!(!frame.contains(&b'\n'), "a frame must be one line");
         let mut state = self.lock();
         if state.closed {
             return Err(Error::connection_closed("the connection is shutting down"));
@@ -105,7 +109,18 @@ impl OutgoingQueue {
         if !is_answer && state.used() >= self.limit {
             return Err(Error::outgoing_queue_full(self.limit));
         }
+        let start = state.frames.len();
         state.frames.extend_from_slice(frame);
+        // A frame is one line. Serde writes compact JSON, but raw JSON a peer sent (a
+        // `Box<RawValue>` inside a typed message) goes out as it came, line breaks and all;
+        // outside strings they are only whitespace, so they become spaces.
+        if memchr::memchr(b'\n', frame).is_some() {
+            for byte in &mut state.frames[start..] {
+                if matches!(*byte, b'\n' | b'\r') {
+                    *byte = b' ';
+                }
+            }
+        }
         state.frames.push(b'\n');
         self.used.store(state.used(), Ordering::Release);
         let waiting = std::mem::take(&mut state.consumer_waiting);
@@ -120,11 +135,11 @@ impl OutgoingQueue {
     pub(crate) fn poll_room(&self, cx: &mut Context<'_>) -> Poll<()> {
         // A stale reading is harmless: a frame queued since is waited for at the next message,
         // and a false "full" takes the lock below to look again.
-        if self.used.load(Ordering::Acquire) < self.limit / 2 {
+        if self.used.load(Ordering::Acquire) < self.half() {
             return Poll::Ready(());
         }
         let mut state = self.lock();
-        if state.closed || state.used() < self.limit / 2 {
+        if state.closed || state.used() < self.half() {
             return Poll::Ready(());
         }
         if !state
@@ -159,7 +174,7 @@ impl OutgoingQueue {
         let mut state = self.lock();
         state.in_flight = 0;
         self.used.store(state.used(), Ordering::Release);
-        let waiters = if state.used() < self.limit / 2 {
+        let waiters = if state.used() < self.half() {
             std::mem::take(&mut state.room_waiters)
         } else {
             Vec::new()
@@ -197,7 +212,7 @@ pub(crate) async fn run(queue: &OutgoingQueue, sink: &mut FrameSink) -> Result<(
     let mut batch = Vec::new();
     while poll_fn(|_| queue.poll_take(&mut batch)).await {
         let wrote = match sink {
-            FrameSink::Bytes(writer) => writer.write_all(&batch).await.map_err(Error::transport),
+            FrameSink::Bytes(writer) => write_all(writer, &batch).await.map_err(Error::transport),
             FrameSink::Frames(frames) => feed_frames(frames, &batch).await,
         };
         // Even after a failure: the bytes are gone either way, and waiters must not hang.
@@ -218,6 +233,23 @@ pub(crate) async fn run(queue: &OutgoingQueue, sink: &mut FrameSink) -> Result<(
         FrameSink::Bytes(writer) => writer.close().await.map_err(Error::transport),
         FrameSink::Frames(frames) => frames.close().await,
     }
+}
+
+/// `AsyncWriteExt::write_all`, except that an `Interrupted` write is tried again (as the byte
+/// reader does), not taken for a failure.
+async fn write_all(
+    writer: &mut Pin<Box<dyn AsyncWrite + Send>>,
+    mut bytes: &[u8],
+) -> std::io::Result<()> {
+    while !bytes.is_empty() {
+        match poll_fn(|cx| writer.as_mut().poll_write(cx, bytes)).await {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
 }
 
 async fn feed_frames(
@@ -258,6 +290,25 @@ mod tests {
         let mut batch = Vec::new();
         assert_eq!(queue.poll_take(&mut batch), Poll::Ready(true));
         assert_eq!(batch, b"0\n1\n2\n3\n4\n");
+    }
+
+    #[test]
+    fn a_frame_with_line_breaks_goes_out_as_one_line() {
+        let queue = OutgoingQueue::new(1000, Arc::default());
+        queue.push(b"{\"a\":\n1,\r\n\"b\":2}").unwrap();
+        let mut batch = Vec::new();
+        assert_eq!(queue.poll_take(&mut batch), Poll::Ready(true));
+        assert_eq!(batch, b"{\"a\": 1,  \"b\":2}\n");
+    }
+
+    #[test]
+    fn a_limit_of_one_byte_still_has_room_when_empty() {
+        let queue = OutgoingQueue::new(1, Arc::default());
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        assert_eq!(queue.poll_room(&mut cx), Poll::Ready(()));
+        queue.push(b"x").unwrap();
+        assert_eq!(queue.poll_room(&mut cx), Poll::Pending);
     }
 
     #[test]
