@@ -8,6 +8,7 @@
 //! | `order.rs` | guarantee 1: send order, notification-before-response, dispatch order |
 //! | `no_deadlock.rs` | guarantee 2: `block_task()` inside a handler fails at once |
 //! | `close.rs` | guarantee 3: clean EOF, pending requests fail, transport errors are errors |
+//! | `faults.rs` | faults with requests in flight: read and write failures, a frame cut by EOF, panics |
 //! | `answers.rs` | guarantee 4: every request is answered exactly once |
 //! | `bounded.rs` | guarantee 5: backpressure, the outgoing bound, oversized frames |
 //! | `runtime.rs` | guarantee 7: `Send` futures, running without tokio |
@@ -31,6 +32,7 @@ mod bounded;
 mod close;
 mod dynamic;
 mod echo_contract;
+mod faults;
 mod forwarding;
 mod forwarding_pieces;
 mod framing;

@@ -288,9 +288,7 @@ impl<T> ResponseRouter<T> {
     pub(crate) fn deliver_later(self, result: Result<RawJson, Error>) {
         let router: ResponseRouter = self.cast();
         let shared = Arc::clone(&router.shared);
-        shared
-            .tasks
-            .spawn_infallible(Box::pin(router.route_raw(result)));
+        shared.tasks.spawn_owed(Box::pin(router.route_raw(result)));
     }
 
     /// Delivers a raw answer to the request with this id.

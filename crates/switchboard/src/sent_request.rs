@@ -181,7 +181,7 @@ impl<T: Send + 'static> SentRequest<T> {
         };
         if let Some(run_now) = run_now {
             // The answer is already known: run the callback as a task, outside this handler.
-            shared.tasks.spawn_infallible(run_now);
+            shared.tasks.spawn_owed(run_now);
         }
     }
 

@@ -157,7 +157,7 @@ where
                     }
                 };
                 for callback in shared.pending.close(&why) {
-                    shared.tasks.spawn_infallible(callback);
+                    shared.tasks.spawn_owed(callback);
                 }
                 // Nothing new can arrive, so nothing parked can be claimed any more.
                 let parked = shared.dynamic().drain_parked();
@@ -171,11 +171,13 @@ where
                 progressed = true;
             }
             if !closing {
-                let done = if serving_until_eof {
-                    !reading && shared.poll_all_answered().is_ready()
-                } else {
-                    main_output.is_some()
-                };
+                // Answer callbacks already started are owed their run before the queue closes.
+                let done = shared.tasks.owed_done()
+                    && if serving_until_eof {
+                        !reading && shared.poll_all_answered().is_ready()
+                    } else {
+                        main_output.is_some()
+                    };
                 if done {
                     closing = true;
                     progressed = true;
@@ -201,7 +203,8 @@ where
     let why = fatal
         .clone()
         .unwrap_or_else(|| Error::connection_closed("the connection has ended"));
-    drop(shared.pending.close(&why));
+    // Requests still waiting fail now; their callbacks are owed that error, so they run here.
+    futures::future::join_all(shared.pending.close(&why)).await;
     shared.outgoing.close();
     shared.tasks.clear();
     let (parked, handlers) = shared.dynamic().drain();

@@ -33,6 +33,9 @@ pub(crate) struct TaskQueue {
     limit: usize,
     /// The incoming actor waits for `running` to drop below `limit`.
     reader_waiting: AtomicBool,
+    /// Owed futures (answer callbacks, deliveries) spawned and not finished: the connection
+    /// does not close while there are any.
+    owed: Arc<AtomicUsize>,
 }
 
 impl TaskQueue {
@@ -44,7 +47,13 @@ impl TaskQueue {
             running: AtomicUsize::new(0),
             limit: limit.max(1),
             reader_waiting: AtomicBool::new(false),
+            owed: Arc::default(),
         }
+    }
+
+    /// Whether every owed future has run.
+    pub(crate) fn owed_done(&self) -> bool {
+        self.owed.load(Ordering::Acquire) == 0
     }
 
     /// Ready while fewer than the limit of spawned tasks are running. Only the incoming
@@ -94,9 +103,19 @@ impl TaskQueue {
         drop(tasks);
     }
 
-    /// Spawns a future that cannot fail.
-    pub(crate) fn spawn_infallible(&self, task: BoxFuture<'static, ()>) {
-        self.spawn(task.map(Ok));
+    /// Spawns a future that is owed to someone (an answer callback, a delivery): it cannot
+    /// fail, and the connection waits for it before it closes.
+    pub(crate) fn spawn_owed(&self, task: BoxFuture<'static, ()>) {
+        self.owed.fetch_add(1, Ordering::AcqRel);
+        let owed = Arc::clone(&self.owed);
+        let wake = Arc::clone(&self.wake);
+        self.spawn(async move {
+            task.await;
+            if owed.fetch_sub(1, Ordering::AcqRel) == 1 {
+                wake.wake();
+            }
+            Ok(())
+        });
     }
 }
 
