@@ -11,6 +11,7 @@
 //! | `faults.rs` | faults with requests in flight: read and write failures, a frame cut by EOF, panics |
 //! | `answers.rs` | guarantee 4: every request is answered exactly once |
 //! | `bounded.rs` | guarantee 5: backpressure, the outgoing bound, oversized frames |
+//! | `cancel.rs` | `$/cancel_request`: sent for dropped requests, seen by responders, -32800 |
 //! | `runtime.rs` | guarantee 7: `Send` futures, running without tokio |
 //! | `echo_contract.rs` | the `echo_server` contract of issue 2, on the wire |
 //! | `batches.rs` | JSON-RPC 2.0 batches |
@@ -29,6 +30,7 @@ mod answers;
 mod bad_input;
 mod batches;
 mod bounded;
+mod cancel;
 mod close;
 mod dynamic;
 mod echo_contract;

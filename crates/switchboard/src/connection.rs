@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::actor::outgoing::OutgoingQueue;
 use crate::actor::task::TaskQueue;
 use crate::actor::wake::LoopWake;
+use crate::cancel::Cancellations;
 use crate::dynamic::registry::{ParkingLimits, Registry};
 use crate::message::{
     JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, RequestId,
@@ -28,6 +29,8 @@ pub(crate) struct Shared {
     pub(crate) name: Option<Arc<str>>,
     pub(crate) outgoing: OutgoingQueue,
     pub(crate) pending: PendingRequests,
+    /// Cancellations the peer sent for requests this side is handling.
+    pub(crate) cancellations: Cancellations,
     pub(crate) tasks: TaskQueue,
     dynamic: Mutex<Registry>,
     /// How many dynamic handlers there are, as of the last time the registry was unlocked:
@@ -57,6 +60,7 @@ impl Shared {
             name,
             outgoing: OutgoingQueue::new(max_outgoing_bytes, Arc::clone(&wake)),
             pending: PendingRequests::default(),
+            cancellations: Cancellations::default(),
             tasks: TaskQueue::new(Arc::clone(&wake), max_running_tasks),
             dynamic: Mutex::new(Registry::new(parking)),
             dynamic_handlers: AtomicUsize::new(0),

@@ -47,6 +47,7 @@ extern crate self as switchboard;
 
 mod actor;
 mod builder;
+pub mod cancel;
 mod connection;
 pub mod dynamic;
 pub mod error;

@@ -173,6 +173,15 @@ impl PendingRequests {
         self.lock().entries.remove(&id);
     }
 
+    /// Forgets the request; true if it was still waiting for its answer (so the peer may
+    /// still be working on it).
+    pub(crate) fn forget_unanswered(&self, id: u64) -> bool {
+        matches!(
+            self.lock().entries.remove(&id),
+            Some(Entry::Waiting(_) | Entry::Callback(_))
+        )
+    }
+
     /// Fails every pending request with `error`, and every later one too. Returns the futures
     /// of callbacks that were waiting, to be run by the caller.
     pub(crate) fn close(&self, error: &Error) -> Vec<BoxFuture<'static, ()>> {

@@ -58,8 +58,18 @@ impl ResponderCore {
         self.serial
     }
 
+    /// The answer for a request dropped without one: -32800 if the peer cancelled it.
+    pub(crate) fn unanswered_error(&self) -> Error {
+        if self.shared.cancellations.is_cancelled(&self.id) {
+            Error::request_cancelled()
+        } else {
+            Error::internal_error("the request was dropped without an answer")
+        }
+    }
+
     /// Puts one answer frame on its way: into the batch it belongs to, or onto the queue.
     fn send(self, frame: &[u8]) -> Result<(), Error> {
+        self.shared.cancellations.forget(&self.id);
         let result = match &self.batch {
             Some(batch) => batch.add(frame, &self.shared),
             None => self.shared.outgoing.push_answer(frame),
@@ -156,6 +166,57 @@ impl<T> Responder<T> {
     pub(crate) fn serial(&self) -> Option<u64> {
         self.core.as_ref().map(|core| core.serial)
     }
+
+    /// The connection this responder answers on, while unanswered.
+    pub(crate) fn connection(&self) -> Option<Arc<Shared>> {
+        self.core.as_ref().map(|core| Arc::clone(&core.shared))
+    }
+
+    /// Whether the peer has cancelled this request (`$/cancel_request`). A handler that sees
+    /// it may stop and drop the responder: the request is then answered -32800.
+    pub fn is_cancelled(&self) -> bool {
+        self.core
+            .as_ref()
+            .is_some_and(|core| core.shared.cancellations.is_cancelled(&core.id))
+    }
+
+    /// Resolves once the peer cancels this request; never, if it does not. Meant to be raced
+    /// against the work, for example with `futures::select!` in a spawned task:
+    ///
+    /// ```
+    /// use futures::future::{Either, select};
+    /// use switchboard::{ConnectionTo, Responder, UntypedMessage, UntypedRole};
+    ///
+    /// let builder = UntypedRole.builder().on_receive_request(
+    ///     |_: UntypedMessage, responder: Responder<serde_json::Value>, cx: ConnectionTo<UntypedRole>| {
+    ///         cx.spawn(async move {
+    ///             let cancelled = std::pin::pin!(responder.cancelled());
+    ///             let work = std::pin::pin!(futures::future::pending::<serde_json::Value>());
+    ///             match select(work, cancelled).await {
+    ///                 Either::Left((value, _)) => responder.respond(value),
+    ///                 // Dropping the responder answers -32800 for us.
+    ///                 Either::Right(((), _)) => Ok(()),
+    ///             }
+    ///         });
+    ///         std::future::ready(Ok(()))
+    ///     },
+    /// );
+    /// # drop(builder);
+    /// ```
+    pub fn cancelled(&self) -> impl Future<Output = ()> + Send + 'static {
+        let watched = self
+            .core
+            .as_ref()
+            .map(|core| (Arc::clone(&core.shared), core.id.clone()));
+        async move {
+            match watched {
+                Some((shared, id)) => {
+                    std::future::poll_fn(|cx| shared.cancellations.poll_cancelled(&id, cx)).await
+                }
+                None => std::future::pending().await,
+            }
+        }
+    }
 }
 
 impl<T> Drop for Responder<T> {
@@ -171,7 +232,7 @@ impl<T> Drop for Responder<T> {
         let error = if std::thread::panicking() {
             Error::internal_error("the task answering this request panicked")
         } else {
-            Error::internal_error("the request was dropped without an answer")
+            core.unanswered_error()
         };
         let _ = core.send_error(&error);
     }

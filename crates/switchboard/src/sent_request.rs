@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::actor::scope::inside_dispatch_of;
 use crate::connection::Shared;
-use crate::message::{JsonRpcResponse, RawJson};
+use crate::message::{JsonRpcResponse, RawJson, RequestId, UntypedMessage};
 use crate::pending::ResponseCallback;
 use crate::{Error, Responder};
 
@@ -103,9 +103,33 @@ impl<T: JsonRpcResponse> SentRequest<T> {
     }
 
     /// Sends the answer, whatever it is, to `responder`: the way to forward a request and
-    /// pass its answer back unchanged.
+    /// pass its answer back unchanged. If the request `responder` answers is cancelled before
+    /// the answer is in, this one is cancelled too, so a cancellation travels hop by hop.
     pub fn forward_response_to(self, responder: Responder<T>) {
-        self.on_receiving_result(async move |result| responder.respond_with_result(result));
+        let downstream = self
+            .state
+            .as_ref()
+            .filter(|state| state.failed.is_none())
+            .map(|state| (Arc::clone(&state.shared), state.id));
+        let upstream = responder.connection();
+        let cancelled = responder.cancelled();
+        let (answered, answer_in) = futures::channel::oneshot::channel::<()>();
+        self.on_receiving_result(async move |result| {
+            drop(answered);
+            responder.respond_with_result(result)
+        });
+        if let (Some((shared, id)), Some(upstream)) = (downstream, upstream) {
+            // Lives until the answer is in or the upstream request is cancelled.
+            upstream.tasks.spawn(async move {
+                let cancelled = std::pin::pin!(cancelled);
+                if let futures::future::Either::Left(_) =
+                    futures::future::select(cancelled, answer_in).await
+                {
+                    cancel(&shared, id);
+                }
+                Ok(())
+            });
+        }
     }
 }
 
@@ -117,6 +141,23 @@ impl<T: Send + 'static> SentRequest<T> {
     /// Why the request could not be sent, if it could not.
     pub(crate) fn failure(&self) -> Option<Error> {
         self.state.as_ref().and_then(|state| state.failed.clone())
+    }
+
+    /// Cancels the request: the peer is sent `$/cancel_request` with its id, and the answer,
+    /// if it still comes, is dropped. Dropping an unconsumed `SentRequest` does the same; see
+    /// [`detach`](SentRequest::detach) to let the request run on instead.
+    pub fn cancel(self) {
+        drop(self);
+    }
+
+    /// Lets the request run on without waiting for its answer, which is dropped when it
+    /// comes. Unlike dropping the `SentRequest`, this does not cancel it.
+    pub fn detach(mut self) {
+        if let Some(state) = self.take()
+            && state.failed.is_none()
+        {
+            state.shared.pending.forget(state.id);
+        }
     }
 
     /// Waits for the answer. For code outside the dispatch loop only: the
@@ -215,7 +256,7 @@ impl<T: Send + 'static> SentRequest<T> {
     }
 }
 
-/// Forgets the request if the `block_task` future is dropped before the answer arrives.
+/// Cancels the request if the `block_task` future is dropped before the answer arrives.
 struct Waiting {
     id: u64,
     shared: Arc<Shared>,
@@ -223,7 +264,7 @@ struct Waiting {
 
 impl Drop for Waiting {
     fn drop(&mut self) {
-        self.shared.pending.forget(self.id);
+        cancel(&self.shared, self.id);
     }
 }
 
@@ -232,8 +273,27 @@ impl<T> Drop for SentRequest<T> {
         if let Some(state) = &self.state
             && state.failed.is_none()
         {
-            state.shared.pending.forget(state.id);
+            cancel(&state.shared, state.id);
         }
+    }
+}
+
+/// Forgets request `id` and, if the peer may still be working on it, tells it to stop.
+pub(crate) fn cancel(shared: &Shared, id: u64) {
+    if !shared.pending.forget_unanswered(id) {
+        return;
+    }
+    let params = crate::cancel::CancelParams {
+        request_id: RequestId::from(id),
+    };
+    let sent = crate::wire::encode::with_scratch(|frame| {
+        let message = UntypedMessage::new(crate::cancel::CANCEL_METHOD, &params)?;
+        crate::wire::encode::notification_frame(frame, &message)?;
+        // Queued like an answer: a full queue must not keep the peer working for nobody.
+        shared.outgoing.push_answer(frame)
+    });
+    if let Err(error) = sent {
+        tracing::debug!(id, %error, "could not send a cancellation");
     }
 }
 

@@ -22,6 +22,7 @@ use futures::future::BoxFuture;
 use super::scope::{DispatchScope, run_in_scope};
 use super::task::panic_message;
 use super::transport::FrameStream;
+use crate::cancel::{CANCEL_METHOD, CancelParams};
 use crate::connection::Shared;
 use crate::dynamic::registry::Parked;
 use crate::handler::{Handled, Handler};
@@ -156,6 +157,17 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
                 let responder = Responder::new(id, Arc::clone(self.shared()), batch.cloned());
                 Some(Dispatch::Request(message, responder))
             }
+            Incoming::Notification(message) if message.method() == CANCEL_METHOD => {
+                // Protocol business: marks the request, handlers never see it.
+                match message
+                    .params()
+                    .map(|params| params.parse::<CancelParams>())
+                {
+                    Some(Ok(cancel)) => self.shared().cancellations.cancel(cancel.request_id),
+                    _ => tracing::debug!("ignoring a malformed cancellation"),
+                }
+                None
+            }
             Incoming::Notification(message) => Some(Dispatch::Notification(message)),
             Incoming::Response { id, result } => {
                 // The common case, an answer a `SentRequest` waits for while no handler looks
@@ -289,9 +301,7 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
         };
         match (scope.orphan, failure) {
             (Some(orphan), failure) => {
-                let error = failure.unwrap_or_else(|| {
-                    Error::internal_error("the request was dropped without an answer")
-                });
+                let error = failure.unwrap_or_else(|| orphan.unanswered_error());
                 let _ = orphan.send_error(&error);
             }
             (None, Some(error)) => {
