@@ -1,7 +1,8 @@
 //! Cancellation with `$/cancel_request` `{"requestId": id}`: a `SentRequest` that is cancelled,
 //! dropped unconsumed, or whose `block_task()` future is dropped before the answer tells the
 //! peer (and a detached one does not); a handler sees the cancellation through its responder,
-//! and a cancelled request dropped unanswered is answered -32800. The peer here is the test,
+//! and a cancelled request dropped unanswered is answered -32800; a request that times out
+//! fails with a timeout and is cancelled. The peer here is the test,
 //! reading and writing raw lines, so every frame on the wire is checked exactly.
 
 use std::sync::Arc;
@@ -205,4 +206,114 @@ async fn a_cancellation_travels_through_a_forwarder_hop_by_hop() {
     guard("the client", client).await.unwrap();
     server.abort();
     forwarder.abort();
+}
+
+/// A timer whose sleeps end when the test says so.
+#[derive(Clone, Default)]
+struct ManualTimer(Arc<std::sync::Mutex<Vec<futures::channel::oneshot::Sender<()>>>>);
+
+impl switchboard::Timer for ManualTimer {
+    fn sleep(&self, _: std::time::Duration) -> futures::future::BoxFuture<'static, ()> {
+        let (ring, rung) = futures::channel::oneshot::channel();
+        self.0.lock().unwrap().push(ring);
+        Box::pin(async move {
+            let _ = rung.await;
+        })
+    }
+}
+
+impl ManualTimer {
+    /// Ends every sleep started so far; returns how many there were.
+    fn ring(&self) -> usize {
+        let sleeps: Vec<_> = self.0.lock().unwrap().drain(..).collect();
+        let count = sleeps.len();
+        for ring in sleeps {
+            let _ = ring.send(());
+        }
+        count
+    }
+}
+
+#[tokio::test]
+async fn a_request_that_times_out_fails_with_a_timeout_and_is_cancelled_on_the_wire() {
+    use std::time::Duration;
+    let timer = ManualTimer::default();
+    let (mut peer, component) = pipe();
+    let (answered, callback_heard) = futures::channel::oneshot::channel();
+    let client = tokio::spawn(UntypedRole.builder().timer(timer.clone()).connect_with(
+        component,
+        async |cx| {
+            // One waited on, one with a callback: both hear of the timeout.
+            let waited = cx
+                .send_request(ask("slow"))
+                .timeout(Duration::from_secs(5))
+                .block_task();
+            cx.send_request(ask("slower"))
+                .timeout(Duration::from_secs(5))
+                .on_receiving_result(async move |result: Result<Value, Error>| {
+                    let _ = answered.send(result);
+                    Ok(())
+                });
+            let waited = waited.await;
+            let heard = callback_heard.await;
+            Ok::<_, Error>((waited, heard))
+        },
+    ));
+    assert_eq!(peer.recv().await["method"], "slow");
+    assert_eq!(peer.recv().await["method"], "slower");
+    assert_eq!(
+        timer.ring(),
+        2,
+        "each request started its timer when it was sent"
+    );
+
+    let (waited, heard) = guard("the client", client).await.unwrap().unwrap();
+    let error = waited.unwrap_err();
+    assert!(error.is_timeout(), "{error:?}");
+    assert_eq!(error.code(), switchboard::error::codes::TIMED_OUT);
+    assert!(heard.unwrap().unwrap_err().is_timeout());
+    let mut cancels = vec![peer.recv().await, peer.recv().await];
+    cancels.sort_by_key(|cancel| cancel["params"]["requestId"].as_i64());
+    let expected: Vec<Value> = [cancel_line(json!(1)), cancel_line(json!(2))]
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(cancels, expected);
+}
+
+#[tokio::test]
+async fn the_connection_default_timeout_does_nothing_once_the_answer_is_in() {
+    use std::time::Duration;
+    let timer = ManualTimer::default();
+    let (mut peer, component) = pipe();
+    let (go_on, gone_on) = futures::channel::oneshot::channel::<()>();
+    let (got_first, first_in) = futures::channel::oneshot::channel::<()>();
+    let client = tokio::spawn(
+        UntypedRole
+            .builder()
+            .timer(timer.clone())
+            .request_timeout(Duration::from_secs(1))
+            .connect_with(component, async |cx| {
+                let first = cx.send_request(ask("first")).block_task().await?;
+                // The test rings the timer now, after the answer was taken.
+                let _ = got_first.send(());
+                let _ = gone_on.await;
+                let second = cx.send_request(ask("second")).block_task().await?;
+                Ok::<_, Error>((first, second))
+            }),
+    );
+    assert_eq!(peer.recv().await["method"], "first");
+    peer.send(r#"{"jsonrpc":"2.0","id":1,"result":1}"#).await;
+    guard("the first answer", first_in).await.unwrap();
+    let rung = timer.ring();
+    assert_eq!(
+        rung, 1,
+        "the default timeout started with the first request"
+    );
+    go_on.send(()).unwrap();
+    // No cancellation for the answered request: the next line is the second request.
+    assert_eq!(peer.recv().await["method"], "second");
+    peer.send(r#"{"jsonrpc":"2.0","id":2,"result":2}"#).await;
+    let answers = guard("the client", client).await.unwrap().unwrap();
+    assert_eq!(answers, (json!(1), json!(2)));
 }

@@ -11,7 +11,7 @@
 //! | `faults.rs` | faults with requests in flight: read and write failures, a frame cut by EOF, panics |
 //! | `answers.rs` | guarantee 4: every request is answered exactly once |
 //! | `bounded.rs` | guarantee 5: backpressure, the outgoing bound, oversized frames |
-//! | `cancel.rs` | `$/cancel_request`: sent for dropped requests, seen by responders, -32800 |
+//! | `cancel.rs` | `$/cancel_request` and timeouts: sent for dropped or late requests, seen by responders, -32800, hop by hop |
 //! | `runtime.rs` | guarantee 7: `Send` futures, running without tokio |
 //! | `echo_contract.rs` | the `echo_server` contract of issue 2, on the wire |
 //! | `batches.rs` | JSON-RPC 2.0 batches |

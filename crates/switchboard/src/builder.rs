@@ -64,6 +64,7 @@ pub struct Builder<R: Role, H = NullHandler> {
     max_running_tasks: usize,
     parking: ParkingLimits,
     timer: Option<Arc<dyn Timer>>,
+    request_timeout: Option<Duration>,
 }
 
 /// A builder with `H2` chained after its handlers `H`.
@@ -94,6 +95,7 @@ impl<R: Role> Builder<R> {
                 max_age: DEFAULT_PARKING_TIME,
             },
             timer: None,
+            request_timeout: None,
         }
     }
 }
@@ -151,7 +153,14 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
         self
     }
 
-    /// The timer for age limits. By default, tokio's when the connection runs inside a tokio
+    /// Gives every request this side sends `after` to be answered (none by default): see
+    /// [`SentRequest::timeout`](crate::SentRequest::timeout), which also sets it per request.
+    pub fn request_timeout(mut self, after: Duration) -> Self {
+        self.request_timeout = Some(after);
+        self
+    }
+
+    /// The timer for age limits and request timeouts. By default, tokio's when the connection runs inside a tokio
     /// runtime (feature `tokio`), else none.
     pub fn timer(mut self, timer: impl Timer) -> Self {
         self.timer = Some(Arc::new(timer));
@@ -279,6 +288,7 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
             max_running_tasks: self.max_running_tasks,
             parking: self.parking,
             timer: self.timer,
+            request_timeout: self.request_timeout,
         }
     }
 
@@ -302,6 +312,7 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
             self.max_running_tasks,
             self.parking,
             timer,
+            self.request_timeout,
         ));
         let config = TransportConfig {
             max_frame_bytes: self.max_frame_bytes,

@@ -36,8 +36,10 @@ pub(crate) struct Shared {
     /// How many dynamic handlers there are, as of the last time the registry was unlocked:
     /// lets the incoming actor skip the lock for every message when there are none.
     dynamic_handlers: AtomicUsize,
-    /// Sleeps for age limits; `None` when no runtime timer is known.
+    /// Sleeps for age limits and request timeouts; `None` when no runtime timer is known.
     pub(crate) timer: Option<Arc<dyn Timer>>,
+    /// The timeout every request this side sends gets, unless it sets its own.
+    pub(crate) request_timeout: Option<std::time::Duration>,
     next_request_id: AtomicU64,
     pub(crate) responder_serial: AtomicU64,
     /// Responders not yet answered: at end of input, the connection waits for them to reach 0.
@@ -53,6 +55,7 @@ impl Shared {
         max_running_tasks: usize,
         parking: ParkingLimits,
         timer: Option<Arc<dyn Timer>>,
+        request_timeout: Option<std::time::Duration>,
     ) -> Self {
         let wake = Arc::new(LoopWake::default());
         Shared {
@@ -65,6 +68,7 @@ impl Shared {
             dynamic: Mutex::new(Registry::new(parking)),
             dynamic_handlers: AtomicUsize::new(0),
             timer,
+            request_timeout,
             next_request_id: AtomicU64::new(1),
             responder_serial: AtomicU64::new(0),
             live_responders: AtomicUsize::new(0),
@@ -202,7 +206,12 @@ impl<Cp: Role> ConnectionTo<Cp> {
                 .inspect_err(|_| self.shared.pending.forget(id))
         });
         match sent {
-            Ok(()) => SentRequest::new(id, Arc::clone(&self.shared)),
+            Ok(()) => {
+                if let Some(after) = self.shared.request_timeout {
+                    crate::sent_request::arm_timeout(&self.shared, id, after);
+                }
+                SentRequest::new(id, Arc::clone(&self.shared))
+            }
             Err(error) => SentRequest::failed(error, Arc::clone(&self.shared)),
         }
     }

@@ -61,6 +61,8 @@ pub mod codes {
     pub const SERIALIZATION_ERROR: i32 = -32095;
     /// A task started with `spawn` failed or panicked, which ends the connection.
     pub const TASK_FAILED: i32 = -32094;
+    /// No answer came within the request's timeout; the request was cancelled.
+    pub const TIMED_OUT: i32 = -32093;
 }
 
 impl Error {
@@ -112,6 +114,14 @@ impl Error {
     /// -32800: the request was cancelled.
     pub fn request_cancelled() -> Self {
         Error::new(codes::REQUEST_CANCELLED, "Request cancelled")
+    }
+
+    /// No answer came within `after`; the request was cancelled.
+    pub fn timed_out(after: std::time::Duration) -> Self {
+        Error::new(
+            codes::TIMED_OUT,
+            format!("Timed out: no answer within {after:?}; the request was cancelled"),
+        )
     }
 
     /// The connection closed; `why` says how (end of input, transport failure, ...).
@@ -178,6 +188,11 @@ impl Error {
     /// True for -32800, a cancelled request.
     pub fn is_cancelled(&self) -> bool {
         self.code == codes::REQUEST_CANCELLED
+    }
+
+    /// Whether this is [`codes::TIMED_OUT`]: no answer came in time.
+    pub fn is_timeout(&self) -> bool {
+        self.code == codes::TIMED_OUT
     }
 }
 

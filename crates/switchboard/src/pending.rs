@@ -8,6 +8,7 @@
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
+use futures::channel::oneshot;
 use futures::future::BoxFuture;
 
 use crate::Error;
@@ -31,6 +32,9 @@ enum Entry {
 #[derive(Default)]
 struct State {
     entries: IdMap<Entry>,
+    /// The timeout timers of requests that have one: dropping the sender stops the timer, so
+    /// an entry's timer goes when the entry does.
+    timers: IdMap<oneshot::Sender<()>>,
     /// Set once no answer can arrive any more; new requests fail with this error at once.
     closed: Option<Error>,
 }
@@ -49,6 +53,16 @@ pub(crate) enum Delivery {
     Run(BoxFuture<'static, ()>),
     /// Nobody waits for this id (unknown, or already answered).
     Unknown,
+}
+
+impl State {
+    /// Removes the entry of `id`, and stops its timer if it has one.
+    fn remove(&mut self, id: u64) -> Option<Entry> {
+        if !self.timers.is_empty() {
+            self.timers.remove(&id);
+        }
+        self.entries.remove(&id)
+    }
 }
 
 impl PendingRequests {
@@ -73,7 +87,7 @@ impl PendingRequests {
     /// Delivers the answer for `id`.
     pub(crate) fn deliver(&self, id: u64, result: Result<RawJson, Error>) -> Delivery {
         let mut state = self.lock();
-        match state.entries.remove(&id) {
+        match state.remove(id) {
             Some(Entry::Waiting(waker)) => {
                 state.entries.insert(id, Entry::Answered(result));
                 drop(state);
@@ -106,6 +120,9 @@ impl PendingRequests {
         };
         let waker = waiting.take();
         state.entries.insert(id, Entry::Answered(result));
+        if !state.timers.is_empty() {
+            state.timers.remove(&id);
+        }
         drop(state);
         if let Some(waker) = waker {
             waker.wake();
@@ -127,7 +144,7 @@ impl PendingRequests {
                 }
                 Poll::Pending
             }
-            Some(Entry::Answered(_)) => match state.entries.remove(&id) {
+            Some(Entry::Answered(_)) => match state.remove(id) {
                 Some(Entry::Answered(result)) => Poll::Ready(result),
                 // Seen just above, under the same lock.
                 _ => Poll::Ready(Err(Error::internal_error("the answer was taken twice"))),
@@ -147,6 +164,7 @@ impl PendingRequests {
         callback: ResponseCallback,
     ) -> Option<BoxFuture<'static, ()>> {
         let mut state = self.lock();
+        // Not `State::remove`: a waiting request stays pending, with its timer.
         match state.entries.remove(&id) {
             Some(Entry::Waiting(_)) => {
                 state.entries.insert(id, Entry::Callback(callback));
@@ -170,14 +188,52 @@ impl PendingRequests {
 
     /// Forgets `id`: its `SentRequest` was dropped, so any answer is of no interest.
     pub(crate) fn forget(&self, id: u64) {
-        self.lock().entries.remove(&id);
+        self.lock().remove(id);
+    }
+
+    /// Starts the timeout of request `id`: the returned receiver resolves (cancelled) once the
+    /// request is no longer pending, so the timer can stop. `None` if it is not pending.
+    pub(crate) fn arm_timer(&self, id: u64) -> Option<oneshot::Receiver<()>> {
+        let mut state = self.lock();
+        if !matches!(
+            state.entries.get(&id),
+            Some(Entry::Waiting(_) | Entry::Callback(_))
+        ) {
+            return None;
+        }
+        let (stop, stopped) = oneshot::channel();
+        state.timers.insert(id, stop);
+        Some(stopped)
+    }
+
+    /// Request `id` ran out of time: a waiter gets `error`, a callback is returned to be run
+    /// with it. `None` (and nothing changes) if it was answered meanwhile.
+    pub(crate) fn time_out(&self, id: u64, error: Error) -> Option<Option<BoxFuture<'static, ()>>> {
+        let mut state = self.lock();
+        state.timers.remove(&id);
+        match state.entries.remove(&id) {
+            Some(Entry::Waiting(waker)) => {
+                state.entries.insert(id, Entry::Answered(Err(error)));
+                drop(state);
+                if let Some(waker) = waker {
+                    waker.wake();
+                }
+                Some(None)
+            }
+            Some(Entry::Callback(callback)) => Some(Some(callback(Err(error)))),
+            Some(answered) => {
+                state.entries.insert(id, answered);
+                None
+            }
+            None => None,
+        }
     }
 
     /// Forgets the request; true if it was still waiting for its answer (so the peer may
     /// still be working on it).
     pub(crate) fn forget_unanswered(&self, id: u64) -> bool {
         matches!(
-            self.lock().entries.remove(&id),
+            self.lock().remove(id),
             Some(Entry::Waiting(_) | Entry::Callback(_))
         )
     }
@@ -189,11 +245,12 @@ impl PendingRequests {
         if state.closed.is_none() {
             state.closed = Some(error.clone());
         }
+        state.timers.clear();
         let mut wakers = Vec::new();
         let mut callbacks = Vec::new();
         let ids: Vec<u64> = state.entries.keys().copied().collect();
         for id in ids {
-            match state.entries.remove(&id) {
+            match state.remove(id) {
                 Some(Entry::Waiting(waker)) => {
                     state
                         .entries

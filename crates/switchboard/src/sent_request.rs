@@ -143,6 +143,23 @@ impl<T: Send + 'static> SentRequest<T> {
         self.state.as_ref().and_then(|state| state.failed.clone())
     }
 
+    /// Gives the request `after` to be answered (replacing the connection's default, see
+    /// [`Builder::request_timeout`](crate::Builder::request_timeout)). If no answer comes in
+    /// time, whoever waits gets an error with code
+    /// [`TIMED_OUT`](crate::error::codes::TIMED_OUT) and the peer is sent `$/cancel_request`.
+    /// It needs the connection's timer: tokio's inside a tokio runtime, or one given to
+    /// [`Builder::timer`](crate::Builder::timer); without one it has no effect (and says so in
+    /// the log).
+    #[must_use = "the timeout belongs to this SentRequest; use it (block_task, a callback)"]
+    pub fn timeout(self, after: std::time::Duration) -> Self {
+        if let Some(state) = &self.state
+            && state.failed.is_none()
+        {
+            arm_timeout(&state.shared, state.id, after);
+        }
+        self
+    }
+
     /// Cancels the request: the peer is sent `$/cancel_request` with its id, and the answer,
     /// if it still comes, is dropped. Dropping an unconsumed `SentRequest` does the same; see
     /// [`detach`](SentRequest::detach) to let the request run on instead.
@@ -280,9 +297,41 @@ impl<T> Drop for SentRequest<T> {
 
 /// Forgets request `id` and, if the peer may still be working on it, tells it to stop.
 pub(crate) fn cancel(shared: &Shared, id: u64) {
-    if !shared.pending.forget_unanswered(id) {
-        return;
+    if shared.pending.forget_unanswered(id) {
+        send_cancel(shared, id);
     }
+}
+
+/// Fails request `id` with a timeout error if it is still unanswered `after` from now, and
+/// then cancels it on the wire. Without a timer it cannot fire, and says so.
+pub(crate) fn arm_timeout(shared: &Arc<Shared>, id: u64, after: std::time::Duration) {
+    let Some(timer) = shared.timer.as_ref() else {
+        tracing::warn!(
+            id,
+            "no timer to time this request out: give the builder one with Builder::timer"
+        );
+        return;
+    };
+    let Some(stopped) = shared.pending.arm_timer(id) else {
+        return;
+    };
+    // Asked for now, not when the task first runs, so the clock starts at the send.
+    let sleep = timer.sleep(after);
+    let connection = Arc::clone(shared);
+    shared.tasks.spawn_uncounted(async move {
+        if let futures::future::Either::Left(_) = futures::future::select(sleep, stopped).await
+            && let Some(callback) = connection.pending.time_out(id, Error::timed_out(after))
+        {
+            send_cancel(&connection, id);
+            if let Some(callback) = callback {
+                connection.tasks.spawn_owed(callback);
+            }
+        }
+    });
+}
+
+/// Tells the peer to stop working on request `id`.
+fn send_cancel(shared: &Shared, id: u64) {
     let params = crate::cancel::CancelParams {
         request_id: RequestId::from(id),
     };

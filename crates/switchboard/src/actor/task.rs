@@ -27,12 +27,8 @@ pub(crate) struct TaskQueue {
     has_new: AtomicBool,
     /// The connection's poll loop, which runs the task actor.
     wake: Arc<LoopWake>,
-    /// Tasks spawned and not finished yet.
-    running: AtomicUsize,
-    /// While `running` is at this, the incoming actor reads nothing more.
-    limit: usize,
-    /// The incoming actor waits for `running` to drop below `limit`.
-    reader_waiting: AtomicBool,
+    /// The handlers' tasks running, against their limit.
+    running: Arc<Running>,
     /// Owed futures (answer callbacks, deliveries) spawned and not finished: the connection
     /// does not close while there are any.
     owed: Arc<AtomicUsize>,
@@ -43,10 +39,13 @@ impl TaskQueue {
         TaskQueue {
             new: Mutex::new(Vec::new()),
             has_new: AtomicBool::new(false),
-            wake,
-            running: AtomicUsize::new(0),
-            limit: limit.max(1),
-            reader_waiting: AtomicBool::new(false),
+            wake: Arc::clone(&wake),
+            running: Arc::new(Running {
+                count: AtomicUsize::new(0),
+                limit: limit.max(1),
+                reader_waiting: AtomicBool::new(false),
+                wake,
+            }),
             owed: Arc::default(),
         }
     }
@@ -59,19 +58,12 @@ impl TaskQueue {
     /// Ready while fewer than the limit of spawned tasks are running. Only the incoming
     /// actor asks, from the connection's loop; it is woken when a task finishes.
     pub(crate) fn poll_room(&self) -> Poll<()> {
-        if self.running.load(Ordering::Acquire) < self.limit {
+        let running = &self.running;
+        if running.count.load(Ordering::Acquire) < running.limit {
             return Poll::Ready(());
         }
-        self.reader_waiting.store(true, Ordering::Release);
+        running.reader_waiting.store(true, Ordering::Release);
         Poll::Pending
-    }
-
-    /// A task ended, one way or another.
-    fn finished(&self) {
-        let before = self.running.fetch_sub(1, Ordering::AcqRel);
-        if before <= self.limit && self.reader_waiting.swap(false, Ordering::AcqRel) {
-            self.wake.wake();
-        }
     }
 
     /// Takes the tasks spawned since the last call.
@@ -89,7 +81,16 @@ impl TaskQueue {
     }
 
     pub(crate) fn spawn(&self, task: impl Future<Output = Result<(), Error>> + Send + 'static) {
-        self.running.fetch_add(1, Ordering::AcqRel);
+        self.running.count.fetch_add(1, Ordering::AcqRel);
+        let running = Arc::clone(&self.running);
+        self.push(async move {
+            let outcome = task.await;
+            running.finished();
+            outcome
+        });
+    }
+
+    fn push(&self, task: impl Future<Output = Result<(), Error>> + Send + 'static) {
         self.lock().push(Box::pin(task));
         self.has_new.store(true, Ordering::Release);
         self.wake.wake();
@@ -101,6 +102,12 @@ impl TaskQueue {
         // Taken out first, so the lock is released before the futures are dropped.
         let tasks = std::mem::take(&mut *self.lock());
         drop(tasks);
+    }
+
+    /// Spawns a future of the connection's own housekeeping (a request's timeout timer): it
+    /// does not count against the limit of running tasks, which is for handlers' work.
+    pub(crate) fn spawn_uncounted(&self, task: impl Future<Output = ()> + Send + 'static) {
+        self.push(task.map(Ok));
     }
 
     /// Spawns a future that is owed to someone (an answer callback, a delivery): it cannot
@@ -119,6 +126,25 @@ impl TaskQueue {
     }
 }
 
+/// How many of the handlers' tasks run, against the limit that pauses reading.
+struct Running {
+    count: AtomicUsize,
+    limit: usize,
+    /// The incoming actor waits for `count` to drop below `limit`.
+    reader_waiting: AtomicBool,
+    wake: Arc<LoopWake>,
+}
+
+impl Running {
+    /// A task ended; the reader, if it waits for room, is woken once there is some.
+    fn finished(&self) {
+        let before = self.count.fetch_sub(1, Ordering::AcqRel);
+        if before <= self.limit && self.reader_waiting.swap(false, Ordering::AcqRel) {
+            self.wake.wake();
+        }
+    }
+}
+
 /// Runs spawned futures until one fails; never returns otherwise.
 pub(crate) async fn run(queue: &TaskQueue) -> Error {
     let mut running = FuturesUnordered::new();
@@ -128,7 +154,7 @@ pub(crate) async fn run(queue: &TaskQueue) -> Error {
                 running.push(AssertUnwindSafe(task).catch_unwind());
             }
             match running.poll_next_unpin(cx) {
-                Poll::Ready(Some(Ok(Ok(())))) => queue.finished(),
+                Poll::Ready(Some(Ok(Ok(())))) => continue,
                 Poll::Ready(Some(Ok(Err(error)))) => {
                     return Poll::Ready(Error::new(
                         crate::error::codes::TASK_FAILED,
