@@ -161,6 +161,14 @@ fn not_an_envelope(text: &str, error: &serde_json::Error) -> Incoming {
         },
         // Valid JSON of the wrong shape: a number, a string, duplicate members...
         Category::Data => {
+            // ...but serde stops at the first problem it meets, so a repeated member is
+            // reported even when the text goes on to be invalid JSON: a parse error all the same.
+            if let Err(syntax) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
+                return Incoming::Invalid {
+                    id: RequestId::Null,
+                    error: Error::parse_error(strip_position(&syntax)),
+                };
+            }
             let what = match text.trim_start().as_bytes().first() {
                 Some(b'{') => strip_position(error),
                 _ => "a message must be a JSON object".to_owned(),
@@ -440,6 +448,23 @@ mod tests {
         assert_eq!(
             invalid_code(r#"{"jsonrpc":"2.0","id":2}"#),
             (RequestId::Int(2), -32600)
+        );
+    }
+
+    /// Found by the envelope property test: serde reports a repeated member as soon as it
+    /// meets it, and that -32600 hid that the frame was not JSON at all.
+    #[test]
+    fn invalid_json_is_a_parse_error_even_after_a_repeated_member() {
+        for text in [
+            r#"{"id":1,"id":2,"jsonrpc":01}"#,
+            r#"{"jsonrpc":"2.0","id":1,"id":2"#,
+            r#"{"method":"a","method":"b",}"#,
+        ] {
+            assert_eq!(invalid_code(text), (RequestId::Null, -32700), "{text}");
+        }
+        assert_eq!(
+            invalid_code(r#"{"method":"a","method":"b"}"#),
+            (RequestId::Null, -32600)
         );
     }
 

@@ -7,10 +7,12 @@
 //! streams in and reported once its newline arrives, as [`FrameEvent::TooLarge`].
 //!
 //! Rules: a frame ends at `\n`; a `\r` before it is dropped; frames of only whitespace are
-//! skipped; bytes left after the last newline at end of input are one last frame.
+//! skipped, however long; bytes left after the last newline at end of input are one last frame.
+//! A frame's length is counted without its line ending. These rules give the same frames
+//! whatever the chunking of the input (a property test checks that against a plain split).
 
 /// The first read buffer. Grows (doubling) only while one frame is longer than it.
-const INITIAL_BUFFER: usize = 16 * 1024;
+pub(super) const INITIAL_BUFFER: usize = 16 * 1024;
 
 /// What the decoder found.
 #[derive(Debug, PartialEq, Eq)]
@@ -51,8 +53,16 @@ pub struct FrameDecoder {
     /// Where the search for the next newline resumes, so no byte is scanned twice.
     scanned: usize,
     max_frame: usize,
-    /// While skipping an oversized frame: how many of its bytes were dropped so far.
-    skipped: Option<usize>,
+    /// While skipping an oversized frame: what was dropped of it so far.
+    skipped: Option<Skipped>,
+}
+
+/// The part of an oversized frame already dropped.
+#[derive(Debug, Clone, Copy)]
+struct Skipped {
+    bytes: usize,
+    /// Whether every dropped byte was whitespace: a blank line is skipped, however long.
+    blank: bool,
 }
 
 impl FrameDecoder {
@@ -78,9 +88,10 @@ impl FrameDecoder {
             self.start = 0;
         }
         if self.filled == self.buf.len() {
-            // Never more than one maximal frame plus its newline: a longer partial frame is
-            // dropped by `next_frame` before the buffer would have to grow past that.
-            let cap = self.max_frame.saturating_add(1).max(INITIAL_BUFFER);
+            // Never more than one maximal frame, a `\r` and the byte that tells whether the
+            // `\r` ends the line: a longer partial frame is dropped by `next_frame` before the
+            // buffer would have to grow past that.
+            let cap = self.max_frame.saturating_add(2).max(INITIAL_BUFFER);
             let mut grown = (self.buf.len() * 2).clamp(INITIAL_BUFFER, cap);
             if grown <= self.buf.len() {
                 grown = self.buf.len() + INITIAL_BUFFER;
@@ -107,11 +118,6 @@ impl FrameDecoder {
             let (start, end) = (self.start, newline);
             self.start = newline + 1;
             self.scanned = self.start;
-            if let Some(skipped) = self.skipped.take() {
-                return Some(FrameEvent::TooLarge {
-                    length: skipped + (end - start),
-                });
-            }
             if let Some(event) = self.frame(start, end) {
                 return Some(event);
             }
@@ -123,41 +129,67 @@ impl FrameDecoder {
         let (start, end) = (self.start, self.filled);
         self.start = self.filled;
         self.scanned = self.filled;
-        if let Some(skipped) = self.skipped.take() {
-            return Some(FrameEvent::TooLarge {
-                length: skipped + (end - start),
-            });
-        }
         self.frame(start, end)
     }
 
-    /// The frame in `buf[start..end]`, or `None` when it is blank.
-    fn frame(&self, start: usize, mut end: usize) -> Option<FrameEvent> {
+    /// The frame that ends with `buf[start..end]` (all of it unless part was already
+    /// dropped as oversized), or `None` when it is blank.
+    fn frame(&mut self, start: usize, mut end: usize) -> Option<FrameEvent> {
         if end > start && self.buf[end - 1] == b'\r' {
             end -= 1;
         }
         let bytes = &self.buf[start..end];
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        let (length, blank) = match self.skipped.take() {
+            None => (bytes.len(), is_blank(bytes)),
+            Some(skipped) => (
+                skipped.bytes + bytes.len(),
+                skipped.blank && is_blank(bytes),
+            ),
+        };
+        if blank {
             return None;
         }
-        if bytes.len() > self.max_frame {
-            return Some(FrameEvent::TooLarge {
-                length: bytes.len(),
-            });
+        if length > self.max_frame {
+            return Some(FrameEvent::TooLarge { length });
         }
         Some(FrameEvent::Frame(bytes.to_vec()))
     }
 
+    /// How many bytes the read buffer holds room for (for tests of the memory bound).
+    #[cfg(test)]
+    pub(super) fn buffer_len(&self) -> usize {
+        self.buf.len()
+    }
+
     /// A partial frame already over the maximum will be refused whatever follows, so its bytes
     /// are dropped now instead of being buffered.
+    ///
+    /// A `\r` at the very end is kept: if a `\n` follows, it is part of the line ending, which
+    /// neither counts towards the length nor is part of the frame.
     fn skip_if_oversized(&mut self) {
-        let partial = self.filled - self.start;
+        let mut end = self.filled;
+        if end > self.start && self.buf[end - 1] == b'\r' {
+            end -= 1;
+        }
+        let partial = end - self.start;
         if partial > self.max_frame || (self.skipped.is_some() && partial > 0) {
-            *self.skipped.get_or_insert(0) += partial;
-            self.start = self.filled;
+            let dropped = &self.buf[self.start..end];
+            let skipped = self.skipped.get_or_insert(Skipped {
+                bytes: 0,
+                blank: true,
+            });
+            skipped.bytes += partial;
+            // Once a byte was not whitespace, the rest need not be looked at.
+            skipped.blank = skipped.blank && is_blank(dropped);
+            self.start = end;
             self.scanned = self.filled;
         }
     }
+}
+
+/// Only ASCII whitespace (or nothing).
+fn is_blank(bytes: &[u8]) -> bool {
+    bytes.iter().all(u8::is_ascii_whitespace)
 }
 
 #[cfg(test)]
@@ -245,6 +277,43 @@ mod tests {
         assert!(
             matches!(decoder.next_frame(), Some(FrameEvent::TooLarge { length }) if length >= 10_000 * 1000)
         );
+    }
+
+    /// Found by the framing property test: a blank line over the maximum was reported as too
+    /// large when it streamed in (or ended the input), but skipped when it arrived whole.
+    #[test]
+    fn a_blank_line_over_the_maximum_is_skipped_whatever_the_chunking() {
+        let mut input = b" \t".repeat(20);
+        input.extend_from_slice(b"\r\nok\n");
+        input.extend_from_slice(&[b'\r'; 8]);
+        for chunk in [1, 3, 1000] {
+            assert_eq!(decode(&input, chunk, 5), vec![frame("ok")], "chunk {chunk}");
+        }
+    }
+
+    /// Found by the framing fuzz target (and, through the same reference split, by the
+    /// property test): when a `\r` arrived at the end of a read and its `\n` in the next, or
+    /// ended the input, the `\r` counted towards the length, so a frame of exactly the maximum
+    /// was refused, and a refused frame's length included its line ending.
+    #[test]
+    fn a_carriage_return_read_apart_from_its_newline_still_ends_the_line() {
+        for chunk in [1, 6, 1000] {
+            assert_eq!(
+                decode(b"12345\r\n1234567\r\nok", chunk, 5),
+                vec![
+                    frame("12345"),
+                    FrameEvent::TooLarge { length: 7 },
+                    frame("ok")
+                ],
+                "chunk {chunk}"
+            );
+            // The fuzz target's minimized input: the `\r` ends the input instead.
+            assert_eq!(
+                decode(b"\0\r", chunk, 1),
+                vec![frame("\0")],
+                "chunk {chunk}"
+            );
+        }
     }
 
     #[test]

@@ -9,6 +9,8 @@ pub(crate) mod encode;
 pub(crate) mod envelope;
 mod fast_envelope;
 pub(crate) mod frame;
+#[cfg(test)]
+mod properties;
 
 pub use frame::{FrameDecoder, FrameEvent};
 
