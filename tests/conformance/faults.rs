@@ -294,7 +294,11 @@ async fn a_write_failure_with_requests_pending_ends_the_connection_and_fails_the
     assert_eq!(error.message(), why);
     let outside = guard("handing out", handed_out).await.unwrap();
     let outside = guard("the request awaited outside", outside).await;
-    assert_error(outside, codes::TRANSPORT_ERROR, why);
+    assert_error(
+        outside,
+        codes::CONNECTION_CLOSED,
+        "Connection closed: Transport error: the peer is gone",
+    );
     assert!(wire.input.is_some(), "the input never ended");
     assert_eq!(
         wire.rest().await,
@@ -346,7 +350,8 @@ async fn a_frame_cut_by_the_end_of_input_is_a_parse_error_and_pending_requests_f
 }
 
 /// A task spawned on the connection panics while requests wait: `connect_with` returns -32094
-/// naming the panic, and the request awaited outside fails with the same error.
+/// naming the panic, and the request awaited outside fails with connection closed, naming it
+/// too.
 #[tokio::test]
 async fn a_panicking_spawned_task_ends_the_connection_and_fails_pending_requests() {
     let (mut wire, streams) = transport(None);
@@ -378,7 +383,11 @@ async fn a_panicking_spawned_task_ends_the_connection_and_fails_pending_requests
     assert_eq!(error.message(), why);
     let outside = guard("handing out", handed_out).await.unwrap();
     let outside = guard("the request awaited outside", outside).await;
-    assert_error(outside, codes::TASK_FAILED, why);
+    assert_error(
+        outside,
+        codes::CONNECTION_CLOSED,
+        "Connection closed: a spawned task panicked: kaboom",
+    );
     assert_eq!(wire.rest().await, "", "nothing more was written");
 }
 
@@ -531,13 +540,13 @@ async fn a_callback_on_a_request_in_flight_hears_of_every_fault() {
         ),
         (
             Fault::WriteFails,
-            codes::TRANSPORT_ERROR,
-            "Transport error: the peer is gone",
+            codes::CONNECTION_CLOSED,
+            "Connection closed: Transport error: the peer is gone",
         ),
         (
             Fault::TaskPanics,
-            codes::TASK_FAILED,
-            "a spawned task panicked: kaboom",
+            codes::CONNECTION_CLOSED,
+            "Connection closed: a spawned task panicked: kaboom",
         ),
     ] {
         assert_error(callback_client(fault).await, code, why);

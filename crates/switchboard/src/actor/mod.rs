@@ -200,9 +200,12 @@ where
 
     // Whatever happened, nobody may wait for an answer from this connection any more, and
     // queued tasks (which hold clones of the connection) must not keep it alive.
-    let why = fatal
-        .clone()
-        .unwrap_or_else(|| Error::connection_closed("the connection has ended"));
+    // Whatever ended it, a waiting request hears "connection closed" (guarantee 3), with the
+    // cause in the message; the cause itself is what `connect_to`/`connect_with` return.
+    let why = match &fatal {
+        Some(error) => Error::connection_closed(error.message()),
+        None => Error::connection_closed("the connection has ended"),
+    };
     // Requests still waiting fail now; their callbacks are owed that error, so they run here.
     futures::future::join_all(shared.pending.close(&why)).await;
     shared.outgoing.close();
