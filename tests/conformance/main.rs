@@ -16,7 +16,7 @@
 //! | `echo_contract.rs` | the `echo_server` contract of issue 2, on the wire |
 //! | `batches.rs` | JSON-RPC 2.0 batches |
 //! | `framing.rs` | newline framing, parse errors, oversized frames, request ids |
-//! | `bad_input.rs` | a table of malformed and hostile inputs: exact answers or silence, and the connection serves on |
+//! | `bad_input/` | a table of malformed and hostile inputs: exact answers or silence, and the connection serves on |
 //! | `dynamic.rs` | guarantee 6: dynamic handlers, keyed routing with thousands of sessions |
 //! | `parking.rs` | early messages: replay in order, bounds, expiry |
 //! | `peers.rs` | roles that reach two peers through their counterpart |

@@ -8,7 +8,8 @@
 //!   chunked, into the frames a plain reference split produces.
 //! - `envelope`: any bytes read as messages or an error answer; every message the encoder
 //!   writes, and every other spelling of it, reads back the same; the short path agrees with
-//!   the full reader wherever it answers.
+//!   the full reader wherever it answers. Its inputs come from `message` (messages as values,
+//!   and broken frames) and `write` (a message as the encoder writes it, or spelled otherwise).
 //!
 //! Case counts are chosen so that each property runs in a few seconds at most in a debug
 //! build (framing: 2,048 cases, about 4 s; each envelope property: 4,096 cases, under 1 s);
@@ -17,6 +18,8 @@
 
 mod envelope;
 mod framing;
+mod message;
+mod write;
 
 use proptest::test_runner::Config;
 
