@@ -200,10 +200,9 @@ impl<Cp: Role> ConnectionTo<Cp> {
         let sent = encode::with_scratch(|frame| {
             encode::request_frame(frame, &RequestId::from(id), request)?;
             self.shared.pending.insert(id)?;
-            self.shared
-                .outgoing
-                .push(frame)
-                .inspect_err(|_| self.shared.pending.forget(id))
+            self.shared.outgoing.push(frame).inspect_err(|_| {
+                self.shared.pending.forget(id);
+            })
         });
         match sent {
             Ok(()) => {

@@ -186,11 +186,6 @@ impl PendingRequests {
         }
     }
 
-    /// Forgets `id`: its `SentRequest` was dropped, so any answer is of no interest.
-    pub(crate) fn forget(&self, id: u64) {
-        self.lock().remove(id);
-    }
-
     /// Starts the timeout of request `id`: the returned receiver resolves (cancelled) once the
     /// request is no longer pending, so the timer can stop. `None` if it is not pending.
     pub(crate) fn arm_timer(&self, id: u64) -> Option<oneshot::Receiver<()>> {
@@ -229,9 +224,9 @@ impl PendingRequests {
         }
     }
 
-    /// Forgets the request; true if it was still waiting for its answer (so the peer may
-    /// still be working on it).
-    pub(crate) fn forget_unanswered(&self, id: u64) -> bool {
+    /// Forgets the request: any answer is of no interest now. True if it was still waiting
+    /// for its answer (so the peer may still be working on it).
+    pub(crate) fn forget(&self, id: u64) -> bool {
         matches!(
             self.lock().remove(id),
             Some(Entry::Waiting(_) | Entry::Callback(_))

@@ -297,7 +297,7 @@ impl<T> Drop for SentRequest<T> {
 
 /// Forgets request `id` and, if the peer may still be working on it, tells it to stop.
 pub(crate) fn cancel(shared: &Shared, id: u64) {
-    if shared.pending.forget_unanswered(id) {
+    if shared.pending.forget(id) {
         send_cancel(shared, id);
     }
 }

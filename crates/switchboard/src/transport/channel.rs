@@ -137,6 +137,16 @@ impl Direction {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+
+    fn hang_up_sender(&self) {
+        let mut state = self.lock();
+        state.sender_gone = true;
+        let receiver = state.receiver.take();
+        drop(state);
+        if let Some(receiver) = receiver {
+            receiver.wake();
+        }
+    }
 }
 
 /// The sending half. The connection's outgoing actor writes batches of newline-terminated
@@ -200,18 +210,6 @@ impl AsyncWrite for Sender {
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.direction.hang_up_sender();
         Poll::Ready(Ok(()))
-    }
-}
-
-impl Direction {
-    fn hang_up_sender(&self) {
-        let mut state = self.lock();
-        state.sender_gone = true;
-        let receiver = state.receiver.take();
-        drop(state);
-        if let Some(receiver) = receiver {
-            receiver.wake();
-        }
     }
 }
 
