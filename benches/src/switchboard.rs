@@ -154,7 +154,7 @@ pub async fn pipelined(end: End, n: u64) -> Result<Measured, Error> {
 
 /// Sends the notification `make` builds, waiting for room while the outgoing queue is full:
 /// how a sender goes at the peer's pace.
-async fn send_paced<N: JsonRpcNotification>(
+async fn send_paced<N: JsonRpcNotification<UntypedRole>>(
     cx: &ConnectionTo<UntypedRole>,
     mut make: impl FnMut() -> N,
 ) -> Result<(), Error> {

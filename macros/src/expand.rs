@@ -2,7 +2,7 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::{Data, DataEnum, DeriveInput, Fields, Ident, LitStr, Path, Type, Variant};
+use syn::{Data, DataEnum, DeriveInput, Fields, Generics, Ident, LitStr, Path, Type, Variant};
 
 use crate::attr::{self, Kind, Shape};
 
@@ -32,9 +32,16 @@ pub(crate) fn response(input: &DeriveInput) -> syn::Result<TokenStream> {
     let krate = args.crate_path();
     let name = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    // Every serde type is already a response; the derive checks that this one qualifies, so
+    // a missing `Serialize` or `Deserialize` is reported here rather than at first use.
     Ok(quote! {
         #[automatically_derived]
-        impl #impl_generics #krate::JsonRpcResponse for #name #ty_generics #where_clause {}
+        const _: () = {
+            fn assert_response #impl_generics () #where_clause {
+                fn is_response<T: #krate::JsonRpcResponse>() {}
+                is_response::<#name #ty_generics>();
+            }
+        };
     })
 }
 
@@ -61,8 +68,8 @@ fn single(kind: Kind, input: &DeriveInput) -> syn::Result<TokenStream> {
     };
 
     let krate = args.crate_path();
-    let message_impl = message_impl(input, &krate, &single_body(&krate, method));
-    let kind_impl = kind_impl(input, &krate, response);
+    let message_impl = message_impl(input, &krate, &single_body(&krate, method), &[]);
+    let kind_impl = kind_impl(input, &krate, response, &[]);
     Ok(quote! { #message_impl #kind_impl })
 }
 
@@ -138,8 +145,9 @@ fn enumeration(kind: Kind, input: &DeriveInput, data: &DataEnum) -> syn::Result<
             )),
             _ => None,
         };
-    let message_impl = message_impl(input, &krate, &enum_body(&krate, &variants));
-    let kind_impl = kind_impl(input, &krate, response);
+    let variant_types: Vec<&Type> = variants.iter().map(|(_, ty)| *ty).collect();
+    let message_impl = message_impl(input, &krate, &enum_body(&krate, &variants), &variant_types);
+    let kind_impl = kind_impl(input, &krate, response, &variant_types);
     Ok(quote! { #message_impl #kind_impl })
 }
 
@@ -180,7 +188,7 @@ fn newtype_variant(kind: Kind, variant: &Variant) -> syn::Result<(&Ident, &Type)
 }
 
 fn enum_body(krate: &Path, variants: &[(&Ident, &Type)]) -> TokenStream {
-    let message = quote!(#krate::JsonRpcMessage);
+    let message = quote!(#krate::JsonRpcMessage<__Cp>);
     let names = variants.iter().map(|(name, _)| *name);
     let names = &names.collect::<Vec<_>>();
     let types = variants.iter().map(|(_, ty)| *ty);
@@ -225,13 +233,34 @@ fn enum_body(krate: &Path, variants: &[(&Ident, &Type)]) -> TokenStream {
     }
 }
 
-/// `impl JsonRpcMessage for Type { body }`.
-fn message_impl(input: &DeriveInput, krate: &Path, body: &TokenStream) -> TokenStream {
+/// The type's generics plus `__Cp`, the counterpart role: derived messages travel with any
+/// role. `bounded` are the types that must be messages for that role too (an enum's variants).
+fn with_counterpart(input: &DeriveInput, krate: &Path, bounded: &[&Type]) -> Generics {
+    let mut generics = input.generics.clone();
+    generics.params.push(syn::parse_quote!(__Cp));
+    let where_clause = generics.make_where_clause();
+    for ty in bounded {
+        where_clause
+            .predicates
+            .push(syn::parse_quote!(#ty: #krate::JsonRpcMessage<__Cp>));
+    }
+    generics
+}
+
+/// `impl<__Cp> JsonRpcMessage<__Cp> for Type { body }`.
+fn message_impl(
+    input: &DeriveInput,
+    krate: &Path,
+    body: &TokenStream,
+    bounded: &[&Type],
+) -> TokenStream {
     let name = &input.ident;
-    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let generics = with_counterpart(input, krate, bounded);
+    let (impl_generics, _, where_clause) = generics.split_for_impl();
+    let (_, ty_generics, _) = input.generics.split_for_impl();
     quote! {
         #[automatically_derived]
-        impl #impl_generics #krate::JsonRpcMessage for #name #ty_generics #where_clause {
+        impl #impl_generics #krate::JsonRpcMessage<__Cp> for #name #ty_generics #where_clause {
             #body
         }
     }
@@ -239,19 +268,27 @@ fn message_impl(input: &DeriveInput, krate: &Path, body: &TokenStream) -> TokenS
 
 /// `impl JsonRpcRequest` with its response type when there is one, else
 /// `impl JsonRpcNotification`.
-fn kind_impl(input: &DeriveInput, krate: &Path, response: Option<Type>) -> TokenStream {
+fn kind_impl(
+    input: &DeriveInput,
+    krate: &Path,
+    response: Option<Type>,
+    bounded: &[&Type],
+) -> TokenStream {
     let name = &input.ident;
-    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let generics = with_counterpart(input, krate, bounded);
+    let (impl_generics, _, where_clause) = generics.split_for_impl();
+    let (_, ty_generics, _) = input.generics.split_for_impl();
     match response {
         Some(response) => quote! {
             #[automatically_derived]
-            impl #impl_generics #krate::JsonRpcRequest for #name #ty_generics #where_clause {
+            impl #impl_generics #krate::JsonRpcRequest<__Cp> for #name #ty_generics #where_clause {
                 type Response = #response;
             }
         },
         None => quote! {
             #[automatically_derived]
-            impl #impl_generics #krate::JsonRpcNotification for #name #ty_generics #where_clause {}
+            impl #impl_generics #krate::JsonRpcNotification<__Cp> for #name #ty_generics
+                #where_clause {}
         },
     }
 }

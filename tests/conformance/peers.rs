@@ -268,7 +268,7 @@ async fn dispatch_from_left_takes_left_requests_and_notifications() {
         .builder()
         .on_receive_dispatch_from(Left, {
             let log = Arc::clone(&log);
-            move |dispatch: Dispatch<Ping, Note>, _cx| {
+            move |dispatch: Dispatch<Ping, Note, Relay>, _cx| {
                 ready(match dispatch {
                     Dispatch::Request(ping, responder) => {
                         push(&log, format!("left ping {}", ping.n));
@@ -329,7 +329,7 @@ async fn a_peer_handler_that_does_not_claim_passes_the_message_on_as_it_arrived(
         .on_receive_notification_from(Left, |_note: Note, _cx| {
             ready(Err(Error::internal_error("left notes are not sent here")))
         })
-        .on_receive_dispatch_from(Right, |_dispatch: Dispatch<Ping, Note>, _cx| {
+        .on_receive_dispatch_from(Right, |_dispatch: Dispatch<Ping, Note, Relay>, _cx| {
             ready(Err(Error::internal_error("right pings are not sent here")))
         })
         .on_receive_notification(log_notifications(&log))

@@ -178,7 +178,7 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
         handler: F,
     ) -> Builder<R, Chain<H, RequestHandler<Req, F>>>
     where
-        Req: JsonRpcRequest,
+        Req: JsonRpcRequest<R::Counterpart>,
         F: FnMut(Req, Responder<Req::Response>, ConnectionTo<R::Counterpart>) -> Fut
             + Send
             + 'static,
@@ -195,7 +195,7 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
         handler: F,
     ) -> Builder<R, Chain<H, NotificationHandler<Notif, F>>>
     where
-        Notif: JsonRpcNotification,
+        Notif: JsonRpcNotification<R::Counterpart>,
         F: FnMut(Notif, ConnectionTo<R::Counterpart>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<(), Error>> + Send,
     {
@@ -210,9 +210,11 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
         handler: F,
     ) -> Builder<R, Chain<H, DispatchHandler<Req, Notif, F>>>
     where
-        Req: JsonRpcRequest,
-        Notif: JsonRpcNotification,
-        F: FnMut(Dispatch<Req, Notif>, ConnectionTo<R::Counterpart>) -> Fut + Send + 'static,
+        Req: JsonRpcRequest<R::Counterpart>,
+        Notif: JsonRpcNotification<R::Counterpart>,
+        F: FnMut(Dispatch<Req, Notif, R::Counterpart>, ConnectionTo<R::Counterpart>) -> Fut
+            + Send
+            + 'static,
         Fut: Future<Output = Result<(), Error>> + Send,
     {
         self.with_handler(DispatchHandler::new(handler))
@@ -229,7 +231,7 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     where
         R::Counterpart: HasPeer<P>,
         P: fmt::Debug + Send + Sync + 'static,
-        Req: JsonRpcRequest,
+        Req: JsonRpcRequest<R::Counterpart>,
         F: FnMut(Req, Responder<Req::Response>, ConnectionTo<R::Counterpart>) -> Fut
             + Send
             + 'static,
@@ -248,7 +250,7 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     where
         R::Counterpart: HasPeer<P>,
         P: fmt::Debug + Send + Sync + 'static,
-        Notif: JsonRpcNotification,
+        Notif: JsonRpcNotification<R::Counterpart>,
         F: FnMut(Notif, ConnectionTo<R::Counterpart>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<(), Error>> + Send,
     {
@@ -265,9 +267,11 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     where
         R::Counterpart: HasPeer<P>,
         P: fmt::Debug + Send + Sync + 'static,
-        Req: JsonRpcRequest,
-        Notif: JsonRpcNotification,
-        F: FnMut(Dispatch<Req, Notif>, ConnectionTo<R::Counterpart>) -> Fut + Send + 'static,
+        Req: JsonRpcRequest<R::Counterpart>,
+        Notif: JsonRpcNotification<R::Counterpart>,
+        F: FnMut(Dispatch<Req, Notif, R::Counterpart>, ConnectionTo<R::Counterpart>) -> Fut
+            + Send
+            + 'static,
         Fut: Future<Output = Result<(), Error>> + Send,
     {
         self.with_handler(FromPeer::new(peer, DispatchHandler::new(handler)))

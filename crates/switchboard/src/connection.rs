@@ -187,18 +187,19 @@ impl<Cp: Role> ConnectionTo<Cp> {
     ///
     /// Failures to send (closed connection, full queue, params that do not serialize) are
     /// reported by the `SentRequest` too, so there is one place to handle errors.
-    pub fn send_request<M: JsonRpcRequest>(&self, request: M) -> SentRequest<M::Response> {
-        self.send_request_expecting(&request)
+    pub fn send_request<M: JsonRpcRequest<Cp>>(&self, request: M) -> SentRequest<M::Response> {
+        self.send_request_expecting::<M::Response, M, Cp>(&request)
     }
 
-    /// Sends `request`, whose answer will be read as a `T`.
-    pub(crate) fn send_request_expecting<T: JsonRpcResponse>(
+    /// Sends `request` (a message type read for the counterpart `As`), whose answer will be
+    /// read as a `T`.
+    pub(crate) fn send_request_expecting<T: JsonRpcResponse, M: JsonRpcMessage<As>, As>(
         &self,
-        request: &impl JsonRpcMessage,
+        request: &M,
     ) -> SentRequest<T> {
         let id = self.shared.next_request_id.fetch_add(1, Ordering::Relaxed);
         let sent = encode::with_scratch(|frame| {
-            encode::request_frame(frame, &RequestId::from(id), request)?;
+            encode::request_frame::<M, As>(frame, &RequestId::from(id), request)?;
             self.shared.pending.insert(id)?;
             self.shared.outgoing.push(frame).inspect_err(|_| {
                 self.shared.pending.forget(id);
@@ -216,9 +217,20 @@ impl<Cp: Role> ConnectionTo<Cp> {
     }
 
     /// Sends a notification.
-    pub fn send_notification<M: JsonRpcNotification>(&self, notification: M) -> Result<(), Error> {
+    pub fn send_notification<M: JsonRpcNotification<Cp>>(
+        &self,
+        notification: M,
+    ) -> Result<(), Error> {
+        self.send_notification_as::<M, Cp>(&notification)
+    }
+
+    /// Sends `notification`, a message type read for the counterpart `As`.
+    pub(crate) fn send_notification_as<M: JsonRpcMessage<As>, As>(
+        &self,
+        notification: &M,
+    ) -> Result<(), Error> {
         encode::with_scratch(|frame| {
-            encode::notification_frame(frame, &notification)?;
+            encode::notification_frame::<M, As>(frame, notification)?;
             self.shared.outgoing.push(frame)
         })
     }

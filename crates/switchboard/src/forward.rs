@@ -51,18 +51,18 @@ impl<Cp: Role> ConnectionTo<Cp> {
     /// forwarded.unwrap();
     /// # });
     /// ```
-    pub fn send_proxied_message<Req, Notif>(
+    pub fn send_proxied_message<Req, Notif, From>(
         &self,
-        dispatch: Dispatch<Req, Notif>,
+        dispatch: Dispatch<Req, Notif, From>,
     ) -> Result<(), Error>
     where
-        Req: JsonRpcRequest,
-        Notif: JsonRpcNotification,
+        Req: JsonRpcRequest<From>,
+        Notif: JsonRpcNotification<From>,
     {
         match dispatch {
             Dispatch::Request(request, responder) => {
                 let responder: Responder<RawJson> = responder.cast();
-                let sent = self.send_request_expecting::<RawJson>(&request);
+                let sent = self.send_request_expecting::<RawJson, Req, From>(&request);
                 let failed = sent.failure();
                 sent.forward_response_to(responder);
                 match failed {
@@ -70,7 +70,9 @@ impl<Cp: Role> ConnectionTo<Cp> {
                     None => Ok(()),
                 }
             }
-            Dispatch::Notification(notification) => self.send_notification(notification),
+            Dispatch::Notification(notification) => {
+                self.send_notification_as::<Notif, From>(&notification)
+            }
             Dispatch::Response(result, router) => {
                 router.deliver_later(result);
                 Ok(())
@@ -80,16 +82,16 @@ impl<Cp: Role> ConnectionTo<Cp> {
 
     /// Like [`send_proxied_message`](ConnectionTo::send_proxied_message), to `peer` through
     /// the counterpart: the message is wrapped the counterpart's way first.
-    pub fn send_proxied_message_to<P, Req, Notif>(
+    pub fn send_proxied_message_to<P, Req, Notif, From>(
         &self,
         peer: P,
-        dispatch: Dispatch<Req, Notif>,
+        dispatch: Dispatch<Req, Notif, From>,
     ) -> Result<(), Error>
     where
         Cp: HasPeer<P>,
         P: fmt::Debug + Send + Sync + 'static,
-        Req: JsonRpcRequest,
-        Notif: JsonRpcNotification,
+        Req: JsonRpcRequest<From>,
+        Notif: JsonRpcNotification<From>,
     {
         let wrapped = dispatch
             .into_untyped()?

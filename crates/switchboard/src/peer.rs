@@ -21,7 +21,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::handler::{Handled, Handler};
-use crate::message::{JsonRpcNotification, JsonRpcRequest, UntypedMessage};
+use crate::message::{JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, UntypedMessage};
 use crate::{ConnectionTo, Dispatch, Error, Role, SentRequest};
 
 /// A role that relays messages between its counterpart and the peer `P`.
@@ -235,13 +235,12 @@ impl<Cp: Role> ConnectionTo<Cp> {
     where
         Cp: HasPeer<P>,
         P: fmt::Debug + Send + Sync + 'static,
-        M: JsonRpcRequest,
+        M: JsonRpcRequest<P>,
     {
-        match request
-            .into_untyped()
+        match JsonRpcMessage::<P>::into_untyped(request)
             .and_then(|message| self.counterpart().wrap_for_peer(&peer, message))
         {
-            Ok(wrapped) => self.send_request_expecting(&wrapped),
+            Ok(wrapped) => self.send_request_expecting::<M::Response, UntypedMessage, P>(&wrapped),
             Err(error) => SentRequest::failed(error, Arc::clone(&self.shared)),
         }
     }
@@ -251,11 +250,10 @@ impl<Cp: Role> ConnectionTo<Cp> {
     where
         Cp: HasPeer<P>,
         P: fmt::Debug + Send + Sync + 'static,
-        M: JsonRpcNotification,
+        M: JsonRpcNotification<P>,
     {
-        let wrapped = self
-            .counterpart()
-            .wrap_for_peer(&peer, notification.into_untyped()?)?;
-        self.send_notification(wrapped)
+        let message = JsonRpcMessage::<P>::into_untyped(notification)?;
+        let wrapped = self.counterpart().wrap_for_peer(&peer, message)?;
+        self.send_notification_as::<UntypedMessage, P>(&wrapped)
     }
 }

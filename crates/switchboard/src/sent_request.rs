@@ -337,7 +337,7 @@ fn send_cancel(shared: &Shared, id: u64) {
     };
     let sent = crate::wire::encode::with_scratch(|frame| {
         let message = UntypedMessage::new(crate::cancel::CANCEL_METHOD, &params)?;
-        crate::wire::encode::notification_frame(frame, &message)?;
+        crate::wire::encode::notification_frame::<_, crate::UntypedRole>(frame, &message)?;
         // Queued like an answer: a full queue must not keep the peer working for nobody.
         shared.outgoing.push_answer(frame)
     });

@@ -29,7 +29,7 @@ impl<Req, F> RequestHandler<Req, F> {
 impl<Cp, Req, F, Fut> Handler<Cp> for RequestHandler<Req, F>
 where
     Cp: Role,
-    Req: JsonRpcRequest,
+    Req: JsonRpcRequest<Cp>,
     F: FnMut(Req, Responder<Req::Response>, ConnectionTo<Cp>) -> Fut + Send,
     Fut: Future<Output = Result<(), Error>> + Send,
 {
@@ -49,7 +49,7 @@ where
                 retry: false,
             });
         }
-        match dispatch.into_typed::<Req, crate::message::NoMessage>() {
+        match dispatch.into_typed::<Req, crate::message::NoMessage, Cp>() {
             Typed::Matched(Dispatch::Request(request, responder)) => {
                 (self.handler)(request, responder, cx.clone()).await?
             }
@@ -86,7 +86,7 @@ impl<Notif, F> NotificationHandler<Notif, F> {
 impl<Cp, Notif, F, Fut> Handler<Cp> for NotificationHandler<Notif, F>
 where
     Cp: Role,
-    Notif: JsonRpcNotification,
+    Notif: JsonRpcNotification<Cp>,
     F: FnMut(Notif, ConnectionTo<Cp>) -> Fut + Send,
     Fut: Future<Output = Result<(), Error>> + Send,
 {
@@ -106,7 +106,7 @@ where
                 retry: false,
             });
         }
-        match dispatch.into_typed::<crate::message::NoMessage, Notif>() {
+        match dispatch.into_typed::<crate::message::NoMessage, Notif, Cp>() {
             Typed::Matched(Dispatch::Notification(notification)) => {
                 (self.handler)(notification, cx.clone()).await?
             }
@@ -145,9 +145,9 @@ impl<Req, Notif, F> DispatchHandler<Req, Notif, F> {
 impl<Cp, Req, Notif, F, Fut> Handler<Cp> for DispatchHandler<Req, Notif, F>
 where
     Cp: Role,
-    Req: JsonRpcRequest,
-    Notif: JsonRpcNotification,
-    F: FnMut(Dispatch<Req, Notif>, ConnectionTo<Cp>) -> Fut + Send,
+    Req: JsonRpcRequest<Cp>,
+    Notif: JsonRpcNotification<Cp>,
+    F: FnMut(Dispatch<Req, Notif, Cp>, ConnectionTo<Cp>) -> Fut + Send,
     Fut: Future<Output = Result<(), Error>> + Send,
 {
     fn sees_responses(&self) -> bool {
@@ -159,7 +159,7 @@ where
         dispatch: Dispatch,
         cx: &ConnectionTo<Cp>,
     ) -> Result<Handled<Dispatch>, Error> {
-        match dispatch.into_typed::<Req, Notif>() {
+        match dispatch.into_typed::<Req, Notif, Cp>() {
             Typed::Matched(typed) => (self.handler)(typed, cx.clone()).await?,
             Typed::Unmatched(message) => {
                 return Ok(Handled::No {

@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use super::{JsonRpcNotification, JsonRpcRequest, RawJson, UntypedMessage};
-use crate::{Error, Responder, ResponseRouter};
+use super::{JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, RawJson, UntypedMessage};
+use crate::{Error, Responder, ResponseRouter, UntypedRole};
 
 /// One incoming item: a request with its [`Responder`], a notification, or a response with its
 /// [`ResponseRouter`].
@@ -13,11 +13,17 @@ use crate::{Error, Responder, ResponseRouter};
 /// [`on_receive_dispatch`](crate::Builder::on_receive_dispatch) handler receives: the request
 /// and notification types may be enums of messages.
 ///
+/// `Cp` is the counterpart role the message types are read for (see
+/// [`JsonRpcMessage`](crate::JsonRpcMessage)); the untyped form's [`UntypedRole`] stands for any.
+///
 /// Responses to requests this side sent reach their [`SentRequest`](crate::SentRequest)
 /// through the chain as `Dispatch::Response`; typed handlers never see them, and a response
 /// that no handler claims is routed to its request.
-pub enum Dispatch<Req: JsonRpcRequest = UntypedMessage, Notif: JsonRpcNotification = UntypedMessage>
-{
+pub enum Dispatch<
+    Req: JsonRpcRequest<Cp> = UntypedMessage,
+    Notif: JsonRpcNotification<Cp> = UntypedMessage,
+    Cp = UntypedRole,
+> {
     /// A request and the responder that must answer it.
     Request(Req, Responder<Req::Response>),
     /// A notification.
@@ -38,12 +44,14 @@ pub enum Typed<D> {
     Rejected,
 }
 
-impl<Req: JsonRpcRequest, Notif: JsonRpcNotification> Dispatch<Req, Notif> {
+impl<Cp, Req: JsonRpcRequest<Cp>, Notif: JsonRpcNotification<Cp>> Dispatch<Req, Notif, Cp> {
     /// The method, for requests and notifications.
     pub fn method(&self) -> Option<&str> {
         match self {
-            Dispatch::Request(request, _) => Some(request.method()),
-            Dispatch::Notification(notification) => Some(notification.method()),
+            Dispatch::Request(request, _) => Some(JsonRpcMessage::<Cp>::method(request)),
+            Dispatch::Notification(notification) => {
+                Some(JsonRpcMessage::<Cp>::method(notification))
+            }
             Dispatch::Response(..) => None,
         }
     }
@@ -67,11 +75,12 @@ impl<Req: JsonRpcRequest, Notif: JsonRpcNotification> Dispatch<Req, Notif> {
     /// Turns a typed dispatch back into the untyped form.
     pub fn into_untyped(self) -> Result<Dispatch, Error> {
         Ok(match self {
-            Dispatch::Request(request, responder) => {
-                Dispatch::Request(request.into_untyped()?, responder.cast())
-            }
+            Dispatch::Request(request, responder) => Dispatch::Request(
+                JsonRpcMessage::<Cp>::into_untyped(request)?,
+                responder.cast(),
+            ),
             Dispatch::Notification(notification) => {
-                Dispatch::Notification(notification.into_untyped()?)
+                Dispatch::Notification(JsonRpcMessage::<Cp>::into_untyped(notification)?)
             }
             Dispatch::Response(result, router) => Dispatch::Response(result, router),
         })
@@ -114,14 +123,16 @@ impl Dispatch {
         }
     }
 
-    /// Reads this dispatch as `Dispatch<Req, Notif>` when its method matches one of them.
+    /// Reads this dispatch as `Dispatch<Req, Notif, Cp>` when its method matches one of them
+    /// (`Cp` is the counterpart role the types are read for: `UntypedRole` for derived types,
+    /// a protocol's role for its own).
     ///
     /// A request whose params do not fit is answered -32602 (naming the field) and a
     /// notification whose params do not fit is logged and dropped: both come back as
     /// [`Typed::Rejected`]. Responses and other methods come back as [`Typed::Unmatched`].
-    pub fn into_typed<Req: JsonRpcRequest, Notif: JsonRpcNotification>(
+    pub fn into_typed<Req: JsonRpcRequest<Cp>, Notif: JsonRpcNotification<Cp>, Cp>(
         self,
-    ) -> Typed<Dispatch<Req, Notif>> {
+    ) -> Typed<Dispatch<Req, Notif, Cp>> {
         match self {
             Dispatch::Request(message, responder) if Req::matches_method(message.method()) => {
                 match Req::from_untyped(message) {
@@ -149,8 +160,10 @@ impl Dispatch {
     }
 }
 
-impl<Req: JsonRpcRequest + fmt::Debug, Notif: JsonRpcNotification + fmt::Debug> fmt::Debug
-    for Dispatch<Req, Notif>
+impl<Cp, Req, Notif> fmt::Debug for Dispatch<Req, Notif, Cp>
+where
+    Req: JsonRpcRequest<Cp> + fmt::Debug,
+    Notif: JsonRpcNotification<Cp> + fmt::Debug,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -17,6 +17,8 @@ pub use untyped::UntypedMessage;
 
 pub(crate) use raw::parse_json;
 
+use std::any::Any;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -26,7 +28,13 @@ use crate::Error;
 ///
 /// One type may stand for several methods: an enum whose variants each hold a message type
 /// matches any of their methods. That is how a handler takes "any of these requests".
-pub trait JsonRpcMessage: Send + Sized + 'static {
+///
+/// `Cp` is the counterpart role of the connections the message travels on. The derive
+/// macros implement the traits for every `Cp`, so a derived type works with any role. The
+/// parameter exists for protocol crates: Rust lets a crate implement a trait of ours for a type
+/// of a third crate (say, the official ACP schema types) only when one of the trait's
+/// parameters is the crate's own type, and a protocol's roles are exactly that.
+pub trait JsonRpcMessage<Cp>: Send + Sized + 'static {
     /// True when a message with this method can be read as `Self`.
     fn matches_method(method: &str) -> bool;
 
@@ -54,27 +62,51 @@ pub trait JsonRpcMessage: Send + Sized + 'static {
 }
 
 /// A request: a message that expects exactly one answer of type `Self::Response`.
-pub trait JsonRpcRequest: JsonRpcMessage {
+pub trait JsonRpcRequest<Cp>: JsonRpcMessage<Cp> {
     /// The type of a successful answer.
     type Response: JsonRpcResponse;
 }
 
 /// A notification: a message that is never answered.
-pub trait JsonRpcNotification: JsonRpcMessage {}
+pub trait JsonRpcNotification<Cp>: JsonRpcMessage<Cp> {}
 
-/// The result of a successful request.
+/// The result of a successful request: any `Serialize + DeserializeOwned` type.
 ///
-/// Any `Serialize + DeserializeOwned` type can be a response; the derive
-/// ([`JsonRpcResponse`](macro@crate::JsonRpcResponse)) marks it so.
+/// Implemented for every such type, so the result types of other crates work as they are.
+/// [`RawJson`] passes through untouched: it is written as it is and read without a parse.
+/// The derive ([`JsonRpcResponse`](macro@crate::JsonRpcResponse)) only checks that a type
+/// qualifies.
 pub trait JsonRpcResponse: Serialize + DeserializeOwned + Send + 'static {
     /// Writes the result as JSON into `out`, on one line (compact JSON, as serde_json writes
     /// it).
+    fn write_result(&self, out: &mut Vec<u8>) -> Result<(), Error>;
+
+    /// Reads the result from the raw JSON of a response.
+    fn from_result(result: &RawJson) -> Result<Self, Error>;
+
+    /// The answer as raw JSON (used to pass a typed answer on through a
+    /// [`ResponseRouter`](crate::ResponseRouter)).
+    fn into_raw(self) -> Result<RawJson, Error>;
+}
+
+impl<T: Serialize + DeserializeOwned + Send + 'static> JsonRpcResponse for T {
     fn write_result(&self, out: &mut Vec<u8>) -> Result<(), Error> {
+        if let Some(raw) = (self as &dyn Any).downcast_ref::<RawJson>() {
+            raw.write_one_line(out);
+            return Ok(());
+        }
         serde_json::to_writer(out, self).map_err(Error::serialization)
     }
 
-    /// Reads the result from the raw JSON of a response.
     fn from_result(result: &RawJson) -> Result<Self, Error> {
+        // A forwarded answer is taken as it is: no parse, one clone of the text.
+        let mut slot = Some(result.clone());
+        if let Some(raw) = (&mut slot as &mut dyn Any)
+            .downcast_mut::<Option<T>>()
+            .and_then(Option::take)
+        {
+            return Ok(raw);
+        }
         parse_json(result.get(), |detail| {
             Error::serialization(format_args!(
                 "the response does not fit the expected type: {detail}"
@@ -82,34 +114,16 @@ pub trait JsonRpcResponse: Serialize + DeserializeOwned + Send + 'static {
         })
     }
 
-    /// The answer as raw JSON (used to pass a typed answer on through a
-    /// [`ResponseRouter`](crate::ResponseRouter)).
     fn into_raw(self) -> Result<RawJson, Error> {
-        RawJson::from_serialize(&self)
-    }
-}
-
-impl JsonRpcResponse for serde_json::Value {}
-impl JsonRpcResponse for () {}
-impl JsonRpcResponse for String {}
-impl JsonRpcResponse for bool {}
-impl JsonRpcResponse for i64 {}
-impl JsonRpcResponse for u64 {}
-impl<T: JsonRpcResponse> JsonRpcResponse for Vec<T> {}
-impl<T: JsonRpcResponse> JsonRpcResponse for Option<T> {}
-
-impl JsonRpcResponse for RawJson {
-    fn write_result(&self, out: &mut Vec<u8>) -> Result<(), Error> {
-        self.write_one_line(out);
-        Ok(())
-    }
-
-    fn from_result(result: &RawJson) -> Result<Self, Error> {
-        Ok(result.clone())
-    }
-
-    fn into_raw(self) -> Result<RawJson, Error> {
-        Ok(self)
+        let mut slot = Some(self);
+        if let Some(raw) = (&mut slot as &mut dyn Any)
+            .downcast_mut::<Option<RawJson>>()
+            .and_then(Option::take)
+        {
+            return Ok(raw);
+        }
+        // `Some(value)` serializes as the value itself.
+        RawJson::from_serialize(&slot)
     }
 }
 
@@ -120,7 +134,7 @@ impl JsonRpcResponse for RawJson {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoMessage {}
 
-impl JsonRpcMessage for NoMessage {
+impl<Cp> JsonRpcMessage<Cp> for NoMessage {
     fn matches_method(_method: &str) -> bool {
         false
     }
@@ -138,11 +152,11 @@ impl JsonRpcMessage for NoMessage {
     }
 }
 
-impl JsonRpcRequest for NoMessage {
+impl<Cp> JsonRpcRequest<Cp> for NoMessage {
     type Response = ();
 }
 
-impl JsonRpcNotification for NoMessage {}
+impl<Cp> JsonRpcNotification<Cp> for NoMessage {}
 
 /// Support code for the derive macros. Not part of the public API.
 #[doc(hidden)]

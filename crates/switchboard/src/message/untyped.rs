@@ -65,7 +65,7 @@ impl UntypedMessage {
     }
 }
 
-impl JsonRpcMessage for UntypedMessage {
+impl<Cp> JsonRpcMessage<Cp> for UntypedMessage {
     fn matches_method(_method: &str) -> bool {
         true
     }
@@ -91,11 +91,11 @@ impl JsonRpcMessage for UntypedMessage {
     }
 }
 
-impl JsonRpcRequest for UntypedMessage {
+impl<Cp> JsonRpcRequest<Cp> for UntypedMessage {
     type Response = serde_json::Value;
 }
 
-impl JsonRpcNotification for UntypedMessage {}
+impl<Cp> JsonRpcNotification<Cp> for UntypedMessage {}
 
 impl TryFrom<UntypedMessage> for jsonrpcmsg::Params {
     type Error = Error;

@@ -42,11 +42,11 @@ pub(crate) fn write_json_str(out: &mut Vec<u8>, s: &str) {
 }
 
 /// Appends `,"params":<params>`, leaving the member out when the params are `null`.
-fn write_params<M: JsonRpcMessage>(out: &mut Vec<u8>, message: &M) -> Result<(), Error> {
+fn write_params<M: JsonRpcMessage<As>, As>(out: &mut Vec<u8>, message: &M) -> Result<(), Error> {
     let mark = out.len();
     out.extend_from_slice(b",\"params\":");
     let params_at = out.len();
-    message.write_params(out)?;
+    JsonRpcMessage::<As>::write_params(message, out)?;
     if &out[params_at..] == b"null" {
         out.truncate(mark);
     }
@@ -54,7 +54,7 @@ fn write_params<M: JsonRpcMessage>(out: &mut Vec<u8>, message: &M) -> Result<(),
 }
 
 /// `{"jsonrpc":"2.0","id":<id>,"method":<method>,"params":<params>}`
-pub(crate) fn request_frame<M: JsonRpcMessage>(
+pub(crate) fn request_frame<M: JsonRpcMessage<As>, As>(
     out: &mut Vec<u8>,
     id: &RequestId,
     message: &M,
@@ -62,20 +62,20 @@ pub(crate) fn request_frame<M: JsonRpcMessage>(
     out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
     id.write_json(out);
     out.extend_from_slice(b",\"method\":");
-    write_json_str(out, message.method());
-    write_params(out, message)?;
+    write_json_str(out, JsonRpcMessage::<As>::method(message));
+    write_params::<M, As>(out, message)?;
     out.push(b'}');
     Ok(())
 }
 
 /// `{"jsonrpc":"2.0","method":<method>,"params":<params>}`
-pub(crate) fn notification_frame<M: JsonRpcMessage>(
+pub(crate) fn notification_frame<M: JsonRpcMessage<As>, As>(
     out: &mut Vec<u8>,
     message: &M,
 ) -> Result<(), Error> {
     out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"method\":");
-    write_json_str(out, message.method());
-    write_params(out, message)?;
+    write_json_str(out, JsonRpcMessage::<As>::method(message));
+    write_params::<M, As>(out, message)?;
     out.push(b'}');
     Ok(())
 }
@@ -124,7 +124,7 @@ mod tests {
     fn frames_have_the_exact_json_rpc_shape() {
         let message = UntypedMessage::new("a\"b", serde_json::json!({"x": 1})).unwrap();
         assert_eq!(
-            text(written(|out| request_frame(
+            text(written(|out| request_frame::<_, crate::UntypedRole>(
                 out,
                 &RequestId::Int(3),
                 &message
@@ -132,7 +132,9 @@ mod tests {
             r#"{"jsonrpc":"2.0","id":3,"method":"a\"b","params":{"x":1}}"#
         );
         assert_eq!(
-            text(written(|out| notification_frame(out, &message))),
+            text(written(|out| notification_frame::<_, crate::UntypedRole>(
+                out, &message
+            ))),
             r#"{"jsonrpc":"2.0","method":"a\"b","params":{"x":1}}"#
         );
         assert_eq!(
@@ -156,7 +158,7 @@ mod tests {
     fn null_params_are_left_out() {
         let message = UntypedMessage::from_raw("ping".into(), None);
         assert_eq!(
-            text(written(|out| request_frame(
+            text(written(|out| request_frame::<_, crate::UntypedRole>(
                 out,
                 &RequestId::Int(1),
                 &message
@@ -170,7 +172,7 @@ mod tests {
         let params =
             RawJson::from_string("{\n  \"a\": \"x\\ny\",\r\n  \"b\": [1,\n2]\n}".into()).unwrap();
         let message = UntypedMessage::from_raw("m".into(), Some(params));
-        let frame = written(|out| notification_frame(out, &message));
+        let frame = written(|out| notification_frame::<_, crate::UntypedRole>(out, &message));
         assert!(!frame.contains(&b'\n') && !frame.contains(&b'\r'));
         let value: serde_json::Value = serde_json::from_slice(&frame).unwrap();
         assert_eq!(

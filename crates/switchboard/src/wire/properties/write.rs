@@ -38,10 +38,12 @@ pub(super) fn encode(message: &Message, pretty: bool) -> Vec<u8> {
     };
     match message {
         Message::Request { id, method, params } => {
-            encode::request_frame(&mut out, id, &untyped(method, params)).expect("writes")
+            encode::request_frame::<_, crate::UntypedRole>(&mut out, id, &untyped(method, params))
+                .expect("writes")
         }
         Message::Notification { method, params } => {
-            encode::notification_frame(&mut out, &untyped(method, params)).expect("writes")
+            encode::notification_frame::<_, crate::UntypedRole>(&mut out, &untyped(method, params))
+                .expect("writes")
         }
         Message::Success { id, result } => {
             encode::result_frame(&mut out, id, &raw(result, pretty)).expect("writes")

@@ -37,7 +37,7 @@ enum AnyNotification {
 }
 
 fn main() {
-    use reexport::sb::JsonRpcMessage;
-    assert!(AnyRequest::matches_method("echo"));
-    assert!(AnyNotification::matches_method("log"));
+    use reexport::sb::{JsonRpcMessage, UntypedRole};
+    assert!(<AnyRequest as JsonRpcMessage<UntypedRole>>::matches_method("echo"));
+    assert!(<AnyNotification as JsonRpcMessage<UntypedRole>>::matches_method("log"));
 }

@@ -1,7 +1,9 @@
 //! Enums of messages, with and without the attribute.
 
 use serde::{Deserialize, Serialize};
-use switchboard::{JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, UntypedMessage};
+use switchboard::{
+    JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, UntypedMessage, UntypedRole,
+};
 
 #[derive(Serialize, Deserialize, JsonRpcRequest)]
 #[request(method = "echo", response = String)]
@@ -39,20 +41,20 @@ enum AnyNotification {
     Log(Log),
 }
 
-/// A generic enum carries its own bounds.
+/// A generic enum carries its own bounds, and gets the variants' message bounds added.
 #[derive(JsonRpcNotification)]
-enum Either<A: JsonRpcNotification, B: JsonRpcNotification> {
+enum Either<A: Send, B> {
     Left(A),
     Right(B),
 }
 
-fn request<R: JsonRpcRequest<Response = T>, T>() {}
-fn notification<N: JsonRpcNotification>() {}
+fn request<R: JsonRpcRequest<UntypedRole, Response = T>, T>() {}
+fn notification<N: JsonRpcNotification<UntypedRole>>() {}
 
 fn main() {
     request::<AnyRequest, serde_json::Value>();
     request::<EchoOrUntyped, String>();
     notification::<AnyNotification>();
     notification::<Either<Log, UntypedMessage>>();
-    assert!(AnyRequest::matches_method("ping"));
+    assert!(<AnyRequest as JsonRpcMessage<UntypedRole>>::matches_method("ping"));
 }

@@ -1,7 +1,9 @@
 //! Structs of every shape, with and without generics.
 
 use serde::{Deserialize, Serialize};
-use switchboard::{JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse};
+use switchboard::{
+    JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, UntypedRole,
+};
 
 #[derive(Serialize, Deserialize, JsonRpcRequest)]
 #[request(method = "ping", response = ())]
@@ -37,8 +39,8 @@ struct Page<T: JsonRpcResponse> {
 #[notification(method = "initialized")]
 struct Initialized {}
 
-fn request<R: JsonRpcRequest<Response = T>, T>() {}
-fn notification<N: JsonRpcNotification>() {}
+fn request<R: JsonRpcRequest<UntypedRole, Response = T>, T>() {}
+fn notification<N: JsonRpcNotification<UntypedRole>>() {}
 
 fn main() {
     request::<Ping, ()>();
@@ -46,6 +48,6 @@ fn main() {
     request::<Store<String>, Vec<String>>();
     notification::<Initialized>();
     let _: Option<Page<u64>> = None;
-    assert!(Add::matches_method("math/add"));
-    assert_eq!(Ping.method(), "ping");
+    assert!(<Add as JsonRpcMessage<UntypedRole>>::matches_method("math/add"));
+    assert_eq!(JsonRpcMessage::<UntypedRole>::method(&Ping), "ping");
 }
