@@ -162,8 +162,9 @@ pub fn derive_json_rpc_notification(input: TokenStream) -> TokenStream {
 
 /// Derives `JsonRpcResponse`: the type can be the answer to a request.
 ///
-/// The type must also be `Serialize`, `Deserialize` (owned), `Send` and `'static`; the trait's
-/// methods are all provided, so the derive writes an empty impl. No attribute is needed;
+/// Every type that is `Serialize`, `Deserialize` (owned), `Send` and `'static` already is a
+/// response, so the derive writes no impl: it checks that the type qualifies, and a missing
+/// serde derive is reported here rather than where the type is first used. No attribute is needed;
 /// `#[response(crate = path::to::switchboard)]` says where the core crate is when it is used
 /// through a re-export.
 ///
