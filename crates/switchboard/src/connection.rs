@@ -252,6 +252,21 @@ impl<Cp: Role> ConnectionTo<Cp> {
         self.shared.tasks.spawn(task);
     }
 
+    /// Fails with [`BLOCKED_DISPATCH_LOOP`](crate::error::codes::BLOCKED_DISPATCH_LOOP) when
+    /// called from inside one of this connection's handlers or response callbacks, where
+    /// waiting for an answer would deadlock; `Ok` anywhere else.
+    ///
+    /// [`SentRequest::block_task`] makes this check itself. Helpers that wait for answers in
+    /// their own way (a protocol crate's "open a session and wait for it", say) call it before
+    /// they wait, so that misuse fails at once with an error that says what to do instead.
+    pub fn ensure_outside_dispatch(&self) -> Result<(), Error> {
+        if crate::actor::scope::inside_dispatch_of(self.shared.id) {
+            Err(Error::blocked_dispatch_loop())
+        } else {
+            Ok(())
+        }
+    }
+
     /// Resolves once the outgoing queue has room (is below half its limit), or the connection
     /// has closed. A task that sends many messages awaits it to go at the peer's pace.
     pub fn writable(&self) -> impl Future<Output = ()> + Send + 'static {

@@ -57,6 +57,8 @@ impl<Cp, Req: JsonRpcRequest<Cp>, Notif: JsonRpcNotification<Cp>> Dispatch<Req, 
     }
 
     /// The request and its responder, or the dispatch back if it is not a request.
+    // The error gives the dispatch back as it came: as large as the argument, by design.
+    #[allow(clippy::result_large_err)]
     pub fn into_request(self) -> Result<(Req, Responder<Req::Response>), Self> {
         match self {
             Dispatch::Request(request, responder) => Ok((request, responder)),
@@ -65,6 +67,7 @@ impl<Cp, Req: JsonRpcRequest<Cp>, Notif: JsonRpcNotification<Cp>> Dispatch<Req, 
     }
 
     /// The notification, or the dispatch back if it is not a notification.
+    #[allow(clippy::result_large_err)]
     pub fn into_notification(self) -> Result<Notif, Self> {
         match self {
             Dispatch::Notification(notification) => Ok(notification),

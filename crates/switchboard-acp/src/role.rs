@@ -1,0 +1,217 @@
+//! The four ACP roles and how they pair up.
+//!
+//! | role | counterpart | peers reached through the counterpart |
+//! |---|---|---|
+//! | [`Client`] (an editor) | [`Agent`] | |
+//! | [`Agent`] | [`Client`] | |
+//! | [`Proxy`] (between the two) | [`Conductor`] | [`Client`] and [`Agent`] |
+//! | [`Conductor`] (runs the chain) | [`Proxy`] | |
+//!
+//! A proxy talks to one conductor over its stdio, and through it to the client before it and
+//! the agent after it. The conductor tells the two apart the way ACP's proxy-chain protocol
+//! does: what goes to or comes from the agent side travels wrapped in `proxy/successor`
+//! (`{"method": ..., "params": ...}`); the client side's messages travel as they are.
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use switchboard::handler::{Chain, NullHandler};
+use switchboard::peer::HasPeer;
+use switchboard::{Builder, Error, Role, UntypedMessage};
+
+use crate::initialize::InitializeGate;
+use crate::session::ParkSessionUpdates;
+
+/// An ACP client: an editor or a command-line tool that drives an agent.
+///
+/// `Client.builder()` parks `session/update` notifications for a session this side does not
+/// know yet, so that an update racing the `session/new` answer waits for its
+/// [`ClientSession`](crate::ClientSession) instead of being dropped.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Client;
+
+/// An ACP agent: serves sessions and prompts for a client.
+///
+/// `Agent.builder()` starts with an [`InitializeGate`]: requests before `initialize` are
+/// refused, as the protocol requires.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Agent;
+
+/// A proxy in a chain: talks to its [`Conductor`], and through it to the client before it and
+/// the agent after it (its peers [`Client`] and [`Agent`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Proxy;
+
+/// The conductor of a proxy chain, as its proxies see it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Conductor;
+
+impl Role for Client {
+    type Counterpart = Agent;
+
+    fn counterpart(&self) -> Agent {
+        Agent
+    }
+}
+
+impl Role for Agent {
+    type Counterpart = Client;
+
+    fn counterpart(&self) -> Client {
+        Client
+    }
+}
+
+impl Role for Proxy {
+    type Counterpart = Conductor;
+
+    fn counterpart(&self) -> Conductor {
+        Conductor
+    }
+}
+
+impl Role for Conductor {
+    type Counterpart = Proxy;
+
+    fn counterpart(&self) -> Proxy {
+        Proxy
+    }
+}
+
+impl Client {
+    /// Starts building a client connection (see the type's docs for what it starts with).
+    pub fn builder(self) -> Builder<Client, Chain<NullHandler, ParkSessionUpdates>> {
+        Builder::new(self).with_handler(ParkSessionUpdates)
+    }
+}
+
+impl Agent {
+    /// Starts building an agent connection, gated on `initialize`.
+    pub fn builder(self) -> Builder<Agent, Chain<NullHandler, InitializeGate>> {
+        Builder::new(self).with_handler(InitializeGate::default())
+    }
+}
+
+impl Proxy {
+    /// Starts building a proxy's connection to its conductor.
+    pub fn builder(self) -> Builder<Proxy> {
+        Builder::new(self)
+    }
+}
+
+impl Conductor {
+    /// Starts building the conductor's side of a connection to one proxy.
+    pub fn builder(self) -> Builder<Conductor> {
+        Builder::new(self)
+    }
+}
+
+/// The method that carries a message to or from the agent side of a proxy.
+pub const SUCCESSOR_METHOD: &str = "proxy/successor";
+
+/// The params of `proxy/successor`: the message it carries.
+#[derive(Serialize, Deserialize)]
+struct Successor {
+    method: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    params: Option<Box<RawValue>>,
+}
+
+/// The agent side of a proxy: its messages travel inside `proxy/successor`.
+impl HasPeer<Agent> for Conductor {
+    fn wrap_for_peer(
+        &self,
+        _peer: &Agent,
+        message: UntypedMessage,
+    ) -> Result<UntypedMessage, Error> {
+        let (method, params) = message.into_parts();
+        let params = params
+            .map(|params| RawValue::from_string(params.get().to_owned()))
+            .transpose()
+            .map_err(Error::serialization)?;
+        UntypedMessage::new(SUCCESSOR_METHOD, Successor { method, params })
+    }
+
+    fn unwrap_from_peer(
+        &self,
+        _peer: &Agent,
+        message: UntypedMessage,
+    ) -> Result<UntypedMessage, UntypedMessage> {
+        if message.method() != SUCCESSOR_METHOD {
+            return Err(message);
+        }
+        match message.parse_params::<Successor>() {
+            Ok(inner) => {
+                let params = inner
+                    .params
+                    .map(|raw| switchboard::RawJson::from_string(raw.get().to_owned()));
+                match params.transpose() {
+                    Ok(params) => Ok(UntypedMessage::from_raw(inner.method, params)),
+                    Err(_) => Err(message),
+                }
+            }
+            Err(_) => Err(message),
+        }
+    }
+}
+
+/// The client side of a proxy: its messages travel as they are.
+impl HasPeer<Client> for Conductor {
+    fn wrap_for_peer(
+        &self,
+        _peer: &Client,
+        message: UntypedMessage,
+    ) -> Result<UntypedMessage, Error> {
+        Ok(message)
+    }
+
+    fn unwrap_from_peer(
+        &self,
+        _peer: &Client,
+        message: UntypedMessage,
+    ) -> Result<UntypedMessage, UntypedMessage> {
+        if message.method() == SUCCESSOR_METHOD {
+            Err(message)
+        } else {
+            Ok(message)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn successor_wrapping_round_trips_and_keeps_the_sides_apart() {
+        let prompt =
+            UntypedMessage::new("session/prompt", serde_json::json!({"sessionId": "s"})).unwrap();
+        let wrapped = Conductor.wrap_for_peer(&Agent, prompt.clone()).unwrap();
+        assert_eq!(wrapped.method(), "proxy/successor");
+        assert_eq!(
+            wrapped.params_value().unwrap(),
+            serde_json::json!({"method": "session/prompt", "params": {"sessionId": "s"}})
+        );
+        assert!(
+            Conductor
+                .unwrap_from_peer(&Client, wrapped.clone())
+                .is_err()
+        );
+        assert_eq!(Conductor.unwrap_from_peer(&Agent, wrapped).unwrap(), prompt);
+        assert!(Conductor.unwrap_from_peer(&Agent, prompt.clone()).is_err());
+        assert_eq!(
+            Conductor.unwrap_from_peer(&Client, prompt.clone()).unwrap(),
+            prompt
+        );
+    }
+
+    #[test]
+    fn a_successor_message_without_params_keeps_none() {
+        let bare = UntypedMessage::from_raw("ping".into(), None);
+        let wrapped = Conductor.wrap_for_peer(&Agent, bare.clone()).unwrap();
+        assert_eq!(
+            wrapped.params_value().unwrap(),
+            serde_json::json!({"method": "ping"})
+        );
+        assert_eq!(Conductor.unwrap_from_peer(&Agent, wrapped).unwrap(), bare);
+    }
+}
