@@ -21,6 +21,7 @@
 //! | `parking.rs` | early messages: replay in order, bounds, expiry |
 //! | `peers.rs` | roles that reach two peers through their counterpart |
 //! | `forwarding.rs`, `forwarding_pieces.rs` | a client → forwarder → server chain, and its parts |
+//! | `child.rs` | child processes (unix): JSON-RPC over their pipes, the stderr tail, process-group kill, spawn errors |
 //!
 //! No test sleeps to create an interleaving: oneshot channels the test controls, and futures
 //! polled by hand, decide what runs when. `tokio::time::timeout` appears only as a hang guard
@@ -31,6 +32,7 @@ mod bad_input;
 mod batches;
 mod bounded;
 mod cancel;
+mod child;
 mod close;
 mod dynamic;
 mod echo_contract;

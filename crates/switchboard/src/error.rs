@@ -63,6 +63,10 @@ pub mod codes {
     pub const TASK_FAILED: i32 = -32094;
     /// No answer came within the request's timeout; the request was cancelled.
     pub const TIMED_OUT: i32 = -32093;
+    /// A command line could not be parsed into a program and its arguments.
+    pub const INVALID_COMMAND: i32 = -32092;
+    /// Starting, waiting for or killing a child process failed.
+    pub const CHILD_PROCESS: i32 = -32091;
 }
 
 impl Error {
@@ -142,6 +146,20 @@ impl Error {
         Error::new(
             codes::SERIALIZATION_ERROR,
             format!("Serialization error: {error}"),
+        )
+    }
+
+    /// A command line could not be parsed (an unterminated quote, nothing to run, ...);
+    /// `detail` says what is wrong and where.
+    pub fn invalid_command(detail: impl fmt::Display) -> Self {
+        Error::new(codes::INVALID_COMMAND, format!("Invalid command: {detail}"))
+    }
+
+    /// Starting, waiting for or killing a child process failed; `detail` names the program.
+    pub fn child_process(detail: impl fmt::Display) -> Self {
+        Error::new(
+            codes::CHILD_PROCESS,
+            format!("Child process error: {detail}"),
         )
     }
 

@@ -1,9 +1,10 @@
 //! Switchboard: typed, actor-based JSON-RPC 2.0 connections.
 //!
 //! A connection is built for a [`Role`] with a [`Builder`]: typed handlers chained in order,
-//! then a component to talk over ([`Channel`], [`Lines`], [`ByteStreams`], [`Stdio`], or
-//! another builder). Handlers receive a [`ConnectionTo`] for sending; requests sent come back
-//! as a [`SentRequest`], whose API keeps a handler from blocking the dispatch loop.
+//! then a component to talk over ([`Channel`], [`Lines`], [`ByteStreams`], [`Stdio`], a
+//! [`ChildProcess`]'s stdio, or another builder). Handlers receive a [`ConnectionTo`] for
+//! sending; requests sent come back as a [`SentRequest`], whose API keeps a handler from
+//! blocking the dispatch loop.
 //!
 //! ```
 //! use serde::{Deserialize, Serialize};
@@ -35,8 +36,8 @@
 //! Where things live: [`wire`] parses and writes frames; the actors (transport, incoming,
 //! outgoing, task) run inside the one future `connect_to` / `connect_with` returns; [`Responder`]
 //! answers incoming requests; [`SentRequest`] waits for answers to ours. No runtime is needed:
-//! the core depends on `futures` only, and the `tokio` feature adds [`Stdio`] and
-//! [`ByteStreams::tokio`].
+//! the core depends on `futures` only, and the `tokio` feature adds [`Stdio`], child processes
+//! ([`ChildCommand`], [`ChildProcess`]) and [`ByteStreams::tokio`].
 
 #![forbid(unsafe_code)]
 // Nothing a peer sends may make the library panic; tests may unwrap freely.
@@ -81,9 +82,9 @@ pub use sent_request::SentRequest;
 pub use timer::Timer;
 #[cfg(feature = "tokio")]
 pub use timer::TokioTimer;
-#[cfg(feature = "tokio")]
-pub use transport::Stdio;
 pub use transport::{ByteStreams, Channel, ConnectTo, Lines, Transport};
+#[cfg(feature = "tokio")]
+pub use transport::{ChildCommand, ChildProcess, ChildStdio, DEFAULT_STDERR_TAIL_BYTES, Stdio};
 
 pub use switchboard_macros::{JsonRpcNotification, JsonRpcRequest, JsonRpcResponse};
 

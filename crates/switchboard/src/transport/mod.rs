@@ -6,6 +6,7 @@
 //! | [`Lines`] | a sink and a stream of text lines | you already have line I/O |
 //! | [`ByteStreams`] | `AsyncWrite` + `AsyncRead`, newline framed | pipes, sockets |
 //! | [`Stdio`] | this process's stdin and stdout (feature `tokio`) | a peer run as a subprocess |
+//! | [`ChildStdio`] | a [`ChildProcess`]'s stdin and stdout (feature `tokio`) | running a peer as a subprocess |
 //! | a [`Builder`](crate::Builder) | a whole connection, run in process | composing peers |
 //!
 //! Each implements [`ConnectTo`], which turns it into a [`Transport`] when the connection
@@ -14,6 +15,8 @@
 mod builder;
 mod byte_streams;
 mod channel;
+#[cfg(feature = "tokio")]
+mod child;
 mod lines;
 #[cfg(feature = "tokio")]
 mod stdio;
@@ -21,6 +24,8 @@ mod stdio;
 pub use crate::actor::transport::Transport;
 pub use byte_streams::ByteStreams;
 pub use channel::Channel;
+#[cfg(feature = "tokio")]
+pub use child::{ChildCommand, ChildProcess, ChildStdio, DEFAULT_STDERR_TAIL_BYTES};
 pub use lines::Lines;
 #[cfg(feature = "tokio")]
 pub use stdio::Stdio;
