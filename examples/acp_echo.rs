@@ -1,0 +1,319 @@
+//! The echo agent behind `cargo run --example acp_echo_agent`, as a builder the tests and
+//! `acp_demo` can run in process.
+//!
+//! Each prompt is echoed back word by word as `agent_message_chunk` updates, then answered
+//! `end_turn`. A few words in a prompt do more, to show the agent → client requests:
+//!
+//! - `@PATH` — when the client advertised `fs.readTextFile`, the agent reads the file
+//!   (`fs/read_text_file`) and echoes its first line;
+//! - `>PATH` — the agent asks permission (`session/request_permission`) to write the prompt
+//!   to the file, and writes it with `fs/write_text_file` if allowed;
+//! - `/hold` as the first word — the first word after it is echoed, then the turn stays open
+//!   until the client cancels it (`session/cancel`), and ends `cancelled`.
+//!
+//! Sessions it created can be loaded again (`session/load`): it replays what was said.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use switchboard::dynamic::DynamicHandlerRegistration;
+use switchboard::message::Typed;
+use switchboard::{Builder, ConnectionTo, Dispatch, Error, Handled, Handler, Responder};
+use switchboard_acp::initialize::agent_response;
+use switchboard_acp::schema::{
+    AgentCapabilities, ClientCapabilities, ContentBlock, ContentChunk, Implementation,
+    InitializeRequest, LoadSessionRequest, LoadSessionResponse, NewSessionRequest,
+    NewSessionResponse, PermissionOption, PermissionOptionKind, PromptRequest, PromptResponse,
+    ReadTextFileRequest, RequestPermissionOutcome, RequestPermissionRequest, SessionId,
+    SessionUpdate, TextContent, ToolCallUpdate, ToolCallUpdateFields, WriteTextFileRequest,
+};
+use switchboard_acp::session::session_key;
+use switchboard_acp::{Agent, AgentSession, Client, Turn};
+
+/// What the echo agent remembers across its connection.
+#[derive(Default)]
+struct EchoState {
+    client: ClientCapabilities,
+    sessions: HashMap<SessionId, EchoSession>,
+    created: u64,
+}
+
+/// One session: its handle, what was said (for `session/load`), and the keyed handler that
+/// serves it (dropped with the session).
+struct EchoSession {
+    handle: AgentSession,
+    transcript: Arc<Mutex<Vec<SessionUpdate>>>,
+    _serving: DynamicHandlerRegistration,
+}
+
+type Shared = Arc<Mutex<EchoState>>;
+
+fn lock(state: &Shared) -> std::sync::MutexGuard<'_, EchoState> {
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The echo agent's connection builder: give it a component with `.connect_to(..)`.
+pub fn echo_agent() -> Builder<Agent, impl Handler<Client> + 'static> {
+    let state: Shared = Arc::default();
+    let for_new = Arc::clone(&state);
+    let for_load = Arc::clone(&state);
+    Agent
+        .builder()
+        .name("acp_echo_agent")
+        .on_receive_request(move |request: InitializeRequest, responder, _cx| {
+            lock(&state).client = request.client_capabilities.clone();
+            let answer = agent_response(&request)
+                .agent_capabilities(AgentCapabilities::new().load_session(true))
+                .agent_info(Implementation::new(
+                    "acp_echo_agent",
+                    env!("CARGO_PKG_VERSION"),
+                ));
+            std::future::ready(responder.respond(answer))
+        })
+        .on_receive_request(move |request: NewSessionRequest, responder, cx| {
+            std::future::ready(new_session(&for_new, request, responder, cx))
+        })
+        .on_receive_request(move |request: LoadSessionRequest, responder, cx| {
+            std::future::ready(load_session(&for_load, request, responder, cx))
+        })
+}
+
+fn new_session(
+    state: &Shared,
+    request: NewSessionRequest,
+    responder: Responder<NewSessionResponse>,
+    cx: ConnectionTo<Client>,
+) -> Result<(), Error> {
+    let mut guard = lock(state);
+    guard.created += 1;
+    let id = SessionId::new(format!("echo-{}", guard.created));
+    let handle = AgentSession::new(id.clone(), cx.clone());
+    let transcript = Arc::new(Mutex::new(Vec::new()));
+    let serving = cx.add_keyed_handler(
+        session_key(&id),
+        SessionHandler {
+            session: handle.clone(),
+            state: Arc::clone(state),
+            transcript: Arc::clone(&transcript),
+            cwd: request.cwd,
+        },
+    );
+    guard.sessions.insert(
+        id.clone(),
+        EchoSession {
+            handle,
+            transcript,
+            _serving: serving,
+        },
+    );
+    drop(guard);
+    responder.respond(NewSessionResponse::new(id))
+}
+
+fn load_session(
+    state: &Shared,
+    request: LoadSessionRequest,
+    responder: Responder<LoadSessionResponse>,
+    cx: ConnectionTo<Client>,
+) -> Result<(), Error> {
+    let found = lock(state)
+        .sessions
+        .get(&request.session_id)
+        .map(|session| (session.handle.clone(), Arc::clone(&session.transcript)));
+    let Some((handle, transcript)) = found else {
+        return responder.respond_with_error(Error::invalid_params(format_args!(
+            "no session `{}`: this agent loads only sessions it created",
+            request.session_id
+        )));
+    };
+    let replay = transcript
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    // The history goes out as updates first, then the answer: a task, so that a long
+    // history waits for room without holding up the dispatch loop.
+    cx.spawn(async move {
+        for update in replay {
+            handle.update(update).await?;
+        }
+        responder.respond(LoadSessionResponse::new())
+    });
+    Ok(())
+}
+
+/// Serves one session's `session/prompt` and `session/cancel`.
+struct SessionHandler {
+    session: AgentSession,
+    state: Shared,
+    transcript: Arc<Mutex<Vec<SessionUpdate>>>,
+    cwd: PathBuf,
+}
+
+impl Handler<Client> for SessionHandler {
+    fn sees_responses(&self) -> bool {
+        false
+    }
+
+    async fn handle(
+        &mut self,
+        dispatch: Dispatch,
+        cx: &ConnectionTo<Client>,
+    ) -> Result<Handled<Dispatch>, Error> {
+        use switchboard_acp::schema::CancelNotification;
+        match dispatch.into_typed::<PromptRequest, CancelNotification, Client>() {
+            Typed::Matched(Dispatch::Request(prompt, responder)) => {
+                let turn = self.session.begin_turn();
+                let run = Prompt {
+                    session: self.session.clone(),
+                    client: lock(&self.state).client.clone(),
+                    transcript: Arc::clone(&self.transcript),
+                    cwd: self.cwd.clone(),
+                };
+                cx.spawn(async move {
+                    let reason = run.answer(&prompt, &turn).await?;
+                    responder.respond(PromptResponse::new(reason))
+                });
+                Ok(Handled::Yes)
+            }
+            Typed::Matched(Dispatch::Notification(_cancel)) => {
+                self.session.cancel();
+                Ok(Handled::Yes)
+            }
+            Typed::Matched(Dispatch::Response(..)) | Typed::Rejected => Ok(Handled::Yes),
+            Typed::Unmatched(message) => Ok(Handled::No {
+                message,
+                retry: false,
+            }),
+        }
+    }
+}
+
+/// One prompt being answered.
+struct Prompt {
+    session: AgentSession,
+    client: ClientCapabilities,
+    transcript: Arc<Mutex<Vec<SessionUpdate>>>,
+    cwd: PathBuf,
+}
+
+impl Prompt {
+    async fn answer(
+        &self,
+        prompt: &PromptRequest,
+        turn: &Turn,
+    ) -> Result<switchboard_acp::schema::StopReason, Error> {
+        let text = prompt_text(prompt);
+        self.remember(SessionUpdate::UserMessageChunk(chunk(&text)));
+        let mut words = text.split_whitespace().peekable();
+        let hold = words.next_if_eq(&"/hold").is_some();
+        let mut first = true;
+        for word in words {
+            if turn.is_cancelled() {
+                break;
+            }
+            if hold && !first {
+                turn.cancelled().await;
+                break;
+            }
+            first = false;
+            self.say(&format!("{word} ")).await?;
+            if let Some(path) = word.strip_prefix('@').filter(|path| !path.is_empty()) {
+                self.read_file(path).await?;
+            }
+            if let Some(path) = word.strip_prefix('>').filter(|path| !path.is_empty()) {
+                self.write_file(path, &text).await?;
+            }
+        }
+        if hold && !turn.is_cancelled() {
+            turn.cancelled().await;
+        }
+        Ok(turn.stop_reason())
+    }
+
+    async fn say(&self, text: &str) -> Result<(), Error> {
+        let update = SessionUpdate::AgentMessageChunk(chunk(text));
+        self.remember(update.clone());
+        self.session.update(update).await
+    }
+
+    fn remember(&self, update: SessionUpdate) {
+        self.transcript
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(update);
+    }
+
+    fn absolute(&self, path: &str) -> PathBuf {
+        // ACP paths are absolute; a relative one is taken from the session's cwd.
+        let path = Path::new(path);
+        if path.is_absolute() {
+            path.to_owned()
+        } else {
+            self.cwd.join(path)
+        }
+    }
+
+    async fn read_file(&self, path: &str) -> Result<(), Error> {
+        if !self.client.fs.read_text_file {
+            return self.say("(the client cannot read files) ").await;
+        }
+        let request = ReadTextFileRequest::new(self.session.id().clone(), self.absolute(path));
+        let cx = self.session.connection();
+        match cx.send_request(request).block_task().await {
+            Ok(read) => {
+                let first = read.content.lines().next().unwrap_or("").to_owned();
+                self.say(&format!("[{path}: {first}] ")).await
+            }
+            Err(error) => self.say(&format!("[{path}: {}] ", error.message())).await,
+        }
+    }
+
+    async fn write_file(&self, path: &str, text: &str) -> Result<(), Error> {
+        let cx = self.session.connection();
+        let id = self.session.id().clone();
+        let ask = RequestPermissionRequest::new(
+            id.clone(),
+            ToolCallUpdate::new(
+                format!("write-{path}"),
+                ToolCallUpdateFields::new().title(format!("Write {path}")),
+            ),
+            vec![
+                PermissionOption::new("allow", "Allow", PermissionOptionKind::AllowOnce),
+                PermissionOption::new("reject", "Reject", PermissionOptionKind::RejectOnce),
+            ],
+        );
+        let allowed = match cx.send_request(ask).block_task().await?.outcome {
+            RequestPermissionOutcome::Selected(choice) => &*choice.option_id.0 == "allow",
+            _ => false,
+        };
+        if !allowed {
+            return self.say(&format!("[not allowed to write {path}] ")).await;
+        }
+        if !self.client.fs.write_text_file {
+            return self.say("(the client cannot write files) ").await;
+        }
+        let write = WriteTextFileRequest::new(id, self.absolute(path), text);
+        match cx.send_request(write).block_task().await {
+            Ok(_) => self.say(&format!("[wrote {path}] ")).await,
+            Err(error) => self.say(&format!("[{path}: {}] ", error.message())).await,
+        }
+    }
+}
+
+fn chunk(text: &str) -> ContentChunk {
+    ContentChunk::new(ContentBlock::Text(TextContent::new(text)))
+}
+
+/// The text of a prompt's text blocks, joined by spaces.
+fn prompt_text(prompt: &PromptRequest) -> String {
+    let texts: Vec<&str> = prompt
+        .prompt
+        .iter()
+        .filter_map(|block| match block {
+            ContentBlock::Text(text) => Some(text.text.as_str()),
+            _ => None,
+        })
+        .collect();
+    texts.join(" ")
+}
