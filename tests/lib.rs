@@ -68,3 +68,19 @@ mod reliability {}
 #[cfg(doctest)]
 #[doc = include_str!("../book/src/examples.md")]
 mod examples {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/acp/README.md")]
+mod acp {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/acp/first-agent.md")]
+mod acp_first_agent {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/acp/client.md")]
+mod acp_client {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/acp/sessions.md")]
+mod acp_sessions {}
