@@ -195,3 +195,31 @@ async fn block_task_waits_in_connect_with_spawned_and_with_spawned_tasks() {
     assert_eq!(calls.load(Ordering::SeqCst), 3);
     guard("the server", served).await.unwrap().unwrap();
 }
+
+/// `ensure_outside_dispatch`, the check that helpers which wait in their own way (ACP's
+/// `new_session`) rely on: an error inside a handler, fine in the `connect_with` closure.
+#[tokio::test]
+async fn ensure_outside_dispatch_tells_a_handler_from_a_task() {
+    #[derive(Debug, Serialize, Deserialize, JsonRpcRequest)]
+    #[request(method = "where", response = i64)]
+    struct Where {}
+
+    let (client_end, server_end) = Channel::duplex();
+    let server = UntypedRole
+        .builder()
+        .on_receive_request(async |_: Where, responder, cx| {
+            let code = cx
+                .ensure_outside_dispatch()
+                .err()
+                .map_or(0, |error| error.code());
+            responder.respond(i64::from(code))
+        })
+        .connect_to(server_end);
+    let client = UntypedRole.builder().connect_with(client_end, async |cx| {
+        cx.ensure_outside_dispatch()?;
+        cx.send_request(Where {}).block_task().await
+    });
+    let (inside, served) = guard("the where request", futures::future::join(client, server)).await;
+    assert_eq!(inside.unwrap(), i64::from(codes::BLOCKED_DISPATCH_LOOP));
+    served.unwrap();
+}
