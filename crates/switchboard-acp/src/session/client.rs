@@ -25,15 +25,19 @@ use crate::schema::{
 pub const SESSION_EVENT_BUFFER: usize = 256;
 
 /// What a [`ClientSession`] yields, in the order the agent sent it.
+// Each event moves through the buffer once; which variant is the larger depends on the
+// schema's features, and boxing either would cost an allocation per event.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum SessionEvent {
-    /// A `session/update` for this session (boxed: it is by far the largest event).
-    Update(Box<SessionNotification>),
+    /// A `session/update` for this session.
+    Update(SessionNotification),
     /// The answer to a prompt sent with [`ClientSession::send_prompt`], after every update
     /// the agent sent before it.
     PromptFinished(Result<PromptResponse, Error>),
 }
 
+#[allow(clippy::large_enum_variant)]
 /// What flows from the connection to the session: its events, and the answer to the
 /// `session/load` that opened it (consumed before the session is handed out).
 enum Event {
@@ -112,7 +116,7 @@ impl AcpClient for ConnectionTo<Agent> {
             });
         loop {
             match session.events.next().await {
-                Some(Event::Public(SessionEvent::Update(update))) => on_update(*update),
+                Some(Event::Public(SessionEvent::Update(update))) => on_update(update),
                 Some(Event::Loaded(result)) => return result.map(|response| (session, response)),
                 Some(Event::Public(SessionEvent::PromptFinished(_))) => {}
                 None => {
@@ -198,7 +202,7 @@ impl ClientSession {
         self.send_prompt(vec![content])?;
         while let Some(event) = self.next().await {
             match event {
-                SessionEvent::Update(update) => on_update(*update),
+                SessionEvent::Update(update) => on_update(update),
                 SessionEvent::PromptFinished(result) => return result,
             }
         }
@@ -271,7 +275,7 @@ impl Handler<Agent> for UpdateRouter {
                 // A closed buffer means the handle was dropped; the update has no reader.
                 let _ = self
                     .events
-                    .send(Event::Public(SessionEvent::Update(Box::new(update))))
+                    .send(Event::Public(SessionEvent::Update(update)))
                     .await;
                 Ok(Handled::Yes)
             }

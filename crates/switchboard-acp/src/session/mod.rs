@@ -5,8 +5,8 @@
 //! are open; see the core's [`dynamic`](switchboard::dynamic) module).
 //!
 //! - On the client side, [`ClientSession`] (from
-//!   [`AcpClient::new_session`](crate::AcpClient::new_session) or
-//!   [`AcpClient::load_session`](crate::AcpClient::load_session)) sends prompts and yields the
+//!   [`AcpClient::new_session`] or
+//!   [`AcpClient::load_session`]) sends prompts and yields the
 //!   session's `session/update`s, in order, with each prompt's answer after the updates that
 //!   came before it.
 //! - On the agent side, [`AgentSession`] sends updates for one session and tracks its running
