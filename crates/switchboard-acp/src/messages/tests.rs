@@ -172,3 +172,22 @@ fn params_that_do_not_fit_name_the_field() {
     assert_eq!(error.code(), switchboard::error::codes::INVALID_PARAMS);
     assert!(error.to_string().contains("sessionId"), "{error}");
 }
+
+#[cfg(feature = "unstable_session_fork")]
+#[test]
+fn an_unstable_feature_adds_its_messages() {
+    assert_method::<ForkSessionRequest>("session/fork");
+    answered_with::<ForkSessionRequest, ForkSessionResponse>();
+    assert!(<ClientRequest as JsonRpcMessage<Agent>>::matches_method(
+        "session/fork"
+    ));
+}
+
+#[cfg(feature = "unstable_proxy_chains")]
+#[test]
+fn the_proxy_chain_messages_are_in_the_table() {
+    assert_method::<InitializeProxyRequest>("proxy/initialize");
+    assert_method::<ProxySuccessorRequest>("proxy/successor");
+    assert_method::<ProxySuccessorNotification>("proxy/successor");
+    answered_with::<InitializeProxyRequest, InitializeProxyResponse>();
+}
