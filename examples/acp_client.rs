@@ -14,7 +14,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use switchboard::{ChildCommand, ChildProcess, Error};
+use switchboard::{ChildCommand, Error};
+use switchboard_acp::AgentProcess;
 use switchboard_acp::schema::StopReason;
 use switchboard_examples::acp_client_app::{ClientOptions, client, run, stop_reason_name};
 
@@ -87,7 +88,7 @@ async fn main() -> ExitCode {
 
 async fn talk(command: Command) -> Result<StopReason, Error> {
     let Command { options, agent } = command;
-    let mut process = ChildProcess::spawn(agent)?;
+    let mut process = AgentProcess::spawn(agent)?;
     let stdio = process.stdio()?;
     let outcome = client(&options)
         .connect_with(stdio, async move |cx| {
@@ -102,21 +103,7 @@ async fn talk(command: Command) -> Result<StopReason, Error> {
         .await;
     match outcome {
         Ok(reason) => Ok(reason),
-        Err(error) => {
-            let tail = process.stderr_tail();
-            let _ = process.kill().await;
-            if tail.trim().is_empty() {
-                Err(error)
-            } else {
-                Err(Error::new(
-                    error.code(),
-                    format!(
-                        "{}\nthe agent's stderr ended with:\n{}",
-                        error.message(),
-                        tail.trim_end()
-                    ),
-                ))
-            }
-        }
+        // Says whether the agent exited, how, and what it last wrote to stderr.
+        Err(error) => Err(process.explain(error).await),
     }
 }

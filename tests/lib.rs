@@ -46,6 +46,10 @@ mod sessions {}
 mod forwarding {}
 
 #[cfg(doctest)]
+#[doc = include_str!("../book/src/acp/spawning-agents.md")]
+mod spawning_agents {}
+
+#[cfg(doctest)]
 #[doc = include_str!("../book/src/architecture.md")]
 mod architecture {}
 

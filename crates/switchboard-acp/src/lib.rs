@@ -10,7 +10,8 @@
 //! - [`initialize`]: the handshake, the gate that refuses requests before it, and protocol
 //!   version negotiation;
 //! - [`session`]: sessions on both sides, routed by `sessionId`;
-//! - `process` (feature `tokio`): spawning an agent as a child process.
+//! - `process` (feature `tokio`): spawning an agent as a child process, the client's opening
+//!   handshake with a deadline on each step, and errors that say why an agent went away.
 //!
 //! A client in a few lines, against an agent in the same process:
 //!
@@ -52,9 +53,13 @@
 
 pub mod initialize;
 pub mod messages;
+#[cfg(feature = "tokio")]
+pub mod process;
 pub mod role;
 pub mod session;
 
+#[cfg(feature = "tokio")]
+pub use process::{AgentProcess, Handshake, Started, handshake};
 pub use role::{Agent, Client, Conductor, Proxy};
 pub use session::{AcpClient, AgentSession, ClientSession, SessionEvent, Turn};
 
