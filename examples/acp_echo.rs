@@ -11,14 +11,15 @@
 //! - `/hold` as the first word — the first word after it is echoed, then the turn stays open
 //!   until the client cancels it (`session/cancel`), and ends `cancelled`.
 //!
-//! Sessions it created can be loaded again (`session/load`): it replays what was said.
+//! Sessions it created can be loaded again (`session/load`): it replays what was said. A
+//! prompt for a session it does not have is answered -32002 (resource not found).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use switchboard::dynamic::DynamicHandlerRegistration;
-use switchboard::message::Typed;
+use switchboard::message::{NoMessage, Typed};
 use switchboard::{Builder, ConnectionTo, Dispatch, Error, Handled, Handler, Responder};
 use switchboard_acp::initialize::agent_response;
 use switchboard_acp::schema::{
@@ -61,8 +62,11 @@ pub fn echo_agent() -> Builder<Agent, impl Handler<Client> + 'static> {
     Agent
         .builder()
         .name("acp_echo_agent")
-        .on_receive_request(move |request: InitializeRequest, responder, _cx| {
+        .on_receive_request(move |request: InitializeRequest, responder, cx| {
             lock(&state).client = request.client_capabilities.clone();
+            // Once per connection (the gate refuses a second `initialize`), and before any
+            // prompt can arrive: prompts for a session this agent does not have.
+            cx.add_dynamic_handler(UnknownSession).keep();
             let answer = agent_response(&request)
                 .agent_capabilities(AgentCapabilities::new().load_session(true))
                 .agent_info(Implementation::new(
@@ -140,6 +144,41 @@ fn load_session(
         responder.respond(LoadSessionResponse::new())
     });
     Ok(())
+}
+
+/// ACP's code for a missing resource, a session among them (`Resource not found`).
+const RESOURCE_NOT_FOUND: i32 = -32002;
+
+/// Answers a prompt for a session no keyed handler took: the session does not exist. It is
+/// unkeyed, so it is offered only what the sessions' keyed handlers passed on; without it
+/// such a prompt would get the role's default, -32601 "method not found".
+struct UnknownSession;
+
+impl Handler<Client> for UnknownSession {
+    fn sees_responses(&self) -> bool {
+        false
+    }
+
+    async fn handle(
+        &mut self,
+        dispatch: Dispatch,
+        _cx: &ConnectionTo<Client>,
+    ) -> Result<Handled<Dispatch>, Error> {
+        match dispatch.into_typed::<PromptRequest, NoMessage, Client>() {
+            Typed::Matched(Dispatch::Request(prompt, responder)) => {
+                let id = prompt.session_id;
+                let error = Error::new(RESOURCE_NOT_FOUND, format!("no session `{id}`"))
+                    .with_data(serde_json::json!({ "sessionId": id }));
+                responder.respond_with_error(error)?;
+                Ok(Handled::Yes)
+            }
+            Typed::Matched(_) | Typed::Rejected => Ok(Handled::Yes),
+            Typed::Unmatched(message) => Ok(Handled::No {
+                message,
+                retry: false,
+            }),
+        }
+    }
 }
 
 /// Serves one session's `session/prompt` and `session/cancel`.

@@ -1,0 +1,26 @@
+//! ACP tests: our client against the echo agent in process, and both ends against the
+//! official Rust SDK (`agent-client-protocol` 5.0.0), in process and across processes.
+//!
+//! | file | what it proves |
+//! |---|---|
+//! | `handshake.rs` | `initialize`: version negotiation, the gate before it, no second one |
+//! | `sessions.rs` | streamed updates in order, updates racing `session/new`, `session/load`, 1 000 sessions |
+//! | `cancel.rs` | `session/cancel` ends a held turn `cancelled`; `$/cancel_request` answers -32800 |
+//! | `callbacks.rs` | the agent reads files and asks permission to write them through the client |
+//! | `extensions.rs` | extension methods and `_meta` pass through untouched |
+//! | `sdk_agent.rs` | our client drives an agent built on the official SDK |
+//! | `sdk_client.rs` | the official SDK's client drives our echo agent |
+//! | `spawned.rs` | the `acp_echo_agent` binary as a child process, driven by our client and by the SDK's |
+//!
+//! No test sleeps to order events: each waits for the message that shows the state it needs.
+//! `tokio::time::timeout` appears only as a hang guard (see `support::guard`).
+
+mod callbacks;
+mod cancel;
+mod extensions;
+mod handshake;
+mod sdk_agent;
+mod sdk_client;
+mod sessions;
+mod spawned;
+mod support;

@@ -1,0 +1,243 @@
+//! Sessions against the echo agent: streamed updates in order before the prompt's answer,
+//! updates that race the `session/new` answer, `session/load`, and routing by `sessionId`
+//! with a thousand sessions on one connection.
+
+use futures::StreamExt;
+use switchboard::error::codes::INVALID_PARAMS;
+use switchboard::{Builder, ConnectionTo, Error};
+use switchboard_acp::initialize::agent_response;
+use switchboard_acp::schema::{
+    ContentBlock, ContentChunk, InitializeRequest, LoadSessionRequest, NewSessionRequest,
+    NewSessionResponse, PromptRequest, PromptResponse, SessionId, SessionNotification,
+    SessionUpdate, StopReason,
+};
+use switchboard_acp::{AcpClient, Agent, Client, ClientSession, SessionEvent};
+use switchboard_examples::acp_echo::echo_agent;
+
+use crate::support::{chunk_text, hello, talk, text};
+
+/// Reads `session`'s events until a prompt's answer: the texts of the agent's chunks, and
+/// the answer.
+async fn read_turn(session: &mut ClientSession) -> (Vec<String>, Result<PromptResponse, Error>) {
+    let mut texts = Vec::new();
+    while let Some(event) = session.next().await {
+        match event {
+            SessionEvent::Update(update) => {
+                assert_eq!(&update.session_id, session.id(), "another session's update");
+                texts.extend(chunk_text(&update));
+            }
+            SessionEvent::PromptFinished(answer) => return (texts, answer),
+        }
+    }
+    panic!("the session's stream ended before the prompt was answered");
+}
+
+#[tokio::test]
+async fn a_prompt_streams_its_words_in_order_then_ends_the_turn() {
+    let words = "the quick brown fox jumps over the lazy dog";
+    let (chunks, answer) = talk(echo_agent(), Client.builder(), async move |cx| {
+        cx.initialize(hello()).block_task().await?;
+        let (mut session, _) = cx.new_session(NewSessionRequest::new("/")).await?;
+        let mut chunks = Vec::new();
+        let answer = session
+            .prompt(words, |update| chunks.extend(chunk_text(&update)))
+            .await?;
+        Ok((chunks, answer))
+    })
+    .await;
+    let expected: Vec<String> = words.split(' ').map(|word| format!("{word} ")).collect();
+    assert_eq!(chunks, expected, "one chunk per word, in order");
+    assert_eq!(answer.stop_reason, StopReason::EndTurn);
+}
+
+#[tokio::test]
+async fn the_answer_comes_after_every_update_of_its_turn_on_the_stream() {
+    let (first, second) = talk(echo_agent(), Client.builder(), async |cx| {
+        cx.initialize(hello()).block_task().await?;
+        let (mut session, _) = cx.new_session(NewSessionRequest::new("/")).await?;
+        session.send_prompt(vec![text("one two three")])?;
+        let first = read_turn(&mut session).await;
+        session.send_prompt(vec![text("four")])?;
+        let second = read_turn(&mut session).await;
+        Ok((first, second))
+    })
+    .await;
+    assert_eq!(first.0, ["one ", "two ", "three "]);
+    assert_eq!(first.1.unwrap().stop_reason, StopReason::EndTurn);
+    // Nothing of the first turn leaked past its answer into the second.
+    assert_eq!(second.0, ["four "]);
+    assert_eq!(second.1.unwrap().stop_reason, StopReason::EndTurn);
+}
+
+fn say(session: &str, words: &str) -> SessionNotification {
+    let chunk = ContentChunk::new(text(words));
+    SessionNotification::new(session.to_owned(), SessionUpdate::AgentMessageChunk(chunk))
+}
+
+/// An agent whose `session/new` handler sends two updates for the new session before it
+/// answers, and whose prompts answer with one update.
+fn eager_agent() -> Builder<Agent, impl switchboard::Handler<Client> + 'static> {
+    Agent
+        .builder()
+        .on_receive_request(async |request: InitializeRequest, responder, _cx| {
+            responder.respond(agent_response(&request))
+        })
+        .on_receive_request(
+            async |_: NewSessionRequest, responder, cx: ConnectionTo<Client>| {
+                cx.send_notification(say("raced", "early 1"))?;
+                cx.send_notification(say("raced", "early 2"))?;
+                responder.respond(NewSessionResponse::new("raced"))
+            },
+        )
+        .on_receive_request(
+            async |prompt: PromptRequest, responder, cx: ConnectionTo<Client>| {
+                cx.send_notification(say(&prompt.session_id.0, "late"))?;
+                responder.respond(PromptResponse::new(StopReason::EndTurn))
+            },
+        )
+}
+
+#[tokio::test]
+async fn updates_sent_before_the_session_new_answer_reach_the_session() {
+    let texts = talk(eager_agent(), Client.builder(), async |cx| {
+        cx.initialize(hello()).block_task().await?;
+        let (mut session, _) = cx.new_session(NewSessionRequest::new("/")).await?;
+        let (texts, answer) = {
+            session.send_prompt(vec![text("go")])?;
+            read_turn(&mut session).await
+        };
+        answer?;
+        Ok(texts)
+    })
+    .await;
+    assert_eq!(texts, ["early 1", "early 2", "late"]);
+}
+
+/// The control for the test above: without the parking `Client.builder()` sets up, the
+/// early updates really are lost, so that test does exercise the race.
+#[tokio::test]
+async fn without_parking_the_early_updates_would_be_lost() {
+    let texts = talk(eager_agent(), Builder::new(Client), async |cx| {
+        cx.initialize(hello()).block_task().await?;
+        let (mut session, _) = cx.new_session(NewSessionRequest::new("/")).await?;
+        session.send_prompt(vec![text("go")])?;
+        let (texts, answer) = read_turn(&mut session).await;
+        answer?;
+        Ok(texts)
+    })
+    .await;
+    assert_eq!(texts, ["late"]);
+}
+
+/// What an update says, for comparing transcripts.
+fn describe(update: &SessionNotification) -> String {
+    let (who, content) = match &update.update {
+        SessionUpdate::UserMessageChunk(chunk) => ("user", &chunk.content),
+        SessionUpdate::AgentMessageChunk(chunk) => ("agent", &chunk.content),
+        other => panic!("unexpected update {other:?}"),
+    };
+    match content {
+        ContentBlock::Text(text) => format!("{who}: {}", text.text),
+        other => panic!("unexpected content {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn loading_a_session_replays_its_transcript_and_it_goes_on() {
+    let (replayed, after) = talk(echo_agent(), Client.builder(), async |cx| {
+        cx.initialize(hello()).block_task().await?;
+        let (mut session, _) = cx.new_session(NewSessionRequest::new("/")).await?;
+        session.prompt("hello there", |_| {}).await?;
+        let id = session.id().clone();
+        // One handle per session: the first one goes before the session is loaded again.
+        drop(session);
+        let mut replayed = Vec::new();
+        let (mut loaded, _) = cx
+            .load_session(LoadSessionRequest::new(id.clone(), "/"), |update| {
+                assert_eq!(update.session_id, id);
+                replayed.push(describe(&update));
+            })
+            .await?;
+        let mut after = Vec::new();
+        loaded
+            .prompt("again", |update| after.extend(chunk_text(&update)))
+            .await?;
+        Ok((replayed, after))
+    })
+    .await;
+    assert_eq!(
+        replayed,
+        ["user: hello there", "agent: hello ", "agent: there "]
+    );
+    assert_eq!(after, ["again "]);
+}
+
+#[tokio::test]
+async fn loading_an_unknown_session_fails_with_invalid_params() {
+    let error = talk(echo_agent(), Client.builder(), async |cx| {
+        cx.initialize(hello()).block_task().await?;
+        let request = LoadSessionRequest::new(SessionId::new("nobody"), "/");
+        let mut updates = 0;
+        let loaded = cx.load_session(request, |_| updates += 1).await;
+        assert_eq!(updates, 0);
+        Ok(loaded.map(|_| ()))
+    })
+    .await
+    .expect_err("the echo agent never created `nobody`");
+    assert_eq!(error.code(), INVALID_PARAMS);
+    assert!(error.message().contains("nobody"), "{}", error.message());
+}
+
+#[tokio::test]
+async fn a_thousand_sessions_on_one_connection_each_get_only_their_own_updates() {
+    const SESSIONS: usize = 1_000;
+    let turns = talk(echo_agent(), Client.builder(), async |cx| {
+        cx.initialize(hello()).block_task().await?;
+        let mut sessions = Vec::with_capacity(SESSIONS);
+        for _ in 0..SESSIONS {
+            sessions.push(cx.new_session(NewSessionRequest::new("/")).await?.0);
+        }
+        // Every prompt is in flight before any answer is read.
+        for (i, session) in sessions.iter_mut().enumerate() {
+            session.send_prompt(vec![text(&format!("s{i} a{i} b{i}"))])?;
+        }
+        let mut turns = Vec::with_capacity(SESSIONS);
+        for session in &mut sessions {
+            let (texts, answer) = read_turn(session).await;
+            assert_eq!(answer?.stop_reason, StopReason::EndTurn);
+            turns.push((session.id().clone(), texts));
+        }
+        Ok(turns)
+    })
+    .await;
+    let ids: std::collections::HashSet<&SessionId> = turns.iter().map(|(id, _)| id).collect();
+    assert_eq!(ids.len(), SESSIONS, "every session has its own id");
+    for (i, (_, texts)) in turns.iter().enumerate() {
+        assert_eq!(
+            texts,
+            &[format!("s{i} "), format!("a{i} "), format!("b{i} ")]
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_prompt_for_a_session_the_agent_does_not_have_is_resource_not_found() {
+    let (error, known) = talk(echo_agent(), Client.builder(), async |cx| {
+        cx.initialize(hello()).block_task().await?;
+        // A session exists, so a keyed handler is in place, just not for this id.
+        let (mut session, _) = cx.new_session(NewSessionRequest::new("/")).await?;
+        let stray = PromptRequest::new(SessionId::new("nobody"), vec![text("hello?")]);
+        let error = cx.send_request(stray).block_task().await.err();
+        let known = session.prompt("still here", |_| {}).await?;
+        Ok((error, known))
+    })
+    .await;
+    let error = error.expect("no session `nobody`");
+    assert_eq!(error.code(), -32002, "{error}");
+    assert!(error.message().contains("nobody"), "{}", error.message());
+    assert_eq!(
+        error.data(),
+        Some(&serde_json::json!({"sessionId": "nobody"}))
+    );
+    assert_eq!(known.stop_reason, StopReason::EndTurn);
+}

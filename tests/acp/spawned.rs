@@ -1,0 +1,158 @@
+//! Across processes: the `acp_echo_agent` example binary, spawned as a child, driven over its
+//! stdio by our client (through `switchboard::ChildProcess`) and by the official SDK's client
+//! (through its own `AcpAgent`).
+//!
+//! `cargo test` does not build another package's examples, so the first test that needs the
+//! binary builds it with the same cargo, into the target directory this test binary runs
+//! from.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use agent_client_protocol as sdk;
+use futures::StreamExt;
+use sdk::v1::SessionSetup;
+use switchboard::{ChildCommand, ChildProcess};
+use switchboard_acp::schema::{InitializeRequest, NewSessionRequest, ProtocolVersion, StopReason};
+use switchboard_acp::{AcpClient, Client, SessionEvent};
+use switchboard_examples::acp_client_app::{ClientOptions, client, run};
+
+use crate::support::{TempFile, chunk_text, guard, hello, text};
+
+/// The `acp_echo_agent` binary, built once per test run.
+fn echo_agent_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(build_echo_agent)
+}
+
+fn build_echo_agent() -> PathBuf {
+    // This test binary is `<target>/<profile>/deps/acp-<hash>`; examples go to
+    // `<target>/<profile>/examples/`.
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary sits in <target>/<profile>/deps");
+    let target_dir = profile_dir.parent().expect("a target directory");
+    let mut build = Command::new(env!("CARGO"));
+    build
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .args(["build", "--quiet", "-p", "switchboard-examples"])
+        .args(["--example", "acp_echo_agent", "--target-dir"])
+        .arg(target_dir);
+    match profile_dir.file_name().and_then(|name| name.to_str()) {
+        Some("debug") => {}
+        Some("release") => {
+            build.arg("--release");
+        }
+        Some(other) => {
+            build.args(["--profile", other]);
+        }
+        None => panic!("no profile directory in {}", exe.display()),
+    }
+    let status = build.status().expect("running cargo build");
+    assert!(status.success(), "cargo build of acp_echo_agent failed");
+    let binary = profile_dir
+        .join("examples")
+        .join(format!("acp_echo_agent{}", std::env::consts::EXE_SUFFIX));
+    assert!(binary.exists(), "no binary at {}", binary.display());
+    binary
+}
+
+#[tokio::test]
+async fn our_client_drives_the_echo_agent_binary_and_it_exits_at_hang_up() {
+    let file = TempFile::with("child-read", "from disk\n");
+    let path = file.display();
+    let options = ClientOptions {
+        yes: false,
+        cwd: std::env::temp_dir(),
+        prompt: format!("child @{path}"),
+    };
+    let mut process =
+        ChildProcess::spawn(ChildCommand::new(echo_agent_binary())).expect("spawning the agent");
+    let stdio = process.stdio().expect("the child's stdio");
+    let (said, reason) = guard(
+        "our client and the agent process",
+        client(&options).connect_with(stdio, async move |cx| {
+            let mut said = String::new();
+            let reason = run(&cx, &options, |text| said.push_str(text)).await?;
+            Ok((said, reason))
+        }),
+    )
+    .await
+    .unwrap_or_else(|error| panic!("{error}\nstderr: {}", process.stderr_tail()));
+    assert_eq!(reason, StopReason::EndTurn);
+    assert_eq!(said, format!("child @{path} [{path}: from disk] "));
+    // Our side hung up: the agent sees the end of its input and exits on its own.
+    let status = guard("the agent's exit", process.wait()).await.unwrap();
+    assert!(status.success(), "{status}: {}", process.stderr_tail());
+}
+
+#[tokio::test]
+async fn our_client_cancels_a_held_turn_in_the_echo_agent_binary() {
+    let mut process =
+        ChildProcess::spawn(ChildCommand::new(echo_agent_binary())).expect("spawning the agent");
+    let stdio = process.stdio().expect("the child's stdio");
+    let (first, answer, second) = guard(
+        "our client and the agent process",
+        Client.builder().connect_with(stdio, async |cx| {
+            cx.initialize(hello()).block_task().await?;
+            let (mut session, _) = cx.new_session(NewSessionRequest::new("/")).await?;
+            let (mut other, _) = cx.new_session(NewSessionRequest::new("/")).await?;
+            session.send_prompt(vec![text("/hold held forever")])?;
+            let first = match session.next().await {
+                Some(SessionEvent::Update(update)) => chunk_text(&update),
+                event => panic!("expected the first word, got {event:?}"),
+            };
+            // Another session on the same process is not held up by the held turn.
+            let mut second = Vec::new();
+            other
+                .prompt("meanwhile", |update| second.extend(chunk_text(&update)))
+                .await?;
+            session.cancel()?;
+            match session.next().await {
+                Some(SessionEvent::PromptFinished(answer)) => Ok((first, answer?, second)),
+                event => panic!("expected the answer, got {event:?}"),
+            }
+        }),
+    )
+    .await
+    .unwrap_or_else(|error| panic!("{error}\nstderr: {}", process.stderr_tail()));
+    assert_eq!(first.as_deref(), Some("held "));
+    assert_eq!(second, ["meanwhile "]);
+    assert_eq!(answer.stop_reason, StopReason::Cancelled);
+    let status = guard("the agent's exit", process.wait()).await.unwrap();
+    assert!(status.success(), "{status}: {}", process.stderr_tail());
+}
+
+#[tokio::test]
+async fn the_sdk_client_spawns_and_drives_the_echo_agent_binary() {
+    let agent = sdk::AcpAgent::new(sdk::AcpAgentConfig::new(echo_agent_binary()));
+    let (init, reply) = guard(
+        "the SDK client and the agent process",
+        sdk::Client.v1().connect_with(agent, async |cx| {
+            let init = cx
+                .send_request(InitializeRequest::new(ProtocolVersion::V1))
+                .block_task()
+                .await?;
+            let reply = cx
+                .build_session(std::env::temp_dir())
+                .block_task()
+                .run_until(async |SessionSetup { mut session, .. }| {
+                    session.send_prompt("across two processes")?;
+                    session.read_to_string().await
+                })
+                .await?;
+            Ok((init, reply))
+        }),
+    )
+    .await
+    .unwrap_or_else(|error| panic!("the SDK client failed: {error:?}"));
+    assert_eq!(init.protocol_version, ProtocolVersion::V1);
+    assert_eq!(
+        init.agent_info.map(|info| info.name).as_deref(),
+        Some("acp_echo_agent")
+    );
+    assert_eq!(reply, "across two processes ");
+}
