@@ -205,31 +205,21 @@ macro_rules! table {
 /// through as raw JSON, `_meta` and all.
 macro_rules! extension_impls {
     ($role:ty) => {
-        impl JsonRpcMessage<$role> for schema::ExtRequest {
-            fn matches_method(method: &str) -> bool {
-                is_extension(method)
-            }
-
-            fn method(&self) -> &str {
-                &self.method
-            }
-
-            fn write_params(&self, out: &mut Vec<u8>) -> Result<(), Error> {
-                out.extend_from_slice(self.params.get().as_bytes());
-                Ok(())
-            }
-
-            fn from_untyped(message: UntypedMessage) -> Result<Self, Error> {
-                let (method, params) = raw_parts(message)?;
-                Ok(schema::ExtRequest::new(method, params))
-            }
-        }
+        extension!($role, ExtRequest);
+        extension!($role, ExtNotification);
 
         impl JsonRpcRequest<$role> for schema::ExtRequest {
             type Response = schema::ExtResponse;
         }
 
-        impl JsonRpcMessage<$role> for schema::ExtNotification {
+        impl JsonRpcNotification<$role> for schema::ExtNotification {}
+    };
+}
+
+/// One extension type (`ExtRequest` or `ExtNotification`: the same two fields).
+macro_rules! extension {
+    ($role:ty, $ty:ident) => {
+        impl JsonRpcMessage<$role> for schema::$ty {
             fn matches_method(method: &str) -> bool {
                 is_extension(method)
             }
@@ -245,11 +235,9 @@ macro_rules! extension_impls {
 
             fn from_untyped(message: UntypedMessage) -> Result<Self, Error> {
                 let (method, params) = raw_parts(message)?;
-                Ok(schema::ExtNotification::new(method, params))
+                Ok(schema::$ty::new(method, params))
             }
         }
-
-        impl JsonRpcNotification<$role> for schema::ExtNotification {}
     };
 }
 
