@@ -58,16 +58,17 @@ async fn read_file(
             )));
         }
     };
-    // `line` is 1-based; `limit` caps the number of lines.
-    let skip = request
-        .line
-        .map_or(0, |line| line.saturating_sub(1) as usize);
-    let take = request.limit.map_or(usize::MAX, |limit| limit as usize);
-    let mut selected: Vec<&str> = content.lines().skip(skip).take(take).collect();
-    if request.line.is_none() && request.limit.is_none() {
-        selected = vec![content.as_str()];
-    }
-    responder.respond(ReadTextFileResponse::new(selected.join("\n")))
+    let content = match (request.line, request.limit) {
+        (None, None) => content,
+        // `line` is 1-based; `limit` caps the number of lines.
+        (line, limit) => {
+            let skip = line.map_or(0, |line| line.saturating_sub(1) as usize);
+            let take = limit.map_or(usize::MAX, |limit| limit as usize);
+            let selected: Vec<&str> = content.lines().skip(skip).take(take).collect();
+            selected.join("\n")
+        }
+    };
+    responder.respond(ReadTextFileResponse::new(content))
 }
 
 async fn write_file(

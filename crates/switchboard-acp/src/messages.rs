@@ -24,35 +24,8 @@ use switchboard::{Error, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, Un
 use crate::role::{Agent, Client, Conductor, Proxy};
 use crate::schema;
 
-/// One request: its method and its response type.
-macro_rules! request {
-    ($role:ty, $ty:ident, $names:ident . $field:ident, $response:ty) => {
-        impl JsonRpcMessage<$role> for schema::$ty {
-            fn matches_method(method: &str) -> bool {
-                method == schema::$names.$field
-            }
-
-            fn method(&self) -> &str {
-                schema::$names.$field
-            }
-
-            fn write_params(&self, out: &mut Vec<u8>) -> Result<(), Error> {
-                write_serde(self, out)
-            }
-
-            fn from_untyped(message: UntypedMessage) -> Result<Self, Error> {
-                parse_serde(&message)
-            }
-        }
-
-        impl JsonRpcRequest<$role> for schema::$ty {
-            type Response = $response;
-        }
-    };
-}
-
-/// One notification: its method.
-macro_rules! notification {
+/// One message type with a fixed method, its params written and read with serde.
+macro_rules! message {
     ($role:ty, $ty:ident, $names:ident . $field:ident) => {
         impl JsonRpcMessage<$role> for schema::$ty {
             fn matches_method(method: &str) -> bool {
@@ -71,6 +44,24 @@ macro_rules! notification {
                 parse_serde(&message)
             }
         }
+    };
+}
+
+/// One request: its method and its response type.
+macro_rules! request {
+    ($role:ty, $ty:ident, $names:ident . $field:ident, $response:ty) => {
+        message!($role, $ty, $names.$field);
+
+        impl JsonRpcRequest<$role> for schema::$ty {
+            type Response = $response;
+        }
+    };
+}
+
+/// One notification: its method.
+macro_rules! notification {
+    ($role:ty, $ty:ident, $names:ident . $field:ident) => {
+        message!($role, $ty, $names.$field);
 
         impl JsonRpcNotification<$role> for schema::$ty {}
     };

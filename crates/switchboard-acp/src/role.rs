@@ -13,10 +13,9 @@
 //! (`{"method": ..., "params": ...}`); the client side's messages travel as they are.
 
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use switchboard::handler::{Chain, NullHandler};
 use switchboard::peer::HasPeer;
-use switchboard::{Builder, Error, Role, UntypedMessage};
+use switchboard::{Builder, Error, RawJson, Role, UntypedMessage};
 
 use crate::initialize::InitializeGate;
 use crate::session::ParkSessionUpdates;
@@ -112,8 +111,9 @@ pub const SUCCESSOR_METHOD: &str = "proxy/successor";
 #[derive(Serialize, Deserialize)]
 struct Successor {
     method: String,
+    // Raw: the carried params are neither parsed nor rebuilt on the way through.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    params: Option<Box<RawValue>>,
+    params: Option<RawJson>,
 }
 
 /// The agent side of a proxy: its messages travel inside `proxy/successor`.
@@ -124,10 +124,6 @@ impl HasPeer<Agent> for Conductor {
         message: UntypedMessage,
     ) -> Result<UntypedMessage, Error> {
         let (method, params) = message.into_parts();
-        let params = params
-            .map(|params| RawValue::from_string(params.get().to_owned()))
-            .transpose()
-            .map_err(Error::serialization)?;
         UntypedMessage::new(SUCCESSOR_METHOD, Successor { method, params })
     }
 
@@ -140,15 +136,7 @@ impl HasPeer<Agent> for Conductor {
             return Err(message);
         }
         match message.parse_params::<Successor>() {
-            Ok(inner) => {
-                let params = inner
-                    .params
-                    .map(|raw| switchboard::RawJson::from_string(raw.get().to_owned()));
-                match params.transpose() {
-                    Ok(params) => Ok(UntypedMessage::from_raw(inner.method, params)),
-                    Err(_) => Err(message),
-                }
-            }
+            Ok(inner) => Ok(UntypedMessage::from_raw(inner.method, inner.params)),
             Err(_) => Err(message),
         }
     }
