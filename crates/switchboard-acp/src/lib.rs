@@ -10,6 +10,8 @@
 //! - [`initialize`]: the handshake, the gate that refuses requests before it, and protocol
 //!   version negotiation;
 //! - [`session`]: sessions on both sides, routed by `sessionId`;
+//! - [`proxy`]: proxies between a client and an agent, and the proxy-chain wire format their
+//!   conductor (crate `switchboard-conductor`) speaks;
 //! - `process` (feature `tokio`): spawning an agent as a child process, the client's opening
 //!   handshake with a deadline on each step, and errors that say why an agent went away.
 //!
@@ -55,6 +57,7 @@ pub mod initialize;
 pub mod messages;
 #[cfg(feature = "tokio")]
 pub mod process;
+pub mod proxy;
 pub mod role;
 pub mod session;
 

@@ -12,10 +12,9 @@
 //! does: what goes to or comes from the agent side travels wrapped in `proxy/successor`
 //! (`{"method": ..., "params": ...}`); the client side's messages travel as they are.
 
-use serde::{Deserialize, Serialize};
 use switchboard::handler::{Chain, NullHandler};
 use switchboard::peer::HasPeer;
-use switchboard::{Builder, Error, RawJson, Role, UntypedMessage};
+use switchboard::{Builder, ConnectionTo, Dispatch, Error, Role, UntypedMessage};
 
 use crate::initialize::InitializeGate;
 use crate::session::ParkSessionUpdates;
@@ -60,11 +59,21 @@ impl Role for Agent {
     }
 }
 
+/// A proxy passes on, in order, whatever its handlers did not claim: see
+/// [`proxy::forward_unclaimed`](crate::proxy::forward_unclaimed).
 impl Role for Proxy {
     type Counterpart = Conductor;
 
     fn counterpart(&self) -> Conductor {
         Conductor
+    }
+
+    async fn default_dispatch(
+        &self,
+        dispatch: Dispatch,
+        cx: ConnectionTo<Conductor>,
+    ) -> Result<(), Error> {
+        crate::proxy::forward_unclaimed(dispatch, &cx)
     }
 }
 
@@ -104,18 +113,6 @@ impl Conductor {
     }
 }
 
-/// The method that carries a message to or from the agent side of a proxy.
-pub const SUCCESSOR_METHOD: &str = "proxy/successor";
-
-/// The params of `proxy/successor`: the message it carries.
-#[derive(Serialize, Deserialize)]
-struct Successor {
-    method: String,
-    // Raw: the carried params are neither parsed nor rebuilt on the way through.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    params: Option<RawJson>,
-}
-
 /// The agent side of a proxy: its messages travel inside `proxy/successor`.
 impl HasPeer<Agent> for Conductor {
     fn wrap_for_peer(
@@ -123,8 +120,7 @@ impl HasPeer<Agent> for Conductor {
         _peer: &Agent,
         message: UntypedMessage,
     ) -> Result<UntypedMessage, Error> {
-        let (method, params) = message.into_parts();
-        UntypedMessage::new(SUCCESSOR_METHOD, Successor { method, params })
+        crate::proxy::wrap_successor(message)
     }
 
     fn unwrap_from_peer(
@@ -132,13 +128,7 @@ impl HasPeer<Agent> for Conductor {
         _peer: &Agent,
         message: UntypedMessage,
     ) -> Result<UntypedMessage, UntypedMessage> {
-        if message.method() != SUCCESSOR_METHOD {
-            return Err(message);
-        }
-        match message.parse_params::<Successor>() {
-            Ok(inner) => Ok(UntypedMessage::from_raw(inner.method, inner.params)),
-            Err(_) => Err(message),
-        }
+        crate::proxy::unwrap_successor(message)
     }
 }
 
@@ -157,7 +147,7 @@ impl HasPeer<Client> for Conductor {
         _peer: &Client,
         message: UntypedMessage,
     ) -> Result<UntypedMessage, UntypedMessage> {
-        if message.method() == SUCCESSOR_METHOD {
+        if message.method() == crate::proxy::SUCCESSOR_METHOD {
             Err(message)
         } else {
             Ok(message)

@@ -12,6 +12,7 @@ use crate::actor::task::TaskQueue;
 use crate::actor::wake::LoopWake;
 use crate::cancel::Cancellations;
 use crate::dynamic::registry::{ParkingLimits, Registry};
+use crate::latch::Latch;
 use crate::message::{
     JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, RequestId,
 };
@@ -46,6 +47,8 @@ pub(crate) struct Shared {
     live_responders: AtomicUsize,
     /// Wakes the connection's poll loop (see `actor::wake`).
     pub(crate) wake: Arc<LoopWake>,
+    /// Set when nothing more will arrive from the peer (see [`ConnectionTo::input_ended`]).
+    pub(crate) input_ended: Latch,
 }
 
 impl Shared {
@@ -73,6 +76,7 @@ impl Shared {
             responder_serial: AtomicU64::new(0),
             live_responders: AtomicUsize::new(0),
             wake,
+            input_ended: Latch::default(),
         }
     }
 
@@ -265,6 +269,32 @@ impl<Cp: Role> ConnectionTo<Cp> {
         } else {
             Ok(())
         }
+    }
+
+    /// Resolves once nothing more will arrive from the peer: it ended its input, reading
+    /// failed, or the connection ended. Requests this side sent are failed by then.
+    ///
+    /// A [`connect_with`](crate::Builder::connect_with) closure that should serve until the
+    /// peer hangs up, and also stop on a signal of its own, waits for this and its signal.
+    ///
+    /// ```
+    /// use switchboard::{Channel, UntypedRole};
+    ///
+    /// # futures::executor::block_on(async {
+    /// let (ours, theirs) = Channel::duplex();
+    /// // The peer connects and hangs up at once.
+    /// let peer = UntypedRole.builder().connect_with(theirs, async |_cx| Ok(()));
+    /// let served = UntypedRole.builder().connect_with(ours, async |cx| {
+    ///     cx.input_ended().await;
+    ///     Ok("the peer hung up")
+    /// });
+    /// let (served, _) = futures::join!(served, peer);
+    /// assert_eq!(served.unwrap(), "the peer hung up");
+    /// # });
+    /// ```
+    pub fn input_ended(&self) -> impl Future<Output = ()> + Send + 'static {
+        let shared = Arc::clone(&self.shared);
+        async move { poll_fn(|cx| shared.input_ended.poll_set(cx)).await }
     }
 
     /// Resolves once the outgoing queue has room (is below half its limit), or the connection

@@ -55,6 +55,7 @@ pub mod error;
 mod forward;
 pub mod handler;
 mod id_map;
+mod latch;
 pub mod message;
 pub mod peer;
 mod pending;

@@ -273,6 +273,45 @@ impl<T: Send + 'static> SentRequest<T> {
     }
 }
 
+impl<T: Send + 'static> SentRequest<T> {
+    /// Transforms an error answer (or a failure to get one: the connection closed, a timeout)
+    /// once it is known. A forwarder uses it to say *why* a request failed in its own terms.
+    ///
+    /// ```
+    /// use switchboard::{Error, UntypedMessage, UntypedRole};
+    ///
+    /// # futures::executor::block_on(async {
+    /// let server = UntypedRole.builder(); // answers every request -32601
+    /// let answer = UntypedRole.builder().connect_with(server, async |cx| {
+    ///     cx.send_request(UntypedMessage::new("nope", ())?)
+    ///         .map_err(|error| Error::new(-32000, format!("the server said: {}", error.message())))
+    ///         .block_task()
+    ///         .await
+    /// });
+    /// let error = answer.await.unwrap_err();
+    /// assert!(error.message().starts_with("the server said: "), "{error}");
+    /// # });
+    /// ```
+    pub fn map_err(mut self, map: impl FnOnce(Error) -> Error + Send + 'static) -> SentRequest<T> {
+        let state = self.take().map(|state| match state.failed {
+            // It was never sent: the error is known now, and no answer will be converted.
+            Some(error) => State {
+                failed: Some(map(error)),
+                ..state
+            },
+            None => State {
+                id: state.id,
+                shared: state.shared,
+                failed: None,
+                convert: Convert::Mapped(Box::new(move |raw| {
+                    state.convert.apply(raw).map_err(map)
+                })),
+            },
+        });
+        SentRequest { state }
+    }
+}
+
 /// Cancels the request if the `block_task` future is dropped before the answer arrives.
 struct Waiting {
     id: u64,

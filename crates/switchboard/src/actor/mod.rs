@@ -77,6 +77,7 @@ where
         incoming: mut frames,
         outgoing: mut sink,
         mut driver,
+        sent_tap,
     } = transport;
     let cx = ConnectionTo::new(Arc::clone(&shared), role.counterpart());
     for start in start_tasks {
@@ -92,7 +93,7 @@ where
     };
 
     let mut incoming = pin!(actor.run(&mut frames));
-    let mut outgoing = pin!(outgoing::run(&shared.outgoing, &mut sink));
+    let mut outgoing = pin!(outgoing::run(&shared.outgoing, &mut sink, sent_tap));
     let mut tasks = pin!(task::run(&shared.tasks));
     let mut main = pin!(main);
     let serving_until_eof = main.is_none();
@@ -162,6 +163,7 @@ where
                 // Nothing new can arrive, so nothing parked can be claimed any more.
                 let parked = shared.dynamic().drain_parked();
                 incoming::give_up(parked, "the input ended");
+                shared.input_ended.set();
             }
             if let Some(main) = main.as_mut().as_pin_mut()
                 && main_output.is_none()
@@ -208,6 +210,7 @@ where
     };
     // Requests still waiting fail now; their callbacks are owed that error, so they run here.
     futures::future::join_all(shared.pending.close(&why)).await;
+    shared.input_ended.set();
     shared.outgoing.close();
     shared.tasks.clear();
     let (parked, handlers) = shared.dynamic().drain();

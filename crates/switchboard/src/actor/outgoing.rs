@@ -25,6 +25,7 @@ use std::task::{Context, Poll, Waker};
 use futures::io::{AsyncWrite, AsyncWriteExt};
 use futures::{Sink, SinkExt};
 
+use super::transport::{FrameDirection, FrameTap};
 use super::wake::LoopWake;
 use crate::Error;
 
@@ -208,9 +209,20 @@ pub(crate) enum FrameSink {
 }
 
 /// Writes queued frames until the queue is closed and empty, then closes the sink.
-pub(crate) async fn run(queue: &OutgoingQueue, sink: &mut FrameSink) -> Result<(), Error> {
+pub(crate) async fn run(
+    queue: &OutgoingQueue,
+    sink: &mut FrameSink,
+    tap: Option<FrameTap>,
+) -> Result<(), Error> {
     let mut batch = Vec::new();
     while poll_fn(|_| queue.poll_take(&mut batch)).await {
+        if let Some(tap) = &tap {
+            let mut start = 0;
+            for end in memchr::memchr_iter(b'\n', &batch) {
+                tap(FrameDirection::Sent, &batch[start..end]);
+                start = end + 1;
+            }
+        }
         let wrote = match sink {
             FrameSink::Bytes(writer) => write_all(writer, &batch).await.map_err(Error::transport),
             FrameSink::Frames(frames) => feed_frames(frames, &batch).await,

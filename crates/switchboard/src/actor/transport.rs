@@ -9,9 +9,11 @@
 use std::fmt;
 use std::pin::Pin;
 
+use std::sync::Arc;
+
 use futures::future::BoxFuture;
 use futures::io::AsyncWrite;
-use futures::{Future, Sink, Stream};
+use futures::{Future, Sink, Stream, StreamExt};
 
 use super::outgoing::FrameSink;
 use crate::Error;
@@ -19,6 +21,18 @@ use crate::wire::FrameEvent;
 
 /// The transport's read half, as the incoming actor sees it.
 pub(crate) type FrameStream = Pin<Box<dyn Stream<Item = Result<FrameEvent, Error>> + Send>>;
+
+/// Which way a frame crossed a transport, for [`Transport::inspect`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FrameDirection {
+    /// The frame came in from the peer.
+    Received,
+    /// The frame went out to the peer.
+    Sent,
+}
+
+/// Sees every frame a transport carries (see [`Transport::inspect`]).
+pub(crate) type FrameTap = Arc<dyn Fn(FrameDirection, &[u8]) + Send + Sync>;
 
 /// A connected transport: what a component becomes when a connection starts.
 ///
@@ -28,6 +42,7 @@ pub struct Transport {
     pub(crate) incoming: FrameStream,
     pub(crate) outgoing: FrameSink,
     pub(crate) driver: Option<BoxFuture<'static, Result<(), Error>>>,
+    pub(crate) sent_tap: Option<FrameTap>,
 }
 
 impl Transport {
@@ -43,6 +58,7 @@ impl Transport {
             incoming: Box::pin(incoming),
             outgoing: FrameSink::Frames(Box::pin(outgoing)),
             driver: None,
+            sent_tap: None,
         }
     }
 
@@ -56,6 +72,7 @@ impl Transport {
             incoming: Box::pin(incoming),
             outgoing: FrameSink::Bytes(Box::pin(writer)),
             driver: None,
+            sent_tap: None,
         }
     }
 
@@ -71,10 +88,38 @@ impl Transport {
     }
 }
 
+impl Transport {
+    /// Calls `tap` with every frame that crosses this transport, in either direction, as it
+    /// crosses: received frames when they are read, sent ones when they are handed to the
+    /// transport. Frames have no line ending. For logs and traces; `tap` runs on the
+    /// connection's path, so it should be quick. Calling it again adds a second tap.
+    ///
+    /// [`Inspect`](crate::transport::Inspect) does this for any component.
+    #[must_use]
+    pub fn inspect(mut self, tap: impl Fn(FrameDirection, &[u8]) + Send + Sync + 'static) -> Self {
+        let tap: FrameTap = Arc::new(tap);
+        let received = Arc::clone(&tap);
+        self.incoming = Box::pin(self.incoming.inspect(move |event| {
+            if let Ok(FrameEvent::Frame(frame)) = event {
+                received(FrameDirection::Received, frame);
+            }
+        }));
+        self.sent_tap = Some(match self.sent_tap.take() {
+            None => tap,
+            Some(earlier) => Arc::new(move |direction, frame: &[u8]| {
+                earlier(direction, frame);
+                tap(direction, frame);
+            }),
+        });
+        self
+    }
+}
+
 impl fmt::Debug for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Transport")
             .field("driver", &self.driver.is_some())
+            .field("inspected", &self.sent_tap.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -8,6 +8,7 @@
 //! | [`Stdio`] | this process's stdin and stdout (feature `tokio`) | a peer run as a subprocess |
 //! | [`ChildStdio`] | a [`ChildProcess`]'s stdin and stdout (feature `tokio`) | running a peer as a subprocess |
 //! | a [`Builder`](crate::Builder) | a whole connection, run in process | composing peers |
+//! | [`Inspect`] | any component, with a tap on every frame | logs, traces |
 //!
 //! Each implements [`ConnectTo`], which turns it into a [`Transport`] when the connection
 //! starts. Implement it to add your own.
@@ -17,15 +18,17 @@ mod byte_streams;
 mod channel;
 #[cfg(feature = "tokio")]
 mod child;
+mod inspect;
 mod lines;
 #[cfg(feature = "tokio")]
 mod stdio;
 
-pub use crate::actor::transport::Transport;
+pub use crate::actor::transport::{FrameDirection, Transport};
 pub use byte_streams::ByteStreams;
 pub use channel::Channel;
 #[cfg(feature = "tokio")]
 pub use child::{ChildCommand, ChildProcess, ChildStdio, DEFAULT_STDERR_TAIL_BYTES};
+pub use inspect::Inspect;
 pub use lines::Lines;
 #[cfg(feature = "tokio")]
 pub use stdio::Stdio;
