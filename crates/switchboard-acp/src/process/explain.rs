@@ -77,7 +77,7 @@ impl AgentProcess {
         let fate = self.fate(error.is_connection_closed()).await;
         let tail = self.stderr_tail();
         let stderr = last_lines(&tail, EXPLAINED_STDERR_LINES, EXPLAINED_STDERR_BYTES);
-        explained(error, &self.program, &fate, stderr)
+        explained(error, &self.program, &self.description, &fate, stderr)
     }
 
     /// Finds out whether the agent exited, waiting for it (and killing it) only when the
@@ -107,9 +107,9 @@ impl AgentProcess {
 
 /// The explained error: `error`'s code, its message followed by the agent's fate and stderr,
 /// and its data with an `agent` entry added.
-fn explained(error: Error, program: &str, fate: &Fate, stderr: &str) -> Error {
+fn explained(error: Error, program: &str, who: &str, fate: &Fate, stderr: &str) -> Error {
     let state = describe(fate);
-    let mut message = format!("{}; the agent `{program}` {state}", error.message());
+    let mut message = format!("{}; {who} {state}", error.message());
     if stderr.is_empty() {
         message.push_str("; it wrote nothing to stderr");
     } else {
@@ -237,7 +237,13 @@ mod tests {
         let original = Error::connection_closed("end of input")
             .with_data(json!({"why": "eof", "agent": "kept"}));
         let fate = Fate::Running;
-        let error = explained(original, "my-agent", &fate, "line 1\nline 2");
+        let error = explained(
+            original,
+            "my-agent",
+            "the agent `my-agent`",
+            &fate,
+            "line 1\nline 2",
+        );
         assert_eq!(error.code(), codes::CONNECTION_CLOSED);
         assert_eq!(
             error.message(),
@@ -247,7 +253,13 @@ mod tests {
         // The peer's own `agent` entry is not overwritten.
         assert_eq!(error.data(), Some(&json!({"why": "eof", "agent": "kept"})));
 
-        let error = explained(Error::timed_out(EXIT_GRACE), "a", &Fate::Running, "");
+        let error = explained(
+            Error::timed_out(EXIT_GRACE),
+            "a",
+            "the agent `a`",
+            &Fate::Running,
+            "",
+        );
         assert!(error.is_timeout());
         assert!(error.message().ends_with("it wrote nothing to stderr"));
         assert_eq!(

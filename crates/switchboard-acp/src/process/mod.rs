@@ -71,8 +71,10 @@ pub use handshake::{DEFAULT_HANDSHAKE_TIMEOUT, Handshake, Started, handshake};
 #[derive(Debug)]
 pub struct AgentProcess {
     child: ChildProcess,
-    /// The program as the user named it, for the messages `explain` writes.
+    /// The program as the user named it.
     program: String,
+    /// Who it is in the messages `explain` writes: "the agent `program`" unless renamed.
+    description: String,
 }
 
 impl AgentProcess {
@@ -98,7 +100,12 @@ impl AgentProcess {
     pub fn spawn(command: ChildCommand) -> Result<AgentProcess, Error> {
         let program = command.program().to_string_lossy().into_owned();
         let child = ChildProcess::spawn(command)?;
-        Ok(AgentProcess { child, program })
+        let description = format!("the agent `{program}`");
+        Ok(AgentProcess {
+            child,
+            program,
+            description,
+        })
     }
 
     /// Parses `line` the way a shell splits words (quotes, backslashes, leading `NAME=value`
@@ -162,6 +169,24 @@ impl AgentProcess {
     /// ```
     pub fn program(&self) -> &str {
         &self.program
+    }
+
+    /// Names the process differently in what [`explain`](AgentProcess::explain) writes:
+    /// a conductor that runs proxies as well as an agent says which one it was.
+    ///
+    /// ```no_run
+    /// use switchboard_acp::process::AgentProcess;
+    ///
+    /// # async fn run() -> Result<(), switchboard::Error> {
+    /// let proxy = AgentProcess::spawn_line("my-proxy")?.described_as("proxy 1 (`my-proxy`)");
+    /// // proxy.explain(error) now says "...; proxy 1 (`my-proxy`) exited with status 1; ..."
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn described_as(mut self, description: impl Into<String>) -> Self {
+        self.description = description.into();
+        self
     }
 
     /// The agent's process id, or `None` once it has been seen to exit (by `wait`,

@@ -115,6 +115,70 @@ impl Transport {
     }
 }
 
+impl Transport {
+    /// Runs `hook` when the input ends or fails, before the connection learns of it. Until
+    /// `hook` finishes, the connection goes on as if the input were still open: requests it
+    /// sent still wait for answers. A component that can find out *why* its peer went away
+    /// (a process's exit status) records it here, so that everyone told "connection closed"
+    /// afterwards can be told the reason too.
+    #[must_use]
+    pub fn on_input_end(mut self, hook: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.incoming = Box::pin(HoldEnd {
+            incoming: self.incoming,
+            hook: Some(Box::pin(hook)),
+            running: None,
+            end: None,
+            ended: false,
+        });
+        self
+    }
+}
+
+/// The incoming stream of [`Transport::on_input_end`]: holds back its end until the hook ran.
+struct HoldEnd {
+    incoming: FrameStream,
+    hook: Option<BoxFuture<'static, ()>>,
+    running: Option<BoxFuture<'static, ()>>,
+    /// What ended the input (`Some(None)`: a clean end), held while the hook runs.
+    end: Option<Option<Result<FrameEvent, Error>>>,
+    /// The end was passed on: the inner stream is not polled again.
+    ended: bool,
+}
+
+impl Stream for HoldEnd {
+    type Item = Result<FrameEvent, Error>;
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        loop {
+            if let Some(running) = self.running.as_mut() {
+                if running.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                self.running = None;
+            }
+            if let Some(end) = self.end.take() {
+                self.ended = true;
+                return Poll::Ready(end);
+            }
+            if self.ended {
+                return Poll::Ready(None);
+            }
+            match self.incoming.as_mut().poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(event))) => return Poll::Ready(Some(Ok(event))),
+                Poll::Ready(end) => {
+                    self.end = Some(end);
+                    self.running = self.hook.take();
+                }
+            }
+        }
+    }
+}
+
 impl fmt::Debug for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Transport")

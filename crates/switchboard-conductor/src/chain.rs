@@ -1,0 +1,110 @@
+//! [`Chain`]: what a conductor runs, and how it is put together.
+
+use std::future::Future;
+
+use switchboard::transport::TransportConfig;
+use switchboard::{Channel, ChildCommand, ConnectTo, Error, Transport};
+use switchboard_acp::{Agent, Client, Conductor};
+
+use crate::component::Component;
+use crate::trace::Trace;
+
+/// A chain of proxies in front of an agent, shown to the editor as one agent.
+///
+/// Components are given in order from the editor's side: [`proxy`](Chain::proxy) (in
+/// process, or any component) and [`proxy_process`](Chain::proxy_process) (a program) add
+/// one each, after those already added. The agent comes first, in [`Chain::new`] or
+/// [`Chain::spawn`]. Nothing starts until the chain runs: [`run`](Chain::run) serves an
+/// editor on a component of its choice (stdio, for the `switchboard-conductor` program),
+/// and a chain is itself a component a client can connect to.
+///
+/// See the crate's docs for what running it does, and an example.
+pub struct Chain {
+    pub(crate) proxies: Vec<Component<Conductor>>,
+    pub(crate) agent: Component<Client>,
+    pub(crate) trace: Option<Trace>,
+}
+
+impl Chain {
+    /// A chain ending at `agent`, a component the conductor connects to as a client: an
+    /// in-process `Agent.builder()`, a channel, the stdio of a process you started.
+    pub fn new(agent: impl ConnectTo<Client>) -> Chain {
+        Chain {
+            proxies: Vec::new(),
+            agent: Component::connect(agent),
+            trace: None,
+        }
+    }
+
+    /// A chain ending at the agent `command` starts. It is spawned when the chain runs, and
+    /// killed (with everything it started) when the chain ends.
+    pub fn spawn(agent: ChildCommand) -> Chain {
+        Chain {
+            proxies: Vec::new(),
+            agent: Component::Process(agent),
+            trace: None,
+        }
+    }
+
+    /// Adds a proxy after those already added: a component the conductor connects to as its
+    /// conductor (an in-process `Proxy.builder()`, say).
+    #[must_use]
+    pub fn proxy(mut self, proxy: impl ConnectTo<Conductor>) -> Chain {
+        self.proxies.push(Component::connect(proxy));
+        self
+    }
+
+    /// Adds a proxy that `command` starts when the chain runs, after those already added.
+    #[must_use]
+    pub fn proxy_process(mut self, command: ChildCommand) -> Chain {
+        self.proxies.push(Component::Process(command));
+        self
+    }
+
+    /// Writes every message crossing every hop to `trace` (see [`Trace`]).
+    #[must_use]
+    pub fn trace(mut self, trace: Trace) -> Chain {
+        self.trace = Some(trace);
+        self
+    }
+
+    /// How many proxies there are.
+    pub fn proxy_count(&self) -> usize {
+        self.proxies.len()
+    }
+
+    /// Starts every component and serves the editor at the other end of `editor` until it
+    /// hangs up, or until a component ends.
+    ///
+    /// # Errors
+    ///
+    /// If a component cannot be started, that error, before anything is read. If a
+    /// component ends while the editor is still there, a connection-closed error that names
+    /// it and says what became of it (exit status, the end of its stderr); every request
+    /// the editor was waiting on got the same error first. `Ok` when the editor hung up.
+    pub fn run(
+        self,
+        editor: impl ConnectTo<Agent>,
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
+        crate::run::run(self, editor)
+    }
+}
+
+/// A chain is an agent to whoever connects to it: the chain runs, in process, for as long as
+/// that connection does.
+impl ConnectTo<Client> for Chain {
+    fn into_transport(self, config: &TransportConfig) -> Result<Transport, Error> {
+        let (client_end, editor_end) = Channel::duplex();
+        let transport = <Channel as ConnectTo<Client>>::into_transport(client_end, config)?;
+        Ok(transport.with_driver(self.run(editor_end)))
+    }
+}
+
+impl std::fmt::Debug for Chain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chain")
+            .field("proxies", &self.proxies.len())
+            .field("traced", &self.trace.is_some())
+            .finish_non_exhaustive()
+    }
+}

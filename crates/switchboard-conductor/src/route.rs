@@ -1,0 +1,162 @@
+//! Routing: which node a message goes to next, and how it is written for that node.
+//!
+//! Nodes are numbered from the editor (0) through the proxies (1..=n) to the agent (n + 1).
+//! A message travels *down* (towards the agent) or *up* (towards the editor):
+//!
+//! | from | message | goes |
+//! |---|---|---|
+//! | the editor | any | down |
+//! | the agent | any | up |
+//! | a proxy | `proxy/successor` (unwrapped first) | down |
+//! | a proxy | anything else | up |
+//!
+//! and is written for the node it reaches: to a proxy from above as it is (with `initialize`
+//! renamed `proxy/initialize`), to a proxy from below inside `proxy/successor`, to the agent
+//! and to the editor as it is.
+
+use std::sync::Arc;
+
+use switchboard::{
+    ConnectionTo, Dispatch, Error, Handled, Handler, JsonRpcMessage, JsonRpcRequest, RawJson, Role,
+    UntypedMessage,
+};
+use switchboard_acp::proxy::{
+    SUCCESSOR_METHOD, as_proxy_initialize, unwrap_successor, wrap_successor,
+};
+
+use crate::state::{ChainState, Link};
+
+/// The handler of each of the conductor's connections: passes every request and
+/// notification on to the next node, at once and so in arrival order.
+pub(crate) struct Route {
+    node: usize,
+    state: Arc<ChainState>,
+    ready: bool,
+}
+
+impl Route {
+    pub(crate) fn new(node: usize, state: Arc<ChainState>) -> Self {
+        Route {
+            node,
+            state,
+            ready: false,
+        }
+    }
+}
+
+impl<Cp: Role> Handler<Cp> for Route {
+    fn sees_responses(&self) -> bool {
+        false
+    }
+
+    async fn handle(
+        &mut self,
+        dispatch: Dispatch,
+        _cx: &ConnectionTo<Cp>,
+    ) -> Result<Handled<Dispatch>, Error> {
+        if let Dispatch::Response(..) = dispatch {
+            return Ok(Handled::No {
+                message: dispatch,
+                retry: false,
+            });
+        }
+        if !self.ready {
+            // Only at the start: a message can arrive before the other connections are up.
+            self.state.ready().await;
+            self.ready = true;
+        }
+        route(&self.state, self.node, dispatch)?;
+        Ok(Handled::Yes)
+    }
+}
+
+/// Sends `dispatch`, received from `from`, on to the next node.
+fn route(state: &Arc<ChainState>, from: usize, dispatch: Dispatch) -> Result<(), Error> {
+    let agent = state.agent_node();
+    let (to, dispatch) = if from == 0 {
+        (1, dispatch)
+    } else if from == agent {
+        (from - 1, dispatch)
+    } else if dispatch.method() == Some(SUCCESSOR_METHOD) {
+        let name = state.name(from).to_owned();
+        let inner = dispatch.map(|message| {
+            unwrap_successor(message).map_err(|_| {
+                Error::invalid_params(format!(
+                    "`proxy/successor` from {name} carries no message: its params need \
+                     {{\"method\": string, \"params\"?: ...}}"
+                ))
+            })
+        })?;
+        (from + 1, inner)
+    } else {
+        (from - 1, dispatch)
+    };
+    let down = to > from;
+    let link = match state.get(to) {
+        Ok(link) => link,
+        Err(error) => {
+            if let Dispatch::Request(_, responder) = dispatch {
+                let _ = responder.respond_with_error(error.clone());
+            }
+            return Err(error);
+        }
+    };
+    match (link, down) {
+        (Link::Proxy(proxy), true) => {
+            deliver(state, proxy, dispatch.map(|m| Ok(as_proxy_initialize(m)))?)
+        }
+        (Link::Proxy(proxy), false) => deliver(state, proxy, dispatch.map(wrap_successor)?),
+        (Link::Agent(agent), _) => deliver(state, agent, dispatch),
+        (Link::Editor(editor), _) => deliver(state, editor, dispatch),
+    }
+}
+
+/// Sends `dispatch` on `to`. A request's answer goes back to its responder unchanged, except
+/// that a connection-closed error is explained once the chain knows which component ended
+/// it; cancelling the request cancels the one sent on.
+fn deliver<Cp: Role>(
+    state: &Arc<ChainState>,
+    to: &ConnectionTo<Cp>,
+    dispatch: Dispatch,
+) -> Result<(), Error> {
+    match dispatch {
+        Dispatch::Request(message, responder) => {
+            let state = Arc::clone(state);
+            to.send_request(Forwarded(message))
+                .map_err(move |error| state.explain(error))
+                .forward_response_to(responder.cast());
+            Ok(())
+        }
+        Dispatch::Notification(message) => to.send_notification(message),
+        response @ Dispatch::Response(..) => to.send_proxied_message(response),
+    }
+}
+
+/// A request passed on as it came, whose answer is passed back as it comes (raw JSON).
+struct Forwarded(UntypedMessage);
+
+impl<Cp> JsonRpcMessage<Cp> for Forwarded {
+    fn matches_method(_method: &str) -> bool {
+        true
+    }
+
+    fn method(&self) -> &str {
+        self.0.method()
+    }
+
+    fn write_params(&self, out: &mut Vec<u8>) -> Result<(), Error> {
+        JsonRpcMessage::<Cp>::write_params(&self.0, out)
+    }
+
+    fn from_untyped(message: UntypedMessage) -> Result<Self, Error> {
+        Ok(Forwarded(message))
+    }
+
+    fn into_untyped(self) -> Result<UntypedMessage, Error> {
+        Ok(self.0)
+    }
+}
+
+impl<Cp> JsonRpcRequest<Cp> for Forwarded {
+    type Response = RawJson;
+}

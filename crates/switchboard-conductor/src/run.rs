@@ -1,0 +1,200 @@
+//! Running a chain: one connection per node, all driven by one future.
+//!
+//! Each connection's handler is a [`Route`]. Every connection's main future links the node,
+//! then waits for its peer to hang up or for the chain to end. How it ends:
+//!
+//! - **A component ends** (its input ends, its transport fails). Before its connection hears
+//!   of it, a hook finds out why (a process's exit status and stderr) and ends the chain with
+//!   that cause. Every component connection then closes, which fails what the conductor was
+//!   waiting for on them; a request from the editor fails with the cause. Only then does
+//!   the editor's connection close, after what it was owed is written.
+//! - **The editor hangs up.** The chain ends without a cause: every component's stdin is
+//!   closed, and each process gets [`EXIT_GRACE`] to exit before it is killed.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::future::join_all;
+use switchboard::{Builder, ConnectTo, Error, Transport};
+use switchboard_acp::process::{AgentProcess, EXIT_GRACE};
+use switchboard_acp::{Agent, Client, Conductor};
+
+use crate::chain::Chain;
+use crate::component::Erased;
+use crate::route::Route;
+use crate::state::{ChainState, Link};
+use crate::trace::Trace;
+
+pub(crate) async fn run(chain: Chain, editor: impl ConnectTo<Agent>) -> Result<(), Error> {
+    let Chain {
+        proxies,
+        agent,
+        trace,
+    } = chain;
+    let mut names = vec!["the editor".to_owned()];
+    for (index, proxy) in proxies.iter().enumerate() {
+        names.push(match proxy.program() {
+            Some(program) => format!("proxy {} (`{program}`)", index + 1),
+            None => format!("proxy {}", index + 1),
+        });
+    }
+    names.push(match agent.program() {
+        Some(program) => format!("the agent (`{program}`)"),
+        None => "the agent".to_owned(),
+    });
+    let state = Arc::new(ChainState::new(names));
+
+    // Every process starts before anything is read: one that cannot start fails the chain
+    // at once, and the others are killed as they are dropped.
+    let mut started_proxies = Vec::with_capacity(proxies.len());
+    for (index, proxy) in proxies.into_iter().enumerate() {
+        started_proxies.push(proxy.start(state.name(index + 1))?);
+    }
+    let agent_node = state.agent_node();
+    let started_agent = agent.start(state.name(agent_node))?;
+
+    let mut components = Vec::with_capacity(agent_node);
+    for (index, (connect, process)) in started_proxies.into_iter().enumerate() {
+        let node = index + 1;
+        let builder = Builder::new(Conductor).name(state.name(node));
+        let served = serve(builder, node, connect, process, &state, &trace, Link::Proxy);
+        components.push(Box::pin(served) as std::pin::Pin<Box<dyn Future<Output = ()> + Send>>);
+    }
+    let (connect, process) = started_agent;
+    let builder = Builder::new(Client).name(state.name(agent_node));
+    components.push(Box::pin(serve(
+        builder,
+        agent_node,
+        connect,
+        process,
+        &state,
+        &trace,
+        Link::Agent,
+    )));
+
+    let components = {
+        let state = Arc::clone(&state);
+        async move {
+            join_all(components).await;
+            state.components_closed();
+        }
+    };
+    let editor = traced(
+        Erased::new(move |config| editor.into_transport(config)),
+        &trace,
+        0,
+        &state,
+    );
+    let served_editor = {
+        let state = Arc::clone(&state);
+        Builder::new(Agent)
+            .name("editor")
+            .with_handler(Route::new(0, Arc::clone(&state)))
+            .connect_with(editor, async move |cx| {
+                state.link(0, Link::Editor(cx.clone()));
+                tokio::select! {
+                    () = cx.input_ended() => state.end(None),
+                    () = state.ended() => {}
+                }
+                // What the components owed the editor (errors, mostly) is queued by then.
+                state.wait_components_closed().await;
+                Ok(())
+            })
+    };
+    let (served_editor, ()) = futures::join!(served_editor, components);
+    match state.cause() {
+        Some(cause) => Err(cause),
+        None => served_editor,
+    }
+}
+
+/// Serves the connection to one component until the chain ends, then lets its process go.
+async fn serve<R: switchboard::Role>(
+    builder: Builder<R>,
+    node: usize,
+    connect: Erased<R>,
+    process: Option<AgentProcess>,
+    state: &Arc<ChainState>,
+    trace: &Option<Trace>,
+    link: fn(switchboard::ConnectionTo<R::Counterpart>) -> Link,
+) {
+    let process = process.map(|process| Arc::new(tokio::sync::Mutex::new(process)));
+    let hook = end_hook(node, process.clone(), Arc::clone(state));
+    let connect = traced(
+        connect.map(move |transport| transport.on_input_end(hook)),
+        trace,
+        node,
+        state,
+    );
+    let served = {
+        let state = Arc::clone(state);
+        builder
+            .with_handler(Route::new(node, Arc::clone(&state)))
+            .connect_with(connect, async move |cx| {
+                state.link(node, link(cx.clone()));
+                tokio::select! {
+                    () = cx.input_ended() => {}
+                    () = state.ended() => {}
+                }
+                Ok(())
+            })
+            .await
+    };
+    // Ended some other way than through the hook: it could not connect, say.
+    let cause = match served {
+        Err(error) => Error::connection_closed(format!(
+            "the chain broke: the connection to {} failed: {}",
+            state.name(node),
+            error.message()
+        )),
+        Ok(()) => Error::connection_closed(format!(
+            "the chain broke: {} closed its connection",
+            state.name(node)
+        )),
+    };
+    if !state.is_ended() {
+        state.end(Some(cause));
+    }
+    if let Some(process) = process {
+        let mut process = process.lock().await;
+        // Its stdin is closed: a well-behaved component exits now. Dropping it kills it.
+        let _ = tokio::time::timeout(EXIT_GRACE, process.wait()).await;
+    }
+}
+
+/// Runs when a component's input ends, before its connection hears of it: records why, so
+/// that every error it causes can say so.
+async fn end_hook(
+    node: usize,
+    process: Option<Arc<tokio::sync::Mutex<AgentProcess>>>,
+    state: Arc<ChainState>,
+) {
+    if state.is_ended() {
+        return;
+    }
+    let broke = Error::connection_closed("the chain broke");
+    let cause = match process {
+        Some(process) => process.lock().await.explain(broke).await,
+        None => Error::connection_closed(format!(
+            "the chain broke: {} closed its connection",
+            state.name(node)
+        )),
+    };
+    state.end(Some(cause));
+}
+
+/// `connect`, traced as hop `node` if there is a trace.
+fn traced<R: 'static>(
+    connect: Erased<R>,
+    trace: &Option<Trace>,
+    node: usize,
+    state: &ChainState,
+) -> Erased<R> {
+    match trace {
+        Some(trace) => {
+            let tap = trace.tap(node, state.name(node));
+            connect.map(move |transport: Transport| transport.inspect(tap))
+        }
+        None => connect,
+    }
+}

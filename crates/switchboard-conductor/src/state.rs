@@ -1,0 +1,162 @@
+//! What every connection of a running chain shares: the links to each node, and how the
+//! chain ended.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
+
+use switchboard::{ConnectionTo, Error};
+use switchboard_acp::{Agent, Client, Proxy};
+use tokio::sync::watch;
+
+/// A connection of the conductor, to one node of the chain.
+pub(crate) enum Link {
+    /// Node 0: the editor, to which the conductor is an agent.
+    Editor(ConnectionTo<Client>),
+    /// Nodes 1..=n: the proxies, to which the conductor is their conductor.
+    Proxy(ConnectionTo<Proxy>),
+    /// Node n + 1: the agent, to which the conductor is a client.
+    Agent(ConnectionTo<Agent>),
+}
+
+/// A flag that is raised once, and that any number of tasks can wait for.
+pub(crate) struct Flag(watch::Sender<bool>);
+
+impl Flag {
+    pub(crate) fn new() -> Self {
+        Flag(watch::Sender::new(false))
+    }
+
+    pub(crate) fn raise(&self) {
+        self.0.send_replace(true);
+    }
+
+    pub(crate) fn is_raised(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    pub(crate) async fn raised(&self) {
+        let mut watching = self.0.subscribe();
+        // The sender lives in `self`, so the only error (a dropped sender) cannot happen.
+        let _ = watching.wait_for(|raised| *raised).await;
+    }
+}
+
+/// The shared state of one run of a chain.
+pub(crate) struct ChainState {
+    /// Who each node is, for messages: "the editor", "proxy 1 (`name`)", "the agent".
+    names: Vec<String>,
+    links: Vec<OnceLock<Link>>,
+    linked: AtomicUsize,
+    /// Every node is linked, or the chain ended before they all were.
+    ready: Flag,
+    /// The chain is ending: every component connection closes.
+    ended: Flag,
+    /// Why it ended, when a component (not the editor) ended it.
+    cause: Mutex<Option<Error>>,
+    /// Every component connection has closed: what they owed the editor is queued.
+    components_closed: Flag,
+}
+
+impl ChainState {
+    pub(crate) fn new(names: Vec<String>) -> Self {
+        ChainState {
+            links: names.iter().map(|_| OnceLock::new()).collect(),
+            names,
+            linked: AtomicUsize::new(0),
+            ready: Flag::new(),
+            ended: Flag::new(),
+            cause: Mutex::new(None),
+            components_closed: Flag::new(),
+        }
+    }
+
+    /// The index of the agent, the last node.
+    pub(crate) fn agent_node(&self) -> usize {
+        self.links.len() - 1
+    }
+
+    pub(crate) fn name(&self, node: usize) -> &str {
+        self.names.get(node).map_or("a component", String::as_str)
+    }
+
+    pub(crate) fn link(&self, node: usize, link: Link) {
+        if self.links[node].set(link).is_ok()
+            && self.linked.fetch_add(1, Ordering::AcqRel) + 1 == self.links.len()
+        {
+            self.ready.raise();
+        }
+    }
+
+    /// Waits until messages can be routed: every node is linked (or the chain has ended, and
+    /// routing fails with the reason).
+    pub(crate) async fn ready(&self) {
+        tokio::select! {
+            () = self.ready.raised() => {}
+            () = self.ended.raised() => {}
+        }
+    }
+
+    /// The connection to `node`, or why there is none.
+    pub(crate) fn get(&self, node: usize) -> Result<&Link, Error> {
+        if self.ended.is_raised() {
+            return Err(self.ended_error());
+        }
+        self.links
+            .get(node)
+            .and_then(OnceLock::get)
+            .ok_or_else(|| self.ended_error())
+    }
+
+    /// Ends the chain. The first call decides why: `None` for the editor hanging up.
+    pub(crate) fn end(&self, cause: Option<Error>) {
+        if self.ended.is_raised() {
+            return;
+        }
+        if let Some(cause) = cause {
+            let mut slot = self.cause.lock().unwrap_or_else(PoisonError::into_inner);
+            slot.get_or_insert(cause);
+        }
+        self.ended.raise();
+    }
+
+    pub(crate) fn is_ended(&self) -> bool {
+        self.ended.is_raised()
+    }
+
+    pub(crate) async fn ended(&self) {
+        self.ended.raised().await;
+    }
+
+    pub(crate) fn cause(&self) -> Option<Error> {
+        self.cause
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn components_closed(&self) {
+        self.components_closed.raise();
+    }
+
+    pub(crate) async fn wait_components_closed(&self) {
+        self.components_closed.raised().await;
+    }
+
+    /// The error a request gets when the chain has ended: the cause, if a component ended it.
+    pub(crate) fn ended_error(&self) -> Error {
+        self.cause()
+            .unwrap_or_else(|| Error::connection_closed("the chain has ended"))
+    }
+
+    /// `error`, told in the chain's terms: a connection-closed error once a component has
+    /// ended the chain becomes the cause, which names the component and says what became
+    /// of it.
+    pub(crate) fn explain(&self, error: Error) -> Error {
+        if error.is_connection_closed()
+            && let Some(cause) = self.cause()
+        {
+            return cause;
+        }
+        error
+    }
+}
