@@ -73,6 +73,9 @@ impl Role for Proxy {
         dispatch: Dispatch,
         cx: ConnectionTo<Conductor>,
     ) -> Result<(), Error> {
+        // Waits while the queue to the conductor is full, instead of dropping what comes:
+        // the conductor is then read no further until it takes what is queued.
+        cx.writable().await;
         crate::proxy::forward_unclaimed(dispatch, &cx)
     }
 }

@@ -65,56 +65,72 @@ impl<Cp: Role> Handler<Cp> for Route {
             self.state.ready().await;
             self.ready = true;
         }
-        route(&self.state, self.node, dispatch)?;
+        let (to, dispatch) = next_hop(&self.state, self.node, dispatch)?;
+        let link = match self.state.get(to) {
+            Ok(link) => link,
+            Err(error) => {
+                if let Dispatch::Request(_, responder) = dispatch {
+                    let _ = responder.respond_with_error(error.clone());
+                }
+                return Err(error);
+            }
+        };
+        // A slow reader at the next hop holds this hop up, instead of its queue refusing
+        // what comes: backpressure, hop by hop, and nothing dropped.
+        link.writable().await;
+        deliver(&self.state, link, to > self.node, dispatch)?;
         Ok(Handled::Yes)
     }
 }
 
-/// Sends `dispatch`, received from `from`, on to the next node.
-fn route(state: &Arc<ChainState>, from: usize, dispatch: Dispatch) -> Result<(), Error> {
-    let agent = state.agent_node();
-    let (to, dispatch) = if from == 0 {
-        (1, dispatch)
-    } else if from == agent {
-        (from - 1, dispatch)
-    } else if dispatch.method() == Some(SUCCESSOR_METHOD) {
-        let name = state.name(from).to_owned();
-        let inner = dispatch.map(|message| {
-            unwrap_successor(message).map_err(|_| {
-                Error::invalid_params(format!(
-                    "`proxy/successor` from {name} carries no message: its params need \
-                     {{\"method\": string, \"params\"?: ...}}"
-                ))
-            })
-        })?;
-        (from + 1, inner)
-    } else {
-        (from - 1, dispatch)
-    };
-    let down = to > from;
-    let link = match state.get(to) {
-        Ok(link) => link,
-        Err(error) => {
-            if let Dispatch::Request(_, responder) = dispatch {
-                let _ = responder.respond_with_error(error.clone());
-            }
-            return Err(error);
-        }
-    };
+/// Where `dispatch`, received from `from`, goes next; a message from a proxy's agent side
+/// comes out of its envelope.
+fn next_hop(
+    state: &ChainState,
+    from: usize,
+    dispatch: Dispatch,
+) -> Result<(usize, Dispatch), Error> {
+    if from == 0 {
+        return Ok((1, dispatch));
+    }
+    if from == state.agent_node() || dispatch.method() != Some(SUCCESSOR_METHOD) {
+        return Ok((from - 1, dispatch));
+    }
+    let inner = dispatch.map(|message| {
+        unwrap_successor(message).map_err(|_| {
+            Error::invalid_params(format!(
+                "`proxy/successor` from {} carries no message: its params need \
+                 {{\"method\": string, \"params\"?: ...}}",
+                state.name(from)
+            ))
+        })
+    })?;
+    Ok((from + 1, inner))
+}
+
+/// Writes `dispatch` for the node at the other end of `link`, and sends it.
+fn deliver(
+    state: &Arc<ChainState>,
+    link: &Link,
+    down: bool,
+    dispatch: Dispatch,
+) -> Result<(), Error> {
     match (link, down) {
-        (Link::Proxy(proxy), true) => {
-            deliver(state, proxy, dispatch.map(|m| Ok(as_proxy_initialize(m)))?)
-        }
-        (Link::Proxy(proxy), false) => deliver(state, proxy, dispatch.map(wrap_successor)?),
-        (Link::Agent(agent), _) => deliver(state, agent, dispatch),
-        (Link::Editor(editor), _) => deliver(state, editor, dispatch),
+        (Link::Proxy(proxy), true) => send(
+            state,
+            proxy,
+            dispatch.map(|message| Ok(as_proxy_initialize(message)))?,
+        ),
+        (Link::Proxy(proxy), false) => send(state, proxy, dispatch.map(wrap_successor)?),
+        (Link::Agent(agent), _) => send(state, agent, dispatch),
+        (Link::Editor(editor), _) => send(state, editor, dispatch),
     }
 }
 
 /// Sends `dispatch` on `to`. A request's answer goes back to its responder unchanged, except
 /// that a connection-closed error is explained once the chain knows which component ended
 /// it; cancelling the request cancels the one sent on.
-fn deliver<Cp: Role>(
+fn send<Cp: Role>(
     state: &Arc<ChainState>,
     to: &ConnectionTo<Cp>,
     dispatch: Dispatch,

@@ -18,6 +18,18 @@ pub(crate) enum Link {
     Agent(ConnectionTo<Agent>),
 }
 
+impl Link {
+    /// Resolves once this connection's outgoing queue has room (see
+    /// [`ConnectionTo::writable`]).
+    pub(crate) async fn writable(&self) {
+        match self {
+            Link::Editor(cx) => cx.writable().await,
+            Link::Proxy(cx) => cx.writable().await,
+            Link::Agent(cx) => cx.writable().await,
+        }
+    }
+}
+
 /// A flag that is raised once, and that any number of tasks can wait for.
 pub(crate) struct Flag(watch::Sender<bool>);
 
