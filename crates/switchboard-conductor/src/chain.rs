@@ -23,6 +23,7 @@ pub struct Chain {
     pub(crate) proxies: Vec<Component<Conductor>>,
     pub(crate) agent: Component<Client>,
     pub(crate) trace: Option<Trace>,
+    pub(crate) max_outgoing_bytes: Option<usize>,
 }
 
 impl Chain {
@@ -33,6 +34,7 @@ impl Chain {
             proxies: Vec::new(),
             agent: Component::connect(agent),
             trace: None,
+            max_outgoing_bytes: None,
         }
     }
 
@@ -43,6 +45,7 @@ impl Chain {
             proxies: Vec::new(),
             agent: Component::Process(agent),
             trace: None,
+            max_outgoing_bytes: None,
         }
     }
 
@@ -65,6 +68,17 @@ impl Chain {
     #[must_use]
     pub fn trace(mut self, trace: Trace) -> Chain {
         self.trace = Some(trace);
+        self
+    }
+
+    /// Bounds the queue of every hop, toward the editor and toward each component, to
+    /// `bytes` (the default is the core's
+    /// [`DEFAULT_MAX_OUTGOING_BYTES`](switchboard::DEFAULT_MAX_OUTGOING_BYTES)). When a hop's
+    /// queue is full, the conductor stops reading from the hop the messages come from until
+    /// there is room again: a slow reader slows its sender, and nothing is dropped.
+    #[must_use]
+    pub fn max_outgoing_bytes(mut self, bytes: usize) -> Chain {
+        self.max_outgoing_bytes = Some(bytes);
         self
     }
 

@@ -30,7 +30,9 @@ pub(crate) async fn run(chain: Chain, editor: impl ConnectTo<Agent>) -> Result<(
         proxies,
         agent,
         trace,
+        max_outgoing_bytes,
     } = chain;
+    let limit = max_outgoing_bytes.unwrap_or(switchboard::DEFAULT_MAX_OUTGOING_BYTES);
     let mut names = vec!["the editor".to_owned()];
     for (index, proxy) in proxies.iter().enumerate() {
         names.push(match proxy.program() {
@@ -56,12 +58,16 @@ pub(crate) async fn run(chain: Chain, editor: impl ConnectTo<Agent>) -> Result<(
     let mut components = Vec::with_capacity(agent_node);
     for (index, (connect, process)) in started_proxies.into_iter().enumerate() {
         let node = index + 1;
-        let builder = Builder::new(Conductor).name(state.name(node));
+        let builder = Builder::new(Conductor)
+            .name(state.name(node))
+            .max_outgoing_bytes(limit);
         let served = serve(builder, node, connect, process, &state, &trace, Link::Proxy);
         components.push(Box::pin(served) as std::pin::Pin<Box<dyn Future<Output = ()> + Send>>);
     }
     let (connect, process) = started_agent;
-    let builder = Builder::new(Client).name(state.name(agent_node));
+    let builder = Builder::new(Client)
+        .name(state.name(agent_node))
+        .max_outgoing_bytes(limit);
     components.push(Box::pin(serve(
         builder,
         agent_node,
@@ -89,6 +95,7 @@ pub(crate) async fn run(chain: Chain, editor: impl ConnectTo<Agent>) -> Result<(
         let state = Arc::clone(&state);
         Builder::new(Agent)
             .name("editor")
+            .max_outgoing_bytes(limit)
             .with_handler(Route::new(0, Arc::clone(&state)))
             .connect_with(editor, async move |cx| {
                 state.link(0, Link::Editor(cx.clone()));
