@@ -11,7 +11,10 @@
 //!   the proxy-chain protocol of ACP (the schema's `unstable_proxy_chains`) defines.
 //!
 //! The conductor opens a proxy with `proxy/initialize` (the params and answer of
-//! `initialize`), which the proxy passes on to its successor as `initialize`.
+//! `initialize`), which the proxy passes on to its successor as `initialize`. Handlers for
+//! the client side see it as the client's `initialize`, so a proxy that changes what the
+//! chain says it can do handles [`InitializeRequest`](crate::schema::InitializeRequest)
+//! from [`Client`] like any other request.
 //!
 //! Register handlers per side with
 //! [`on_receive_request_from`](switchboard::Builder::on_receive_request_from) and friends, and
@@ -63,9 +66,9 @@
 use serde::{Deserialize, Serialize};
 use switchboard::{ConnectionTo, Dispatch, Error, RawJson, UntypedMessage};
 
-#[cfg(doc)]
-use crate::role::Proxy;
 use crate::role::{Agent, Conductor};
+#[cfg(doc)]
+use crate::role::{Client, Proxy};
 
 /// The method that carries a message to or from a proxy's successor.
 pub const SUCCESSOR_METHOD: &str = "proxy/successor";
@@ -122,6 +125,11 @@ pub fn unwrap_successor(message: UntypedMessage) -> Result<UntypedMessage, Untyp
 /// successor; any other message is returned as it is.
 pub fn as_proxy_initialize(message: UntypedMessage) -> UntypedMessage {
     rename(message, INITIALIZE_METHOD, PROXY_INITIALIZE_METHOD)
+}
+
+/// Renames `proxy/initialize` back to `initialize`; any other message is returned as it is.
+pub fn as_initialize(message: UntypedMessage) -> UntypedMessage {
+    rename(message, PROXY_INITIALIZE_METHOD, INITIALIZE_METHOD)
 }
 
 fn rename(message: UntypedMessage, from: &str, to: &str) -> UntypedMessage {

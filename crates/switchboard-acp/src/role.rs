@@ -135,7 +135,8 @@ impl HasPeer<Agent> for Conductor {
     }
 }
 
-/// The client side of a proxy: its messages travel as they are.
+/// The client side of a proxy: its messages travel as they are, except that the chain opens
+/// the proxy with `proxy/initialize`, which its handlers see as the client's `initialize`.
 impl HasPeer<Client> for Conductor {
     fn wrap_for_peer(
         &self,
@@ -150,10 +151,11 @@ impl HasPeer<Client> for Conductor {
         _peer: &Client,
         message: UntypedMessage,
     ) -> Result<UntypedMessage, UntypedMessage> {
-        if message.method() == crate::proxy::SUCCESSOR_METHOD {
-            Err(message)
-        } else {
-            Ok(message)
+        match message.method() {
+            crate::proxy::SUCCESSOR_METHOD => Err(message),
+            // How the chain opens a proxy; to the proxy's handlers, its client initializes.
+            crate::proxy::PROXY_INITIALIZE_METHOD => Ok(crate::proxy::as_initialize(message)),
+            _ => Ok(message),
         }
     }
 }
@@ -182,6 +184,21 @@ mod tests {
         assert_eq!(
             Conductor.unwrap_from_peer(&Client, prompt.clone()).unwrap(),
             prompt
+        );
+    }
+
+    #[test]
+    fn the_client_side_sees_proxy_initialize_as_initialize() {
+        let opening = UntypedMessage::new(
+            "proxy/initialize",
+            serde_json::json!({"protocolVersion": 1}),
+        )
+        .unwrap();
+        let seen = Conductor.unwrap_from_peer(&Client, opening).unwrap();
+        assert_eq!(seen.method(), "initialize");
+        assert_eq!(
+            seen.params_value().unwrap(),
+            serde_json::json!({"protocolVersion": 1})
         );
     }
 
