@@ -9,7 +9,11 @@
 //! - `>PATH` — the agent asks permission (`session/request_permission`) to write the prompt
 //!   to the file, and writes it with `fs/write_text_file` if allowed;
 //! - `/hold` as the first word — the first word after it is echoed, then the turn stays open
-//!   until the client cancels it (`session/cancel`), and ends `cancelled`.
+//!   until the client cancels it. `session/cancel` ends it with the stop reason `cancelled`.
+//!   Cancelling the prompt request itself (`$/cancel_request`, what dropping a
+//!   `SentRequest` sends) ends it too: the agent says `(request cancelled) ` in the session,
+//!   so that a client which no longer waits for the answer still sees it, then answers the
+//!   request -32800.
 //!
 //! Sessions it created can be loaded again (`session/load`): it replays what was said. A
 //! prompt for a session it does not have is answered -32002 (resource not found).
@@ -17,6 +21,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
+
+use futures::future::{Either, select};
 
 use switchboard::dynamic::DynamicHandlerRegistration;
 use switchboard::message::{NoMessage, Typed};
@@ -27,7 +33,8 @@ use switchboard_acp::schema::{
     InitializeRequest, LoadSessionRequest, LoadSessionResponse, NewSessionRequest,
     NewSessionResponse, PermissionOption, PermissionOptionKind, PromptRequest, PromptResponse,
     ReadTextFileRequest, RequestPermissionOutcome, RequestPermissionRequest, SessionId,
-    SessionUpdate, TextContent, ToolCallUpdate, ToolCallUpdateFields, WriteTextFileRequest,
+    SessionUpdate, StopReason, TextContent, ToolCallUpdate, ToolCallUpdateFields,
+    WriteTextFileRequest,
 };
 use switchboard_acp::session::session_key;
 use switchboard_acp::{Agent, AgentSession, Client, Turn};
@@ -209,9 +216,15 @@ impl Handler<Client> for SessionHandler {
                     transcript: Arc::clone(&self.transcript),
                     cwd: self.cwd.clone(),
                 };
+                let request_cancelled = responder.cancelled();
                 cx.spawn(async move {
-                    let reason = run.answer(&prompt, &turn).await?;
-                    responder.respond(PromptResponse::new(reason))
+                    match run.answer(&prompt, &turn, request_cancelled).await? {
+                        Ended::Stopped(reason) => responder.respond(PromptResponse::new(reason)),
+                        Ended::RequestCancelled => {
+                            run.say("(request cancelled) ").await?;
+                            responder.respond_with_error(Error::request_cancelled())
+                        }
+                    }
                 });
                 Ok(Handled::Yes)
             }
@@ -236,23 +249,34 @@ struct Prompt {
     cwd: PathBuf,
 }
 
+/// How a prompt's turn ended.
+enum Ended {
+    /// With this stop reason, the answer to give.
+    Stopped(StopReason),
+    /// The client cancelled the prompt request itself (`$/cancel_request`) while it was held.
+    RequestCancelled,
+}
+
 impl Prompt {
+    /// Echoes `prompt`. A held turn waits for `turn` to be cancelled (`session/cancel`) or for
+    /// `request_cancelled` to resolve (`$/cancel_request` for the prompt), whichever is first.
     async fn answer(
         &self,
         prompt: &PromptRequest,
         turn: &Turn,
-    ) -> Result<switchboard_acp::schema::StopReason, Error> {
+        request_cancelled: impl Future<Output = ()> + Send,
+    ) -> Result<Ended, Error> {
         let text = prompt_text(prompt);
         self.remember(SessionUpdate::UserMessageChunk(chunk(&text)));
         let mut words = text.split_whitespace().peekable();
         let hold = words.next_if_eq(&"/hold").is_some();
         let mut first = true;
+        let mut request_cancelled = std::pin::pin!(request_cancelled);
         for word in words {
             if turn.is_cancelled() {
                 break;
             }
             if hold && !first {
-                turn.cancelled().await;
                 break;
             }
             first = false;
@@ -265,9 +289,12 @@ impl Prompt {
             }
         }
         if hold && !turn.is_cancelled() {
-            turn.cancelled().await;
+            let turn_cancelled = std::pin::pin!(turn.cancelled());
+            if let Either::Right(_) = select(turn_cancelled, request_cancelled.as_mut()).await {
+                return Ok(Ended::RequestCancelled);
+            }
         }
-        Ok(turn.stop_reason())
+        Ok(Ended::Stopped(turn.stop_reason()))
     }
 
     async fn say(&self, text: &str) -> Result<(), Error> {

@@ -5,18 +5,69 @@
 //! cargo run --example acp_client -- --prompt "hello there" -- cargo run -q --example acp_echo_agent
 //! ```
 //!
+//! One word exists in this binary only, not in the library the tests run in process:
+//!
+//! - `/crash` at the start of a text block of a prompt — the agent exits at once with status
+//!   3, the prompt unanswered: a component that dies mid-prompt, for trying out what a client
+//!   or a conductor makes of it.
+//!
 //! Anything an editor that speaks ACP can start works as its client. Logs go to stderr, so
 //! stdout carries nothing but protocol.
 
-use switchboard::Stdio;
+use switchboard::{ConnectionTo, Dispatch, Error, Handled, Handler, Stdio};
+use switchboard_acp::Client;
+use switchboard_acp::schema::{ContentBlock, PromptRequest};
+
+/// The exit status of `/crash`.
+const CRASH_STATUS: i32 = 3;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    if let Err(error) = switchboard_examples::acp_echo::echo_agent()
-        .connect_to(Stdio::new())
-        .await
-    {
+    // Handlers given to the builder see a prompt before the sessions' handlers do.
+    let agent = switchboard_examples::acp_echo::echo_agent().with_handler(Crash);
+    if let Err(error) = agent.connect_to(Stdio::new()).await {
         eprintln!("acp_echo_agent: {error}");
         std::process::exit(1);
     }
+}
+
+/// Exits on a prompt that asks for `/crash`; passes every other message on.
+struct Crash;
+
+impl Handler<Client> for Crash {
+    fn sees_responses(&self) -> bool {
+        false
+    }
+
+    async fn handle(
+        &mut self,
+        dispatch: Dispatch,
+        _cx: &ConnectionTo<Client>,
+    ) -> Result<Handled<Dispatch>, Error> {
+        if asks_to_crash(&dispatch) {
+            eprintln!("acp_echo_agent: crashing, as the prompt asked");
+            std::process::exit(CRASH_STATUS);
+        }
+        Ok(Handled::No {
+            message: dispatch,
+            retry: false,
+        })
+    }
+}
+
+/// Whether `dispatch` is a `session/prompt` with a text block that starts with `/crash`.
+fn asks_to_crash(dispatch: &Dispatch) -> bool {
+    let Dispatch::Request(message, _) = dispatch else {
+        return false;
+    };
+    if message.method() != "session/prompt" {
+        return false;
+    }
+    let Ok(prompt) = message.parse_params::<PromptRequest>() else {
+        return false;
+    };
+    prompt.prompt.iter().any(|block| match block {
+        ContentBlock::Text(text) => text.text.trim_start().starts_with("/crash"),
+        _ => false,
+    })
 }

@@ -5,12 +5,12 @@
 //! |---|---|
 //! | `handshake.rs` | `initialize`: version negotiation, the gate before it, no second one |
 //! | `sessions.rs` | streamed updates in order, updates racing `session/new`, `session/load`, 1 000 sessions |
-//! | `cancel.rs` | `session/cancel` ends a held turn `cancelled`; `$/cancel_request` answers -32800 |
+//! | `cancel.rs` | `session/cancel` ends a held turn `cancelled`; `$/cancel_request` ends it too and answers -32800 |
 //! | `callbacks.rs` | the agent reads files and asks permission to write them through the client |
 //! | `extensions.rs` | extension methods and `_meta` pass through untouched |
 //! | `sdk_agent.rs` | our client drives an agent built on the official SDK |
 //! | `sdk_client.rs` | the official SDK's client drives our echo agent |
-//! | `spawned.rs` | the `acp_echo_agent` binary as a child process, driven by our client and by the SDK's |
+//! | `spawned.rs` | the `acp_echo_agent` binary as a child process, driven by our client and by the SDK's; `/crash` kills it mid-prompt |
 //!
 //! No test sleeps to order events: each waits for the message that shows the state it needs.
 //! `tokio::time::timeout` appears only as a hang guard (see `support::guard`).

@@ -1,6 +1,6 @@
 //! Across processes: the `acp_echo_agent` example binary, spawned as a child, driven over its
 //! stdio by our client (through `switchboard::ChildProcess`) and by the official SDK's client
-//! (through its own `AcpAgent`).
+//! (through its own `AcpAgent`); and its `/crash`, a process that dies mid-prompt.
 //!
 //! `cargo test` does not build another package's examples, so the first test that needs the
 //! binary builds it with the same cargo, into the target directory this test binary runs
@@ -124,6 +124,40 @@ async fn our_client_cancels_a_held_turn_in_the_echo_agent_binary() {
     assert_eq!(answer.stop_reason, StopReason::Cancelled);
     let status = guard("the agent's exit", process.wait()).await.unwrap();
     assert!(status.success(), "{status}: {}", process.stderr_tail());
+}
+
+#[tokio::test]
+async fn the_echo_agent_binary_exits_3_mid_prompt_on_crash() {
+    let mut process =
+        ChildProcess::spawn(ChildCommand::new(echo_agent_binary())).expect("spawning the agent");
+    let stdio = process.stdio().expect("the child's stdio");
+    let (before, after) = guard(
+        "our client and the agent process",
+        Client.builder().connect_with(stdio, async |cx| {
+            cx.initialize(hello()).block_task().await?;
+            let (mut session, _) = cx.new_session(NewSessionRequest::new("/")).await?;
+            // A normal turn first: the crash is the prompt's, not the session's.
+            let before = session.prompt("still here", |_| {}).await?;
+            session.send_prompt(vec![text("/crash now")])?;
+            // The process is gone with the prompt unanswered: it fails, it is not answered.
+            let after = match session.next().await {
+                Some(SessionEvent::PromptFinished(Err(error))) => error,
+                event => panic!("expected the prompt to fail, got {event:?}"),
+            };
+            Ok((before, after))
+        }),
+    )
+    .await
+    .unwrap_or_else(|error| panic!("{error}\nstderr: {}", process.stderr_tail()));
+    assert_eq!(before.stop_reason, StopReason::EndTurn);
+    assert!(after.is_connection_closed(), "{after}");
+    let status = guard("the agent's exit", process.wait()).await.unwrap();
+    assert_eq!(
+        status.code(),
+        Some(3),
+        "{status}: {}",
+        process.stderr_tail()
+    );
 }
 
 #[tokio::test]

@@ -31,7 +31,8 @@ pub const USAGE: &str = "\
 usage: switchboard-conductor [--trace FILE] [--proxy \"PROXY COMMAND\"]... -- AGENT_PROGRAM [ARGS...]
 
 Runs the agent behind the proxies, in order from the editor's side, and serves them on
-stdin/stdout as one ACP agent.
+stdin/stdout as one ACP agent. What the components write to stderr is copied to this
+program's stderr.
 
   --proxy \"COMMAND\"  a proxy to start, as one argument (split like a shell would)
   --trace FILE       write every message crossing every hop to FILE, one JSON object a line
@@ -121,7 +122,8 @@ impl Invocation {
         let program = agent
             .next()
             .ok_or_else(|| Error::invalid_params("no agent program"))?;
-        let mut chain = Chain::spawn(ChildCommand::new(program).args(agent));
+        // Every component's stderr goes on to ours, where the editor keeps its logs.
+        let mut chain = Chain::spawn(ChildCommand::new(program).args(agent).echo_stderr(true));
         for (index, line) in self.proxies.iter().enumerate() {
             let command = ChildCommand::parse(line).map_err(|error| {
                 Error::new(
@@ -129,7 +131,7 @@ impl Invocation {
                     format!("proxy {}: {}", index + 1, error.message()),
                 )
             })?;
-            chain = chain.proxy_process(command);
+            chain = chain.proxy_process(command.echo_stderr(true));
         }
         if let Some(path) = &self.trace {
             chain = chain.trace(Trace::create(path)?);

@@ -40,6 +40,7 @@ pub struct ChildCommand {
     /// `None`: the child starts in this process's working directory.
     current_dir: Option<PathBuf>,
     stderr_tail_bytes: usize,
+    echo_stderr: bool,
 }
 
 impl ChildCommand {
@@ -52,6 +53,7 @@ impl ChildCommand {
             env: Vec::new(),
             current_dir: None,
             stderr_tail_bytes: DEFAULT_STDERR_TAIL_BYTES,
+            echo_stderr: false,
         }
     }
 
@@ -103,6 +105,21 @@ impl ChildCommand {
     pub fn stderr_tail_bytes(mut self, bytes: usize) -> Self {
         self.stderr_tail_bytes = bytes;
         self
+    }
+
+    /// Also copies what the child writes to stderr onto this process's stderr, as it
+    /// arrives; the tail is kept all the same. For a program that runs others on a user's
+    /// behalf (a conductor, say), whose logs that user should see.
+    #[must_use]
+    pub fn echo_stderr(mut self, echo: bool) -> Self {
+        self.echo_stderr = echo;
+        self
+    }
+
+    /// Whether the child's stderr is copied onto this process's (see
+    /// [`echo_stderr`](ChildCommand::echo_stderr)).
+    pub fn get_echo_stderr(&self) -> bool {
+        self.echo_stderr
     }
 
     /// The program to run.

@@ -103,7 +103,11 @@ impl ChildProcess {
         Ok(ChildProcess {
             child,
             program,
-            stderr: StderrTail::start(stderr, command.get_stderr_tail_bytes()),
+            stderr: StderrTail::start(
+                stderr,
+                command.get_stderr_tail_bytes(),
+                command.get_echo_stderr(),
+            ),
         })
     }
 

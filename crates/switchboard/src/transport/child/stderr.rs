@@ -20,19 +20,26 @@ struct TailBuffer {
     limit: usize,
     /// Whether older bytes were dropped and the first kept byte is not the start of a line.
     starts_mid_line: bool,
+    /// Whether every chunk is also written to this process's stderr.
+    echo: bool,
 }
 
 impl TailBuffer {
-    fn new(limit: usize) -> Self {
+    fn new(limit: usize, echo: bool) -> Self {
         TailBuffer {
             bytes: VecDeque::with_capacity(limit.min(READ_CHUNK)),
             limit,
             starts_mid_line: false,
+            echo,
         }
     }
 
-    /// Appends `chunk`, dropping the oldest bytes beyond the limit.
+    /// Appends `chunk`, dropping the oldest bytes beyond the limit, and echoes it if asked.
     fn push(&mut self, chunk: &[u8]) {
+        if self.echo {
+            // Best effort: a closed stderr of ours must not stop the tail.
+            let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), chunk);
+        }
         let overflow = (self.bytes.len() + chunk.len()).saturating_sub(self.limit);
         if overflow == 0 {
             self.bytes.extend(chunk);
@@ -88,8 +95,8 @@ fn lock(kept: &Mutex<TailBuffer>) -> MutexGuard<'_, TailBuffer> {
 
 impl StderrTail {
     /// Starts the reader task. Needs a tokio runtime.
-    pub(super) fn start(stderr: ChildStderr, limit: usize) -> Self {
-        let kept = Arc::new(Mutex::new(TailBuffer::new(limit)));
+    pub(super) fn start(stderr: ChildStderr, limit: usize, echo: bool) -> Self {
+        let kept = Arc::new(Mutex::new(TailBuffer::new(limit, echo)));
         #[cfg(unix)]
         {
             let (settle_requests, requests) = tokio::sync::mpsc::channel(1);
@@ -226,7 +233,7 @@ mod tests {
     use super::TailBuffer;
 
     fn tail(limit: usize, chunks: &[&str]) -> String {
-        let mut buffer = TailBuffer::new(limit);
+        let mut buffer = TailBuffer::new(limit, false);
         for chunk in chunks {
             buffer.push(chunk.as_bytes());
         }
