@@ -7,6 +7,7 @@
 //!
 //! See the README beside `Cargo.toml` for what each figure means.
 
+mod chain;
 mod common;
 mod flood;
 mod measure;
@@ -130,7 +131,7 @@ impl Options {
 
 const USAGE: &str = "usage: switchboard-bench [--quick] [--runtime multi|current] [--runs N]
                          [--only WORKLOAD] [--impl NAME]
-workloads: sequential, pipelined, notifications, flood, sessions
+workloads: sequential, pipelined, notifications, flood, sessions, chain
 NAME: any part of an implementation's name (raw, switchboard, sdk, channel, bytestreams)";
 
 const IMPLEMENTATIONS: [Impl; 5] = [
@@ -242,6 +243,15 @@ fn main() -> ExitCode {
             Ok(rows) => report::print_sessions(&rows),
             Err(error) => {
                 eprintln!("sessions: {error}");
+                failed = true;
+            }
+        }
+    }
+    if options.wants("chain") && options.measures(Impl::Switchboard(Over::Channel)) {
+        match chain::run_all(&options) {
+            Ok(rows) => report::print_chain(&rows),
+            Err(error) => {
+                eprintln!("chain: {error}");
                 failed = true;
             }
         }

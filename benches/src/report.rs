@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::chain::{Shape, Variant};
 use crate::common::Over;
 use crate::measure::Measured;
 
@@ -165,6 +166,66 @@ pub fn print_sessions(rows: &[SessionsRow]) {
             m.per_second(),
             m.cpu_micros_per_message(),
             versus
+        );
+    }
+}
+
+/// Workload 6, one way of sending prompts through one shape of chain.
+pub struct ChainRow {
+    pub variant: Variant,
+    pub shape: Shape,
+    pub measured: Measured,
+}
+
+pub fn chain_progress(row: &ChainRow) -> String {
+    format!(
+        "chain          {:<24} {:<22} {:>9.0} prompts/s",
+        row.variant.name(),
+        row.shape.name(),
+        row.measured.per_second()
+    )
+}
+
+/// CPU per prompt over the conductor with 0 proxies, per proxy added: "-" where no proxy
+/// was added, or when the 0-proxy row was not measured.
+fn per_hop(row: &ChainRow, rows: &[ChainRow]) -> String {
+    let Shape::Proxies(k @ 1..) = row.shape else {
+        return "-".to_owned();
+    };
+    let zero = rows
+        .iter()
+        .find(|r| r.variant == row.variant && r.shape == Shape::Proxies(0));
+    match zero {
+        Some(zero) => format!(
+            "{:.2}",
+            (row.measured.cpu_micros_per_message() - zero.measured.cpu_micros_per_message())
+                / k as f64
+        ),
+        None => "-".to_owned(),
+    }
+}
+
+pub fn print_chain(rows: &[ChainRow]) {
+    println!();
+    println!(
+        "Chains of proxies (switchboard, in process over Channel; 3 messages per prompt; \
+         µs per hop = (CPU of k proxies - CPU of 0) / k):"
+    );
+    println!(
+        "| prompts sent | chain | prompts | seconds | prompts/s | CPU µs/prompt | µs per hop |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    for row in rows {
+        let m = &row.measured;
+        println!(
+            "| {} | {} | {} | {:.3} | {:.0} | {:.2} | {} |",
+            row.variant.name(),
+            row.shape.name(),
+            m.messages,
+            m.wall.as_secs_f64(),
+            m.per_second(),
+            m.cpu_micros_per_message(),
+            per_hop(row, rows)
         );
     }
 }
