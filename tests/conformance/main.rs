@@ -21,6 +21,7 @@
 //! | `parking.rs` | early messages: replay in order, bounds, expiry |
 //! | `peers.rs` | roles that reach two peers through their counterpart |
 //! | `forwarding.rs`, `forwarding_pieces.rs` | a client → forwarder → server chain, and its parts |
+//! | `taps.rs` | watching a connection: `input_ended`, `SentRequest::map_err`, `Transport::inspect` / `Inspect` (every frame, batches split), `Transport::on_input_end` (pending requests fail after the hook) |
 //! | `child.rs` | child processes (unix): JSON-RPC over their pipes, the stderr tail, process-group kill, spawn errors |
 //!
 //! No test sleeps to create an interleaving: oneshot channels the test controls, and futures
@@ -47,3 +48,4 @@ mod peers;
 mod runtime;
 mod session_host;
 mod support;
+mod taps;
