@@ -8,7 +8,8 @@
 //!   (`fs/read_text_file`) and echoes its first line;
 //! - `>PATH` — the agent asks permission (`session/request_permission`) to write the prompt
 //!   to the file, and writes it with `fs/write_text_file` if allowed;
-//! - `/hold` as the first word — the first word after it is echoed, then the turn stays open
+//! - `/hold` at the start of a text block (of any block, so that a proxy's block put first
+//!   does not hide it) — the prompt's first other word is echoed, then the turn stays open
 //!   until the client cancels it. `session/cancel` ends it with the stop reason `cancelled`.
 //!   Cancelling the prompt request itself (`$/cancel_request`, what dropping a
 //!   `SentRequest` sends) ends it too: the agent says `(request cancelled) ` in the session,
@@ -268,8 +269,12 @@ impl Prompt {
     ) -> Result<Ended, Error> {
         let text = prompt_text(prompt);
         self.remember(SessionUpdate::UserMessageChunk(chunk(&text)));
-        let mut words = text.split_whitespace().peekable();
-        let hold = words.next_if_eq(&"/hold").is_some();
+        let hold = prompt.prompt.iter().any(|block| {
+            matches!(block, ContentBlock::Text(text) if text.text.trim_start().starts_with("/hold"))
+        });
+        let words = text
+            .split_whitespace()
+            .filter(|word| !(hold && *word == "/hold"));
         let mut first = true;
         let mut request_cancelled = std::pin::pin!(request_cancelled);
         for word in words {
