@@ -88,9 +88,9 @@ async fn an_sdk_proxy_in_our_chain_changes_prompts_and_passes_the_rest_on() {
                     .await?;
                 // A held turn ends when `session/cancel` crosses every proxy.
                 session.send_prompt(vec![text("/hold on")])?;
-                while let Some(SessionEvent::Update(_)) = session.next().await {
-                    session.cancel()?;
-                    break;
+                match session.next().await {
+                    Some(SessionEvent::Update(_)) => session.cancel()?,
+                    other => panic!("expected the held turn's first word, got {other:?}"),
                 }
                 let held = loop {
                     match session.next().await {
