@@ -50,6 +50,10 @@ mod forwarding {}
 mod spawning_agents {}
 
 #[cfg(doctest)]
+#[doc = include_str!("../book/src/acp/proxies.md")]
+mod proxies {}
+
+#[cfg(doctest)]
 #[doc = include_str!("../book/src/architecture.md")]
 mod architecture {}
 
