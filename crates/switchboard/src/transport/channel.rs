@@ -44,6 +44,12 @@ const MAX_WAITING_BYTES: usize = 64 * 1024;
 /// # });
 /// ```
 pub struct Channel {
+    /// `None` once connected: the transport's halves then own both directions.
+    ends: Option<Ends>,
+}
+
+/// The two directions of one end of a channel.
+struct Ends {
     incoming: Arc<Direction>,
     outgoing: Arc<Direction>,
 }
@@ -63,15 +69,12 @@ impl Channel {
     pub fn duplex_with_capacity(frames: usize) -> (Channel, Channel) {
         let a_to_b = Direction::new(frames);
         let b_to_a = Direction::new(frames);
+        let end = |incoming, outgoing| Channel {
+            ends: Some(Ends { incoming, outgoing }),
+        };
         (
-            Channel {
-                incoming: Arc::clone(&b_to_a),
-                outgoing: Arc::clone(&a_to_b),
-            },
-            Channel {
-                incoming: a_to_b,
-                outgoing: b_to_a,
-            },
+            end(Arc::clone(&b_to_a), Arc::clone(&a_to_b)),
+            end(a_to_b, b_to_a),
         )
     }
 }
@@ -82,16 +85,32 @@ impl fmt::Debug for Channel {
     }
 }
 
+/// An end dropped without being connected hangs up both ways, as a connection would: the
+/// other end sees its input end, and what it sends fails.
+impl Drop for Channel {
+    fn drop(&mut self) {
+        if let Some(ends) = self.ends.take() {
+            ends.outgoing.hang_up_sender();
+            ends.incoming.hang_up_receiver();
+        }
+    }
+}
+
 impl<R: Role> ConnectTo<R> for Channel {
-    fn into_transport(self, config: &TransportConfig) -> Result<Transport, Error> {
+    fn into_transport(mut self, config: &TransportConfig) -> Result<Transport, Error> {
+        let Some(ends) = self.ends.take() else {
+            return Err(Error::internal_error(
+                "this channel end is already connected",
+            ));
+        };
         let incoming = Receiver {
-            direction: self.incoming,
+            direction: ends.incoming,
             taken: Vec::new(),
             next: 0,
             max_frame: config.max_frame_bytes,
         };
         let outgoing = Sender {
-            direction: self.outgoing,
+            direction: ends.outgoing,
         };
         Ok(Transport::from_writer(incoming, outgoing))
     }
@@ -136,6 +155,19 @@ impl Direction {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The receiving side is gone: what is waiting is dropped, and the sender told.
+    fn hang_up_receiver(&self) {
+        let mut state = self.lock();
+        state.receiver_gone = true;
+        let bytes = std::mem::take(&mut state.bytes);
+        let sender = state.sender.take();
+        drop(state);
+        drop(bytes);
+        if let Some(sender) = sender {
+            sender.wake();
+        }
     }
 
     fn hang_up_sender(&self) {
@@ -267,15 +299,7 @@ impl Stream for Receiver {
 
 impl Drop for Receiver {
     fn drop(&mut self) {
-        let mut state = self.direction.lock();
-        state.receiver_gone = true;
-        let bytes = std::mem::take(&mut state.bytes);
-        let sender = state.sender.take();
-        drop(state);
-        drop(bytes);
-        if let Some(sender) = sender {
-            sender.wake();
-        }
+        self.direction.hang_up_receiver();
     }
 }
 
@@ -285,6 +309,20 @@ mod tests {
     use futures::StreamExt;
     use futures::executor::block_on;
     use futures::io::AsyncWriteExt;
+
+    #[test]
+    fn an_end_dropped_unconnected_hangs_up_the_other() {
+        use crate::{UntypedMessage, UntypedRole};
+        let (ours, theirs) = Channel::duplex();
+        drop(theirs);
+        let asked = UntypedRole.builder().connect_with(ours, async |cx| {
+            cx.send_request(UntypedMessage::new("anyone", ())?)
+                .block_task()
+                .await
+        });
+        let error = block_on(asked).unwrap_err();
+        assert!(error.is_connection_closed(), "{error}");
+    }
 
     fn halves(capacity: usize) -> (Sender, Receiver) {
         let direction = Direction::new(capacity);
