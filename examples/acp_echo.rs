@@ -8,9 +8,9 @@
 //!   (`fs/read_text_file`) and echoes its first line;
 //! - `>PATH` — the agent asks permission (`session/request_permission`) to write the prompt
 //!   to the file, and writes it with `fs/write_text_file` if allowed;
-//! - `/hold` at the start of a text block (of any block, so that a proxy's block put first
-//!   does not hide it) — the prompt's first other word is echoed, then the turn stays open
-//!   until the client cancels it. `session/cancel` ends it with the stop reason `cancelled`.
+//! - `/hold` at the start of a text block — the words before it (a line a proxy put first,
+//!   say) and the first word after it are echoed, then the turn stays open until the client
+//!   cancels it. `session/cancel` ends it with the stop reason `cancelled`.
 //!   Cancelling the prompt request itself (`$/cancel_request`, what dropping a
 //!   `SentRequest` sends) ends it too: the agent says `(request cancelled) ` in the session,
 //!   so that a client which no longer waits for the answer still sees it, then answers the
@@ -269,28 +269,27 @@ impl Prompt {
     ) -> Result<Ended, Error> {
         let text = prompt_text(prompt);
         self.remember(SessionUpdate::UserMessageChunk(chunk(&text)));
-        let hold = prompt.prompt.iter().any(|block| {
-            matches!(block, ContentBlock::Text(text) if text.text.trim_start().starts_with("/hold"))
-        });
-        let words = text
-            .split_whitespace()
-            .filter(|word| !(hold && *word == "/hold"));
-        let mut first = true;
+        let hold = asks_to_hold(prompt);
+        // `/hold` was passed: one more word is echoed, then the turn waits.
+        let mut holding = false;
         let mut request_cancelled = std::pin::pin!(request_cancelled);
-        for word in words {
+        for word in text.split_whitespace() {
             if turn.is_cancelled() {
                 break;
             }
-            if hold && !first {
-                break;
+            if hold && !holding && word == "/hold" {
+                holding = true;
+                continue;
             }
-            first = false;
             self.say(&format!("{word} ")).await?;
             if let Some(path) = word.strip_prefix('@').filter(|path| !path.is_empty()) {
                 self.read_file(path).await?;
             }
             if let Some(path) = word.strip_prefix('>').filter(|path| !path.is_empty()) {
                 self.write_file(path, &text).await?;
+            }
+            if holding {
+                break;
             }
         }
         if hold && !turn.is_cancelled() {
@@ -374,6 +373,15 @@ impl Prompt {
 
 fn chunk(text: &str) -> ContentChunk {
     ContentChunk::new(ContentBlock::Text(TextContent::new(text)))
+}
+
+/// Whether a text block of `prompt` starts with the word `/hold`. Not only the first block:
+/// a proxy may have put a line of its own before the client's.
+fn asks_to_hold(prompt: &PromptRequest) -> bool {
+    prompt.prompt.iter().any(|block| match block {
+        ContentBlock::Text(text) => text.text.split_whitespace().next() == Some("/hold"),
+        _ => false,
+    })
 }
 
 /// The text of a prompt's text blocks, joined by spaces.

@@ -41,8 +41,13 @@ impl<R: Role> Component<R> {
         match self {
             Component::Connect(connect) => Ok((connect, None)),
             Component::Process(command) => {
-                let mut process = AgentProcess::spawn(command)?.described_as(name);
-                let stdio = process.stdio()?;
+                // Which component could not start, as well as which program.
+                let named =
+                    |error: Error| Error::new(error.code(), format!("{name}: {}", error.message()));
+                let mut process = AgentProcess::spawn(command)
+                    .map_err(named)?
+                    .described_as(name);
+                let stdio = process.stdio().map_err(named)?;
                 let connect =
                     Erased::new(move |config| <_ as ConnectTo<R>>::into_transport(stdio, config));
                 Ok((connect, Some(process)))

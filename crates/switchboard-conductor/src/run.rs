@@ -164,8 +164,15 @@ async fn serve<R: switchboard::Role>(
     }
     if let Some(process) = process {
         let mut process = process.lock().await;
-        // Its stdin is closed: a well-behaved component exits now. Dropping it kills it.
-        let _ = tokio::time::timeout(EXIT_GRACE, process.wait()).await;
+        // Its stdin is closed: a well-behaved component exits now. One that does not is
+        // killed with everything it started, and waited for, so that it is gone before the
+        // conductor is (dropping it would only send the signal).
+        if tokio::time::timeout(EXIT_GRACE, process.wait())
+            .await
+            .is_err()
+        {
+            let _ = process.kill().await;
+        }
     }
 }
 
