@@ -269,7 +269,7 @@ impl Prompt {
     ) -> Result<Ended, Error> {
         let text = prompt_text(prompt);
         self.remember(SessionUpdate::UserMessageChunk(chunk(&text)));
-        let hold = asks_to_hold(prompt);
+        let hold = asks_for(prompt, "/hold");
         // `/hold` was passed: one more word is echoed, then the turn waits.
         let mut holding = false;
         let mut request_cancelled = std::pin::pin!(request_cancelled);
@@ -375,11 +375,11 @@ fn chunk(text: &str) -> ContentChunk {
     ContentChunk::new(ContentBlock::Text(TextContent::new(text)))
 }
 
-/// Whether a text block of `prompt` starts with the word `/hold`. Not only the first block:
-/// a proxy may have put a line of its own before the client's.
-fn asks_to_hold(prompt: &PromptRequest) -> bool {
+/// Whether a text block of `prompt` starts with the word `command` (`/hold`, say). Not only
+/// the first block: a proxy may have put a line of its own before the client's.
+pub fn asks_for(prompt: &PromptRequest, command: &str) -> bool {
     prompt.prompt.iter().any(|block| match block {
-        ContentBlock::Text(text) => text.text.split_whitespace().next() == Some("/hold"),
+        ContentBlock::Text(text) => text.text.split_whitespace().next() == Some(command),
         _ => false,
     })
 }

@@ -7,7 +7,7 @@
 //!
 //! One word exists in this binary only, not in the library the tests run in process:
 //!
-//! - `/crash` at the start of a text block of a prompt — the agent exits at once with status
+//! - `/crash` as the first word of a text block of a prompt — the agent exits at once with status
 //!   3, the prompt unanswered: a component that dies mid-prompt, for trying out what a client
 //!   or a conductor makes of it.
 //!
@@ -16,7 +16,8 @@
 
 use switchboard::{ConnectionTo, Dispatch, Error, Handled, Handler, Stdio};
 use switchboard_acp::Client;
-use switchboard_acp::schema::{ContentBlock, PromptRequest};
+use switchboard_acp::schema::PromptRequest;
+use switchboard_examples::acp_echo::asks_for;
 
 /// The exit status of `/crash`.
 const CRASH_STATUS: i32 = 3;
@@ -55,7 +56,7 @@ impl Handler<Client> for Crash {
     }
 }
 
-/// Whether `dispatch` is a `session/prompt` with a text block that starts with `/crash`.
+/// Whether `dispatch` is a `session/prompt` with a text block whose first word is `/crash`.
 fn asks_to_crash(dispatch: &Dispatch) -> bool {
     let Dispatch::Request(message, _) = dispatch else {
         return false;
@@ -63,11 +64,7 @@ fn asks_to_crash(dispatch: &Dispatch) -> bool {
     if message.method() != "session/prompt" {
         return false;
     }
-    let Ok(prompt) = message.parse_params::<PromptRequest>() else {
-        return false;
-    };
-    prompt.prompt.iter().any(|block| match block {
-        ContentBlock::Text(text) => text.text.trim_start().starts_with("/crash"),
-        _ => false,
-    })
+    message
+        .parse_params::<PromptRequest>()
+        .is_ok_and(|prompt| asks_for(&prompt, "/crash"))
 }

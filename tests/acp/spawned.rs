@@ -7,7 +7,6 @@
 //! from.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use agent_client_protocol as sdk;
@@ -27,38 +26,14 @@ fn echo_agent_binary() -> &'static Path {
 }
 
 fn build_echo_agent() -> PathBuf {
-    // This test binary is `<target>/<profile>/deps/acp-<hash>`; examples go to
-    // `<target>/<profile>/examples/`.
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test binary sits in <target>/<profile>/deps");
-    let target_dir = profile_dir.parent().expect("a target directory");
-    let mut build = Command::new(env!("CARGO"));
-    build
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .args(["build", "--quiet", "-p", "switchboard-examples"])
-        .args(["--example", "acp_echo_agent", "--target-dir"])
-        .arg(target_dir);
-    match profile_dir.file_name().and_then(|name| name.to_str()) {
-        Some("debug") => {}
-        Some("release") => {
-            build.arg("--release");
-        }
-        Some(other) => {
-            build.args(["--profile", other]);
-        }
-        None => panic!("no profile directory in {}", exe.display()),
-    }
-    let status = build.status().expect("running cargo build");
-    assert!(status.success(), "cargo build of acp_echo_agent failed");
-    let binary = profile_dir
-        .join("examples")
-        .join(format!("acp_echo_agent{}", std::env::consts::EXE_SUFFIX));
-    assert!(binary.exists(), "no binary at {}", binary.display());
-    binary
+    let workspace = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let mut built = build_examples(workspace, &["acp_echo_agent"]);
+    built.pop().expect("one binary for one example")
 }
+
+#[path = "../common/example_binaries.rs"]
+mod example_binaries;
+use example_binaries::build_examples;
 
 #[tokio::test]
 async fn our_client_drives_the_echo_agent_binary_and_it_exits_at_hang_up() {

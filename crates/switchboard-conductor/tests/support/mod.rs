@@ -8,7 +8,7 @@ pub(crate) mod trace;
 use std::ffi::OsString;
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus};
+use std::process::ExitStatus;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
@@ -24,6 +24,10 @@ use switchboard_acp::schema::{
     WriteTextFileRequest, WriteTextFileResponse,
 };
 use switchboard_acp::{AcpClient, Agent, Client, ClientSession, SessionEvent};
+
+#[path = "../../../../tests/common/example_binaries.rs"]
+mod example_binaries;
+use example_binaries::build_examples;
 
 /// How long any one await may take before the test is declared hung. It turns a hang into a
 /// failure; nothing is asserted about time.
@@ -52,7 +56,10 @@ pub(crate) struct Programs {
 pub(crate) fn programs() -> &'static Programs {
     static PROGRAMS: OnceLock<Programs> = OnceLock::new();
     PROGRAMS.get_or_init(|| {
-        let built = build_examples(&["acp_echo_agent", "acp_prefix_proxy", "acp_logging_proxy"]);
+        let built = build_examples(
+            Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")),
+            &["acp_echo_agent", "acp_prefix_proxy", "acp_logging_proxy"],
+        );
         let [echo_agent, prefix_proxy, logging_proxy] =
             <[PathBuf; 3]>::try_from(built).expect("three binaries for three names");
         Programs {
@@ -61,51 +68,6 @@ pub(crate) fn programs() -> &'static Programs {
             logging_proxy,
         }
     })
-}
-
-/// Builds the examples `names` of `switchboard-examples` and returns their paths, in order.
-fn build_examples(names: &[&str]) -> Vec<PathBuf> {
-    // This binary is `<target>/<profile>/deps/processes-<hash>`; examples go to
-    // `<target>/<profile>/examples/`.
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test binary sits in <target>/<profile>/deps");
-    let target_dir = profile_dir.parent().expect("a target directory");
-    let mut build = Command::new(env!("CARGO"));
-    build
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-        .args(["build", "--quiet", "-p", "switchboard-examples"]);
-    for name in names {
-        build.args(["--example", name]);
-    }
-    build.arg("--target-dir").arg(target_dir);
-    match profile_dir.file_name().and_then(|name| name.to_str()) {
-        Some("debug") => {}
-        Some("release") => {
-            build.arg("--release");
-        }
-        Some(other) => {
-            build.args(["--profile", other]);
-        }
-        None => panic!("no profile directory in {}", exe.display()),
-    }
-    let status = build.status().expect("running cargo build");
-    assert!(
-        status.success(),
-        "cargo build of the examples {names:?} failed"
-    );
-    names
-        .iter()
-        .map(|name| {
-            let binary = profile_dir
-                .join("examples")
-                .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-            assert!(binary.exists(), "no binary at {}", binary.display());
-            binary
-        })
-        .collect()
 }
 
 /// The `switchboard-conductor` binary of this package.
