@@ -27,7 +27,8 @@ use crate::peers::{Log, Note, message, push, snapshot};
 use crate::support::{guard, pipe, request, result_of};
 
 /// Starts the forwarder between `client_side` and `server_side` as a task, and returns once
-/// both of its connections run, so the server may send at once.
+/// both of its connections run, so the server may send at once. Also returns the forwarder's
+/// two connections (client side, server side), to look at what they hold.
 ///
 /// Its server-side connection runs `connect_with`; inside, its client-side connection runs
 /// `connect_to` and ends when the client hangs up, which ends the whole forwarder. The
@@ -36,7 +37,10 @@ use crate::support::{guard, pipe, request, result_of};
 async fn start_forwarder(
     client_side: impl ConnectTo<UntypedRole>,
     server_side: impl ConnectTo<UntypedRole>,
-) -> JoinHandle<Result<(), Error>> {
+) -> (
+    JoinHandle<Result<(), Error>>,
+    [ConnectionTo<UntypedRole>; 2],
+) {
     let to_client = Arc::new(OnceLock::<ConnectionTo<UntypedRole>>::new());
     let (started, is_started) = oneshot::channel();
     let forwarder = UntypedRole
@@ -50,6 +54,7 @@ async fn start_forwarder(
             }
         })
         .connect_with(server_side, move |to_server| {
+            let server_side = to_server.clone();
             UntypedRole
                 .builder()
                 .name("forwarder, client side")
@@ -57,17 +62,17 @@ async fn start_forwarder(
                     ready(to_server.send_proxied_message(dispatch))
                 })
                 .with_spawned(move |cx| {
-                    to_client.set(cx).expect("started once");
-                    let _ = started.send(());
+                    to_client.set(cx.clone()).expect("started once");
+                    let _ = started.send([cx, server_side]);
                     ready(Ok(()))
                 })
                 .connect_to(client_side)
         });
     let task = tokio::spawn(forwarder);
-    guard("the forwarder to start", is_started)
+    let sides = guard("the forwarder to start", is_started)
         .await
         .expect("the forwarder stopped before it started");
-    task
+    (task, sides)
 }
 
 /// Awaits a connection task and checks it ended cleanly.
@@ -90,7 +95,7 @@ where
     let (client_end, forwarder_client_side) = Channel::duplex();
     let (forwarder_server_side, server_end) = Channel::duplex();
     let server = tokio::spawn(server.name("server").connect_to(server_end));
-    let forwarder = start_forwarder(forwarder_client_side, forwarder_server_side).await;
+    let (forwarder, _) = start_forwarder(forwarder_client_side, forwarder_server_side).await;
     let client = UntypedRole.builder().name("client");
     let output = guard("the client", client.connect_with(client_end, client_main))
         .await
@@ -125,7 +130,7 @@ async fn requests_cross_with_translated_ids_and_answers_reach_their_own_requests
     let (mut client, client_side) = pipe();
     let (forwarder_server_side, server_end) = Channel::duplex();
     let server = tokio::spawn(server.connect_to(server_end));
-    let forwarder = start_forwarder(client_side, forwarder_server_side).await;
+    let (forwarder, _) = start_forwarder(client_side, forwarder_server_side).await;
 
     client
         .send(&request(json!(41), "first", json!({"a": 1})))
@@ -247,7 +252,7 @@ async fn error_answers_cross_unchanged() {
 async fn server_requests_cross_to_the_client_and_their_answers_come_back() {
     let (client_end, forwarder_client_side) = Channel::duplex();
     let (forwarder_server_side, server_end) = Channel::duplex();
-    let forwarder = start_forwarder(forwarder_client_side, forwarder_server_side).await;
+    let (forwarder, _) = start_forwarder(forwarder_client_side, forwarder_server_side).await;
 
     let notes = Log::default();
     let (done, is_done) = oneshot::channel::<()>();
@@ -348,7 +353,7 @@ async fn method_not_found_from_the_server_reaches_the_client_unchanged() {
 async fn a_forwarded_request_in_flight_fails_with_connection_closed_when_the_server_ends() {
     let (client_end, forwarder_client_side) = Channel::duplex();
     let (forwarder_server_side, server_end) = Channel::duplex();
-    let forwarder = start_forwarder(forwarder_client_side, forwarder_server_side).await;
+    let (forwarder, _) = start_forwarder(forwarder_client_side, forwarder_server_side).await;
 
     // The server keeps the responder unanswered, says so, and ends when told.
     let held: Arc<Mutex<Vec<Responder<Value>>>> = Arc::default();
@@ -395,4 +400,54 @@ async fn a_forwarded_request_in_flight_fails_with_connection_closed_when_the_ser
     }
     assert_eq!(held.lock().unwrap().len(), 1, "only the first reached it");
     ended_ok("the forwarder", forwarder).await;
+}
+
+#[tokio::test]
+async fn ten_thousand_forwarded_requests_leave_nothing_behind() {
+    const REQUESTS: usize = 10_000;
+    // Answered at once, so many answers are in before the forwarder's next look.
+    let server = UntypedRole.builder().on_receive_request(
+        async |request: UntypedMessage, responder: Responder<Value>, _cx| {
+            responder.respond(request.params_value()?)
+        },
+    );
+    let (client_end, forwarder_client_side) = Channel::duplex();
+    let (forwarder_server_side, server_end) = Channel::duplex();
+    let server = tokio::spawn(server.name("server").connect_to(server_end));
+    let (forwarder, sides) = start_forwarder(forwarder_client_side, forwarder_server_side).await;
+    let client = UntypedRole.builder().name("client");
+    let census = client.connect_with(client_end, async move |cx| {
+        let mut answered = 0;
+        for round in 0..REQUESTS / 100 {
+            let sent: Vec<_> = (0..100)
+                .map(|n| {
+                    cx.send_request(message("echo", json!({"n": round * 100 + n})))
+                        .block_task()
+                })
+                .collect();
+            for answer in futures::future::join_all(sent).await {
+                answer?;
+                answered += 1;
+            }
+        }
+        Ok((answered, cx.census()))
+    });
+    let (answered, client_census) = guard("the client", census).await.expect("the client");
+    assert_eq!(answered, REQUESTS);
+    for (side, cx) in ["client side", "server side"].iter().zip(&sides) {
+        let census = cx.census();
+        assert_eq!(census.awaiting_answers, 0, "forwarder, {side}: {census:?}");
+        assert_eq!(
+            census.unanswered_requests, 0,
+            "forwarder, {side}: {census:?}"
+        );
+        assert_eq!(
+            census.cancellation_registrations, 0,
+            "forwarder, {side}: {census:?}"
+        );
+    }
+    assert_eq!(client_census.awaiting_answers, 0, "{client_census:?}");
+    drop(sides);
+    ended_ok("the forwarder", forwarder).await;
+    ended_ok("the server", server).await;
 }

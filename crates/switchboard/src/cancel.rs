@@ -36,20 +36,33 @@ pub(crate) struct CancelParams {
     pub(crate) request_id: RequestId,
 }
 
+/// What is waiting on the cancellation of one request being handled.
+#[derive(Default)]
+struct Watch {
+    /// Tasks in `Responder::cancelled()`, each under the token its future holds, so a
+    /// future that is dropped takes its waker with it.
+    wakers: Vec<(u64, Waker)>,
+    /// Requests sent on for this one (`forward_response_to`): cancelling it cancels them.
+    forwarded: Vec<Box<dyn FnOnce() + Send>>,
+}
+
 #[derive(Default)]
 struct State {
     cancelled: HashSet<RequestId>,
     /// Arrival order of `cancelled`, to forget the oldest first.
     order: VecDeque<RequestId>,
-    /// Tasks waiting in `Responder::cancelled()`.
-    watchers: HashMap<RequestId, Vec<Waker>>,
+    /// Per request: who waits for its cancellation. An entry goes when the request is
+    /// answered or cancelled, or when its last waiter is dropped: nothing registered for a
+    /// request outlives it.
+    watching: HashMap<RequestId, Watch>,
+    next_token: u64,
 }
 
 /// The cancellations the peer sent for requests this side is handling.
 #[derive(Default)]
 pub(crate) struct Cancellations {
     state: Mutex<State>,
-    /// Entries in `cancelled` plus `watchers`: zero means there is nothing to look up.
+    /// Entries in `cancelled` plus `watching`: zero means there is nothing to look up.
     entries: AtomicUsize,
 }
 
@@ -63,15 +76,16 @@ impl Cancellations {
 
     fn publish(&self, state: &State) {
         self.entries.store(
-            state.cancelled.len() + state.watchers.len(),
+            state.cancelled.len() + state.watching.len(),
             Ordering::Release,
         );
     }
 
-    /// The peer cancelled request `id`.
+    /// The peer cancelled request `id`: its waiters wake, and what was sent on for it is
+    /// cancelled too.
     pub(crate) fn cancel(&self, id: RequestId) {
         let mut state = self.lock();
-        let watchers = state.watchers.remove(&id).unwrap_or_default();
+        let watch = state.watching.remove(&id).unwrap_or_default();
         if state.cancelled.insert(id.clone()) {
             state.order.push_back(id);
             while state.order.len() > REMEMBERED {
@@ -82,24 +96,72 @@ impl Cancellations {
         }
         self.publish(&state);
         drop(state);
-        watchers.into_iter().for_each(Waker::wake);
+        watch.wakers.into_iter().for_each(|(_, waker)| waker.wake());
+        watch.forwarded.into_iter().for_each(|cancel| cancel());
     }
 
     pub(crate) fn is_cancelled(&self, id: &RequestId) -> bool {
         self.entries.load(Ordering::Acquire) > 0 && self.lock().cancelled.contains(id)
     }
 
-    pub(crate) fn poll_cancelled(&self, id: &RequestId, cx: &mut Context<'_>) -> Poll<()> {
+    /// Ready once request `id` is cancelled. `token` identifies the caller's registration
+    /// across polls; give it to [`unwatch`](Self::unwatch) when the caller stops waiting.
+    pub(crate) fn poll_cancelled(
+        &self,
+        id: &RequestId,
+        token: &mut Option<u64>,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
         let mut state = self.lock();
         if state.cancelled.contains(id) {
             return Poll::Ready(());
         }
-        let watchers = state.watchers.entry(id.clone()).or_default();
-        if !watchers.iter().any(|waker| waker.will_wake(cx.waker())) {
-            watchers.push(cx.waker().clone());
+        let mine = match *token {
+            Some(mine) => mine,
+            None => {
+                let next = state.next_token;
+                state.next_token += 1;
+                *token = Some(next);
+                next
+            }
+        };
+        let watch = state.watching.entry(id.clone()).or_default();
+        match watch.wakers.iter_mut().find(|(other, _)| *other == mine) {
+            Some((_, waker)) => waker.clone_from(cx.waker()),
+            None => watch.wakers.push((mine, cx.waker().clone())),
         }
         self.publish(&state);
         Poll::Pending
+    }
+
+    /// The waiter `token` on request `id` stopped waiting.
+    pub(crate) fn unwatch(&self, id: &RequestId, token: u64) {
+        let mut state = self.lock();
+        if let Some(watch) = state.watching.get_mut(id) {
+            watch.wakers.retain(|(other, _)| *other != token);
+            if watch.wakers.is_empty() && watch.forwarded.is_empty() {
+                state.watching.remove(id);
+            }
+        }
+        self.publish(&state);
+    }
+
+    /// Runs `cancel` if request `id` is cancelled before it is answered: at once if it
+    /// already is. Dropped unrun once the request is answered.
+    pub(crate) fn on_cancel(&self, id: &RequestId, cancel: Box<dyn FnOnce() + Send>) {
+        let mut state = self.lock();
+        if state.cancelled.contains(id) {
+            drop(state);
+            cancel();
+            return;
+        }
+        state
+            .watching
+            .entry(id.clone())
+            .or_default()
+            .forwarded
+            .push(cancel);
+        self.publish(&state);
     }
 
     /// Request `id` is answered: nothing about it needs remembering.
@@ -108,11 +170,29 @@ impl Cancellations {
             return;
         }
         let mut state = self.lock();
-        state.watchers.remove(id);
+        let watch = state.watching.remove(id);
         if state.cancelled.remove(id) {
             state.order.retain(|other| other != id);
         }
         self.publish(&state);
+        drop(state);
+        // Dropped outside the lock: a waker or callback may take locks of its own.
+        drop(watch);
+    }
+
+    /// How many requests something is registered for (cancelled, waited on, or with
+    /// requests sent on for them).
+    pub(crate) fn registered(&self) -> usize {
+        self.entries.load(Ordering::Acquire)
+    }
+
+    /// The connection has ended: every registration goes.
+    pub(crate) fn clear(&self) {
+        let mut state = self.lock();
+        let old = std::mem::take(&mut *state);
+        self.publish(&state);
+        drop(state);
+        drop(old);
     }
 }
 
@@ -160,9 +240,67 @@ mod tests {
         let mut cx = Context::from_waker(&waker);
         let cancellations = Cancellations::default();
         let id = RequestId::Str("x".into());
-        assert!(cancellations.poll_cancelled(&id, &mut cx).is_pending());
+        let mut token = None;
+        assert!(
+            cancellations
+                .poll_cancelled(&id, &mut token, &mut cx)
+                .is_pending()
+        );
         cancellations.cancel(id.clone());
         assert!(flag.0.load(Ordering::SeqCst));
-        assert!(cancellations.poll_cancelled(&id, &mut cx).is_ready());
+        assert!(
+            cancellations
+                .poll_cancelled(&id, &mut token, &mut cx)
+                .is_ready()
+        );
+    }
+
+    #[test]
+    fn a_waiter_that_stops_waiting_leaves_nothing_behind() {
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let cancellations = Cancellations::default();
+        let id = RequestId::Int(3);
+        // Registered after the request was answered (the order that leaked before).
+        cancellations.forget(&id);
+        let mut token = None;
+        assert!(
+            cancellations
+                .poll_cancelled(&id, &mut token, &mut cx)
+                .is_pending()
+        );
+        assert!(
+            cancellations
+                .poll_cancelled(&id, &mut token, &mut cx)
+                .is_pending()
+        );
+        assert_eq!(cancellations.registered(), 1);
+        cancellations.unwatch(&id, token.unwrap());
+        assert_eq!(cancellations.registered(), 0);
+    }
+
+    #[test]
+    fn a_forwarded_request_is_cancelled_with_its_origin_and_forgotten_with_its_answer() {
+        use std::sync::Arc;
+        use std::sync::atomic::AtomicUsize;
+
+        let cancellations = Cancellations::default();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let counting = |ran: &Arc<AtomicUsize>| -> Box<dyn FnOnce() + Send> {
+            let ran = Arc::clone(ran);
+            Box::new(move || {
+                ran.fetch_add(1, Ordering::SeqCst);
+            })
+        };
+        cancellations.on_cancel(&RequestId::Int(1), counting(&ran));
+        cancellations.on_cancel(&RequestId::Int(2), counting(&ran));
+        cancellations.forget(&RequestId::Int(1));
+        cancellations.cancel(RequestId::Int(2));
+        assert_eq!(ran.load(Ordering::SeqCst), 1, "only the cancelled one ran");
+        // Already cancelled: a later registration runs at once.
+        cancellations.on_cancel(&RequestId::Int(2), counting(&ran));
+        assert_eq!(ran.load(Ordering::SeqCst), 2);
+        cancellations.forget(&RequestId::Int(2));
+        assert_eq!(cancellations.registered(), 0);
     }
 }

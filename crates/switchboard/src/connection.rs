@@ -297,6 +297,20 @@ impl<Cp: Role> ConnectionTo<Cp> {
         async move { poll_fn(|cx| shared.input_ended.poll_set(cx)).await }
     }
 
+    /// What this connection holds right now: requests in flight both ways, registrations,
+    /// tasks, queued bytes. See [`Census`](crate::Census).
+    pub fn census(&self) -> crate::Census {
+        let shared = &self.shared;
+        crate::Census {
+            awaiting_answers: shared.pending.len(),
+            unanswered_requests: shared.live_responders.load(Ordering::Acquire),
+            cancellation_registrations: shared.cancellations.registered(),
+            running_tasks: shared.tasks.running(),
+            dynamic_handlers: shared.dynamic_handlers.load(Ordering::Acquire),
+            queued_bytes: shared.outgoing.used(),
+        }
+    }
+
     /// Resolves once the outgoing queue has room (is below half its limit), or the connection
     /// has closed. A task that sends many messages awaits it to go at the peer's pace.
     pub fn writable(&self) -> impl Future<Output = ()> + Send + 'static {

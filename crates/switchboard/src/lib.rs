@@ -49,6 +49,7 @@ extern crate self as switchboard;
 mod actor;
 mod builder;
 pub mod cancel;
+mod census;
 mod connection;
 pub mod dynamic;
 pub mod error;
@@ -70,6 +71,7 @@ pub use actor::outgoing::DEFAULT_MAX_OUTGOING_BYTES;
 pub use builder::{
     Builder, DEFAULT_MAX_RUNNING_TASKS, DEFAULT_PARKED_MESSAGES, DEFAULT_PARKING_TIME,
 };
+pub use census::Census;
 pub use connection::ConnectionTo;
 pub use error::{Error, Result};
 pub use handler::{Handled, Handler};

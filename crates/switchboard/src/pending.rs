@@ -268,7 +268,6 @@ impl PendingRequests {
     }
 
     /// How many requests wait for an answer.
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.lock().entries.len()
     }

@@ -167,11 +167,6 @@ impl<T> Responder<T> {
         self.core.as_ref().map(|core| core.serial)
     }
 
-    /// The connection this responder answers on, while unanswered.
-    pub(crate) fn connection(&self) -> Option<Arc<Shared>> {
-        self.core.as_ref().map(|core| Arc::clone(&core.shared))
-    }
-
     /// Whether the peer has cancelled this request (`$/cancel_request`). A handler that sees
     /// it may stop and drop the responder: the request is then answered -32800.
     pub fn is_cancelled(&self) -> bool {
@@ -204,17 +199,53 @@ impl<T> Responder<T> {
     /// # drop(builder);
     /// ```
     pub fn cancelled(&self) -> impl Future<Output = ()> + Send + 'static {
-        let watched = self
-            .core
-            .as_ref()
-            .map(|core| (Arc::clone(&core.shared), core.id.clone()));
+        let watch = self.core.as_ref().map(|core| CancelWatch {
+            shared: Arc::clone(&core.shared),
+            id: core.id.clone(),
+            token: None,
+        });
         async move {
-            match watched {
-                Some((shared, id)) => {
-                    std::future::poll_fn(|cx| shared.cancellations.poll_cancelled(&id, cx)).await
-                }
+            match watch {
+                Some(watch) => watch.await,
                 None => std::future::pending().await,
             }
+        }
+    }
+
+    /// Cancels `forwarded` (`cancel` is called) if the peer cancels this request before it
+    /// is answered; forgotten once it is answered.
+    pub(crate) fn on_cancel(&self, cancel: Box<dyn FnOnce() + Send>) {
+        if let Some(core) = &self.core {
+            core.shared.cancellations.on_cancel(&core.id, cancel);
+        }
+    }
+}
+
+/// Waits for the cancellation of one request; its registration goes with it when dropped.
+struct CancelWatch {
+    shared: Arc<Shared>,
+    id: RequestId,
+    token: Option<u64>,
+}
+
+impl Future for CancelWatch {
+    type Output = ();
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        let this = self.get_mut();
+        this.shared
+            .cancellations
+            .poll_cancelled(&this.id, &mut this.token, cx)
+    }
+}
+
+impl Drop for CancelWatch {
+    fn drop(&mut self) {
+        if let Some(token) = self.token {
+            self.shared.cancellations.unwatch(&self.id, token);
         }
     }
 }

@@ -111,25 +111,17 @@ impl<T: JsonRpcResponse> SentRequest<T> {
             .as_ref()
             .filter(|state| state.failed.is_none())
             .map(|state| (Arc::clone(&state.shared), state.id));
-        let upstream = responder.connection();
-        let cancelled = responder.cancelled();
-        let (answered, answer_in) = futures::channel::oneshot::channel::<()>();
-        self.on_receiving_result(async move |result| {
-            drop(answered);
-            responder.respond_with_result(result)
-        });
-        if let (Some((shared, id)), Some(upstream)) = (downstream, upstream) {
-            // Lives until the answer is in or the upstream request is cancelled.
-            upstream.tasks.spawn(async move {
-                let cancelled = std::pin::pin!(cancelled);
-                if let futures::future::Either::Left(_) =
-                    futures::future::select(cancelled, answer_in).await
-                {
+        if let Some((shared, id)) = downstream {
+            // Registered with the request it answers, and gone with its answer: a forwarded
+            // request leaves nothing behind.
+            let downstream = Arc::downgrade(&shared);
+            responder.on_cancel(Box::new(move || {
+                if let Some(shared) = downstream.upgrade() {
                     cancel(&shared, id);
                 }
-                Ok(())
-            });
+            }));
         }
+        self.on_receiving_result(async move |result| responder.respond_with_result(result));
     }
 }
 

@@ -213,6 +213,7 @@ where
     shared.input_ended.set();
     shared.outgoing.close();
     shared.tasks.clear();
+    shared.cancellations.clear();
     let (parked, handlers) = shared.dynamic().drain();
     drop((parked, handlers));
 

@@ -80,6 +80,11 @@ impl OutgoingQueue {
         }
     }
 
+    /// The bytes queued and being written.
+    pub(crate) fn used(&self) -> usize {
+        self.used.load(Ordering::Acquire)
+    }
+
     /// Below this there is room again. Rounded up, so a limit of 1 still has room when empty.
     fn half(&self) -> usize {
         self.limit.div_ceil(2)

@@ -55,6 +55,11 @@ impl TaskQueue {
         self.owed.load(Ordering::Acquire) == 0
     }
 
+    /// How many spawned tasks are running.
+    pub(crate) fn running(&self) -> usize {
+        self.running.count.load(Ordering::Acquire)
+    }
+
     /// Ready while fewer than the limit of spawned tasks are running. Only the incoming
     /// actor asks, from the connection's loop; it is woken when a task finishes.
     pub(crate) fn poll_room(&self) -> Poll<()> {
