@@ -71,11 +71,17 @@ impl Chain {
         self
     }
 
-    /// Bounds the queue of every hop, toward the editor and toward each component, to
+    /// Sets the queue size of every hop, toward the editor and toward each component, to
     /// `bytes` (the default is the core's
-    /// [`DEFAULT_MAX_OUTGOING_BYTES`](switchboard::DEFAULT_MAX_OUTGOING_BYTES)). When a hop's
-    /// queue is full, the conductor stops reading from the hop the messages come from until
-    /// there is room again: a slow reader slows its sender, and nothing is dropped.
+    /// [`DEFAULT_MAX_OUTGOING_BYTES`](switchboard::DEFAULT_MAX_OUTGOING_BYTES)).
+    ///
+    /// The conductor takes a message from the editor in only while every hop below it holds
+    /// less than half of `bytes`, and one from the agent while every hop above it does: a
+    /// slow reader slows the end that sends, and nothing is dropped. It never stops reading a
+    /// proxy (that could close a circle of waits, since a proxy writes back what it reads), so
+    /// a hop may hold more than `bytes` while proxies pass on what they hold; no hop holds
+    /// more than `bytes × (proxies + 2)`, and a proxy that sends past that ends the chain,
+    /// named in the error.
     #[must_use]
     pub fn max_outgoing_bytes(mut self, bytes: usize) -> Chain {
         self.max_outgoing_bytes = Some(bytes);

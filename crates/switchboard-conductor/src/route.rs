@@ -13,6 +13,18 @@
 //! and is written for the node it reaches: to a proxy from above as it is (with `initialize`
 //! renamed `proxy/initialize`), to a proxy from below inside `proxy/successor`, to the agent
 //! and to the editor as it is.
+//!
+//! Backpressure, without a cycle (the book's Guarantees chapter has the whole argument):
+//!
+//! - A message from the editor is taken in only once every hop below it has room, and one
+//!   from the agent once every hop above it has; while there is none, the conductor stops
+//!   reading that end, and the end slows down.
+//! - A message from a proxy is never kept waiting, and the conductor never stops reading a
+//!   proxy (its connections do not pause, see `PauseReading::Never`): a proxy writes back to
+//!   the conductor what the conductor writes to it, so any wait of ours on a proxy could
+//!   close a circle of waits. What proxies send is bounded by what the ends let in; a proxy
+//!   that sends past the chain's ceiling anyway ends the chain, named, rather than growing
+//!   the conductor without bound.
 
 use std::sync::Arc;
 
@@ -65,6 +77,12 @@ impl<Cp: Role> Handler<Cp> for Route {
             self.state.ready().await;
             self.ready = true;
         }
+        // An end waits for room along its whole path before the message is taken in.
+        for hop in self.state.path_from(self.node) {
+            if let Ok(link) = self.state.get(hop) {
+                link.queued_below(self.state.bounds.room).await;
+            }
+        }
         let (to, dispatch) = next_hop(&self.state, self.node, dispatch)?;
         let link = match self.state.get(to) {
             Ok(link) => link,
@@ -75,9 +93,23 @@ impl<Cp: Role> Handler<Cp> for Route {
                 return Err(error);
             }
         };
-        // A slow reader at the next hop holds this hop up, instead of its queue refusing
-        // what comes: backpressure, hop by hop, and nothing dropped.
-        link.writable().await;
+        // Only a proxy's messages get here without a wait; one past the ceiling ends the chain.
+        let queued = link.queued_bytes();
+        if queued >= self.state.bounds.ceiling {
+            let cause = Error::connection_closed(format!(
+                "the chain broke: {} sent more than the conductor may hold for {} \
+                 ({queued} bytes were waiting, the bound is {}): a proxy must not send \
+                 faster than it is sent to",
+                self.state.name(self.node),
+                self.state.name(to),
+                self.state.bounds.ceiling,
+            ));
+            self.state.end(Some(cause.clone()));
+            if let Dispatch::Request(_, responder) = dispatch {
+                let _ = responder.respond_with_error(cause.clone());
+            }
+            return Err(cause);
+        }
         deliver(&self.state, link, to > self.node, dispatch)?;
         Ok(Handled::Yes)
     }

@@ -15,14 +15,14 @@ use std::future::Future;
 use std::sync::Arc;
 
 use futures::future::join_all;
-use switchboard::{Builder, ConnectTo, Error, Transport};
+use switchboard::{Builder, ConnectTo, Error, PauseReading, Transport};
 use switchboard_acp::process::{AgentProcess, EXIT_GRACE};
 use switchboard_acp::{Agent, Client, Conductor};
 
 use crate::chain::Chain;
 use crate::component::Erased;
 use crate::route::Route;
-use crate::state::{ChainState, Link};
+use crate::state::{Bounds, ChainState, Link};
 use crate::trace::Trace;
 
 pub(crate) async fn run(chain: Chain, editor: impl ConnectTo<Agent>) -> Result<(), Error> {
@@ -33,6 +33,7 @@ pub(crate) async fn run(chain: Chain, editor: impl ConnectTo<Agent>) -> Result<(
         max_outgoing_bytes,
     } = chain;
     let limit = max_outgoing_bytes.unwrap_or(switchboard::DEFAULT_MAX_OUTGOING_BYTES);
+    let bounds = Bounds::new(limit, proxies.len());
     let mut names = vec!["the editor".to_owned()];
     for (index, proxy) in proxies.iter().enumerate() {
         names.push(match proxy.program() {
@@ -44,7 +45,7 @@ pub(crate) async fn run(chain: Chain, editor: impl ConnectTo<Agent>) -> Result<(
         Some(program) => format!("the agent (`{program}`)"),
         None => "the agent".to_owned(),
     });
-    let state = Arc::new(ChainState::new(names));
+    let state = Arc::new(ChainState::new(names, bounds));
 
     // Every process starts before anything is read: one that cannot start fails the chain
     // at once, and the others are killed as they are dropped.
@@ -58,16 +59,12 @@ pub(crate) async fn run(chain: Chain, editor: impl ConnectTo<Agent>) -> Result<(
     let mut components = Vec::with_capacity(agent_node);
     for (index, (connect, process)) in started_proxies.into_iter().enumerate() {
         let node = index + 1;
-        let builder = Builder::new(Conductor)
-            .name(state.name(node))
-            .max_outgoing_bytes(limit);
+        let builder = component_builder(Conductor, state.name(node), bounds);
         let served = serve(builder, node, connect, process, &state, &trace, Link::Proxy);
         components.push(Box::pin(served) as std::pin::Pin<Box<dyn Future<Output = ()> + Send>>);
     }
     let (connect, process) = started_agent;
-    let builder = Builder::new(Client)
-        .name(state.name(agent_node))
-        .max_outgoing_bytes(limit);
+    let builder = component_builder(Client, state.name(agent_node), bounds);
     components.push(Box::pin(serve(
         builder,
         agent_node,
@@ -93,26 +90,49 @@ pub(crate) async fn run(chain: Chain, editor: impl ConnectTo<Agent>) -> Result<(
     );
     let served_editor = {
         let state = Arc::clone(&state);
-        Builder::new(Agent)
+        let served = Builder::new(Agent)
             .name("editor")
-            .max_outgoing_bytes(limit)
+            // Proxies' messages to the editor are never refused below the ceiling; the
+            // editor's own are read while it takes what it is sent.
+            .max_outgoing_bytes(bounds.ceiling)
+            .pause_reading(PauseReading::AtBytes(bounds.room))
             .with_handler(Route::new(0, Arc::clone(&state)))
-            .connect_with(editor, async move |cx| {
-                state.link(0, Link::Editor(cx.clone()));
-                tokio::select! {
-                    () = cx.input_ended() => state.end(None),
-                    () = state.ended() => {}
+            .connect_with(editor, {
+                let state = Arc::clone(&state);
+                async move |cx| {
+                    state.link(0, Link::Editor(cx.clone()));
+                    tokio::select! {
+                        () = cx.input_ended() => state.end(None),
+                        () = state.ended() => {}
+                    }
+                    // What the components owed the editor (errors, mostly) is queued by then.
+                    state.wait_components_closed().await;
+                    Ok(())
                 }
-                // What the components owed the editor (errors, mostly) is queued by then.
-                state.wait_components_closed().await;
-                Ok(())
-            })
+            });
+        async move {
+            let served = served.await;
+            // However the editor's connection ended (a failed write to an editor that is
+            // gone, say), the chain ends with it.
+            state.end(None);
+            served
+        }
     };
     let (served_editor, ()) = futures::join!(served_editor, components);
     match state.cause() {
         Some(cause) => Err(cause),
         None => served_editor,
     }
+}
+
+/// The conductor's side of a connection to a component: it never stops reading (the
+/// component's traffic is bounded where it enters the chain; see `route`), and refuses to
+/// queue more than the ceiling.
+fn component_builder<R: switchboard::Role>(role: R, name: &str, bounds: Bounds) -> Builder<R> {
+    Builder::new(role)
+        .name(name)
+        .max_outgoing_bytes(bounds.ceiling)
+        .pause_reading(PauseReading::Never)
 }
 
 /// Serves the connection to one component until the chain ends, then lets its process go.

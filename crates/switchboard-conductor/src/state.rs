@@ -19,13 +19,21 @@ pub(crate) enum Link {
 }
 
 impl Link {
-    /// Resolves once this connection's outgoing queue has room (see
-    /// [`ConnectionTo::writable`]).
-    pub(crate) async fn writable(&self) {
+    /// Resolves once fewer than `bytes` are queued on this connection.
+    pub(crate) async fn queued_below(&self, bytes: usize) {
         match self {
-            Link::Editor(cx) => cx.writable().await,
-            Link::Proxy(cx) => cx.writable().await,
-            Link::Agent(cx) => cx.writable().await,
+            Link::Editor(cx) => cx.queued_below(bytes).await,
+            Link::Proxy(cx) => cx.queued_below(bytes).await,
+            Link::Agent(cx) => cx.queued_below(bytes).await,
+        }
+    }
+
+    /// The bytes queued on this connection.
+    pub(crate) fn queued_bytes(&self) -> usize {
+        match self {
+            Link::Editor(cx) => cx.census().queued_bytes,
+            Link::Proxy(cx) => cx.census().queued_bytes,
+            Link::Agent(cx) => cx.census().queued_bytes,
         }
     }
 }
@@ -53,10 +61,37 @@ impl Flag {
     }
 }
 
+/// How much each hop may queue, and where the conductor waits for room.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Bounds {
+    /// The editor's and the agent's messages are taken in only while every hop on their
+    /// path holds fewer bytes than this: half of the chain's `max_outgoing_bytes`.
+    pub(crate) room: usize,
+    /// No hop's queue ever holds more: what a proxy sends beyond it ends the chain.
+    pub(crate) ceiling: usize,
+}
+
+impl Bounds {
+    /// The bounds for `proxies` proxies with `limit` bytes per hop.
+    ///
+    /// Once the ends stop, each proxy can still pass on what it holds: its own queue (a
+    /// Switchboard proxy stops reading at half of a limit like ours, so it holds about one
+    /// limit) and the pipes on both sides. The ceiling leaves one limit per proxy for that,
+    /// on top of the limit itself and the room the ends wait for.
+    pub(crate) fn new(limit: usize, proxies: usize) -> Bounds {
+        let limit = limit.max(2);
+        Bounds {
+            room: limit / 2,
+            ceiling: limit.saturating_mul(proxies + 2),
+        }
+    }
+}
+
 /// The shared state of one run of a chain.
 pub(crate) struct ChainState {
     /// Who each node is, for messages: "the editor", "proxy 1 (`name`)", "the agent".
     names: Vec<String>,
+    pub(crate) bounds: Bounds,
     links: Vec<OnceLock<Link>>,
     linked: AtomicUsize,
     /// Every node is linked, or the chain ended before they all were.
@@ -70,8 +105,9 @@ pub(crate) struct ChainState {
 }
 
 impl ChainState {
-    pub(crate) fn new(names: Vec<String>) -> Self {
+    pub(crate) fn new(names: Vec<String>, bounds: Bounds) -> Self {
         ChainState {
+            bounds,
             links: names.iter().map(|_| OnceLock::new()).collect(),
             names,
             linked: AtomicUsize::new(0),
@@ -117,6 +153,18 @@ impl ChainState {
             .get(node)
             .and_then(OnceLock::get)
             .ok_or_else(|| self.ended_error())
+    }
+
+    /// The hops a message from `node` may cross, each of which must have room before it is
+    /// taken in: everything below the editor, everything above the agent, nothing for a
+    /// proxy (see `route`).
+    pub(crate) fn path_from(&self, node: usize) -> std::ops::Range<usize> {
+        let agent = self.agent_node();
+        match node {
+            0 => 1..agent + 1,
+            node if node == agent => 0..agent,
+            _ => 0..0,
+        }
     }
 
     /// Ends the chain. The first call decides why: `None` for the editor hanging up.

@@ -1,13 +1,16 @@
-//! A slow editor slows the agent, hop by hop, through every proxy: the conductor stops
-//! reading from a hop while the next one's queue is full, so nothing is dropped and no queue
-//! grows past its bound.
+//! Backpressure through a chain: a slow editor slows the agent through every proxy, nothing
+//! dropped; traffic both ways at once through proxies that write back what they read never
+//! freezes the chain (the conductor waits for room only where traffic enters, never on a
+//! proxy); and a proxy that sends without end is stopped at the ceiling, named, instead of
+//! growing the conductor.
 
 use std::pin::pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures::channel::oneshot;
-use switchboard::{Builder, ConnectionTo, Handler};
+use serde_json::json;
+use switchboard::{Builder, ConnectionTo, Handler, UntypedMessage};
 use switchboard_acp::schema::{
     ContentBlock, ContentChunk, InitializeRequest, NewSessionRequest, NewSessionResponse,
     PromptRequest, PromptResponse, ProtocolVersion, SessionNotification, SessionUpdate, StopReason,
@@ -125,4 +128,159 @@ async fn a_slow_editor_slows_the_agent_without_losing_anything() {
     for proxies in [0, 1, 3] {
         flood_through(proxies).await;
     }
+}
+
+/// Notifications the editor sends while the agent floods it: more than every queue holds.
+const NOISE: usize = 3_000;
+
+/// Floods both ways at once through `proxies` proxies: the agent streams [`UPDATES`] chunks
+/// while the editor sends [`NOISE`] notifications, every queue [`QUEUE_BYTES`] small. Each
+/// proxy then writes back to the conductor what the conductor writes to it, in both
+/// directions, which froze chains whose every reader paused on its own backed-up queue.
+async fn both_ways_through(proxies: usize) {
+    let (stalled, _agent_stalled) = oneshot::channel();
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let agent = flooding_agent(stalled).on_receive_notification({
+        let heard = Arc::clone(&heard);
+        move |noise: UntypedMessage, _cx| {
+            let n = noise.params_value().ok().and_then(|params| params["n"].as_u64());
+            heard.lock().unwrap_or_else(PoisonError::into_inner).push(n);
+            std::future::ready(Ok(()))
+        }
+    });
+    let mut chain = Chain::new(agent).max_outgoing_bytes(QUEUE_BYTES);
+    for _ in 0..proxies {
+        chain = chain.proxy(Proxy.builder().max_outgoing_bytes(QUEUE_BYTES));
+    }
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&received);
+    let client = Client
+        .builder()
+        .on_receive_notification(move |update: SessionNotification, _cx| {
+            if let SessionUpdate::AgentMessageChunk(ContentChunk {
+                content: ContentBlock::Text(text),
+                ..
+            }) = update.update
+            {
+                seen.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(text.text);
+            }
+            std::future::ready(Ok(()))
+        });
+    let answer = client.connect_with(chain, async |cx| {
+        cx.send_request(InitializeRequest::new(ProtocolVersion::V1))
+            .block_task()
+            .await?;
+        let session = cx
+            .send_request(NewSessionRequest::new("/"))
+            .block_task()
+            .await?;
+        let prompt = PromptRequest::new(session.session_id, vec![ContentBlock::from("go")]);
+        let answer = cx.send_request(prompt).block_task();
+        let noise = async {
+            for n in 0..NOISE {
+                cx.writable().await;
+                cx.send_notification(UntypedMessage::new("_test/noise", json!({ "n": n }))?)?;
+            }
+            Ok::<_, switchboard::Error>(())
+        };
+        let (answer, noise) = futures::join!(answer, noise);
+        noise?;
+        // Answered after every notification before it reached the agent (arrival order).
+        cx.send_request(NewSessionRequest::new("/"))
+            .block_task()
+            .await?;
+        answer
+    });
+    let answer = tokio::time::timeout(Duration::from_secs(60), answer)
+        .await
+        .unwrap_or_else(|_| panic!("hang guard: {proxies} proxies: the chain froze"))
+        .expect("the prompt's answer");
+    assert_eq!(answer.stop_reason, StopReason::EndTurn);
+    let received = received.lock().unwrap_or_else(PoisonError::into_inner);
+    let expected: Vec<String> = (0..UPDATES).map(|n| format!("{n:>200}")).collect();
+    assert!(*received == expected, "{proxies} proxies: updates lost or out of order");
+    // The editor's notifications all crossed, in order, before the chain closed.
+    let heard = heard.lock().unwrap_or_else(PoisonError::into_inner);
+    let sent: Vec<Option<u64>> = (0..NOISE as u64).map(Some).collect();
+    assert!(*heard == sent, "{proxies} proxies: {} of {NOISE} notifications, or out of order", heard.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traffic_both_ways_at_once_never_freezes_a_chain() {
+    for proxies in [1, 3] {
+        both_ways_through(proxies).await;
+    }
+}
+
+/// A proxy that, once prompted, sends the editor notifications of its own for as long as it
+/// is let: it waits for room on its own queue, which the conductor always drains.
+fn flooding_proxy() -> Builder<Proxy, impl Handler<switchboard_acp::Conductor> + 'static> {
+    Proxy.builder().max_outgoing_bytes(QUEUE_BYTES).on_receive_request_from(
+        Client,
+        async |prompt: PromptRequest, responder, cx: ConnectionTo<switchboard_acp::Conductor>| {
+            let flood = cx.clone();
+            cx.spawn(async move {
+                loop {
+                    flood.writable().await;
+                    let chunk = ContentChunk::new(ContentBlock::from("x".repeat(200)));
+                    flood.send_notification_to(
+                        Client,
+                        SessionNotification::new(
+                            prompt.session_id.clone(),
+                            SessionUpdate::AgentMessageChunk(chunk),
+                        ),
+                    )?;
+                }
+            });
+            drop(responder);
+            Ok(())
+        },
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_that_sends_without_end_to_an_editor_that_reads_nothing_ends_the_chain_named() {
+    let (stalled, _agent_stalled) = oneshot::channel();
+    let chain = Chain::new(flooding_agent(stalled))
+        .max_outgoing_bytes(QUEUE_BYTES)
+        .proxy(flooding_proxy());
+    let (editor_end, chain_end) = switchboard::Channel::duplex();
+    let (release, released) = oneshot::channel::<()>();
+    let mut released = Some(released);
+    // The editor stops reading at the first update, until the chain has ended.
+    let editor = Client
+        .builder()
+        .on_receive_notification(move |_: SessionNotification, _cx| {
+            let gate = released.take();
+            async move {
+                if let Some(gate) = gate {
+                    let _ = gate.await;
+                }
+                Ok(())
+            }
+        })
+        .connect_with(editor_end, async |cx| {
+            cx.send_request(InitializeRequest::new(ProtocolVersion::V1))
+                .block_task()
+                .await?;
+            let session = cx
+                .send_request(NewSessionRequest::new("/"))
+                .block_task()
+                .await?;
+            let prompt = PromptRequest::new(session.session_id, vec![ContentBlock::from("go")]);
+            Ok(cx.send_request(prompt).block_task().await)
+        });
+    let editor = tokio::spawn(editor);
+    let ended = tokio::time::timeout(Duration::from_secs(60), chain.run(chain_end))
+        .await
+        .expect("hang guard: the chain never ended");
+    let cause = ended.expect_err("a proxy flooding past the ceiling ends the chain");
+    assert!(
+        cause.message().contains("proxy 1") && cause.message().contains("the editor"),
+        "{cause}"
+    );
+    let _ = release.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(30), editor).await;
 }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::actor::outgoing::DEFAULT_MAX_OUTGOING_BYTES;
+use crate::actor::outgoing::{DEFAULT_MAX_OUTGOING_BYTES, PauseReading};
 use crate::actor::{self, Parts, StartTask};
 use crate::connection::Shared;
 use crate::dynamic::registry::ParkingLimits;
@@ -61,6 +61,7 @@ pub struct Builder<R: Role, H = NullHandler> {
     start_tasks: Vec<StartTask<R::Counterpart>>,
     max_frame_bytes: usize,
     max_outgoing_bytes: usize,
+    pause_reading: PauseReading,
     max_running_tasks: usize,
     parking: ParkingLimits,
     timer: Option<Arc<dyn Timer>>,
@@ -89,6 +90,7 @@ impl<R: Role> Builder<R> {
             start_tasks: Vec::new(),
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
             max_outgoing_bytes: DEFAULT_MAX_OUTGOING_BYTES,
+            pause_reading: PauseReading::AtHalfTheLimit,
             max_running_tasks: DEFAULT_MAX_RUNNING_TASKS,
             parking: ParkingLimits {
                 max_messages: DEFAULT_PARKED_MESSAGES,
@@ -119,6 +121,15 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     /// incoming message is dispatched until the queue is below half of it.
     pub fn max_outgoing_bytes(mut self, bytes: usize) -> Self {
         self.max_outgoing_bytes = bytes;
+        self
+    }
+
+    /// When to stop reading because the outgoing queue is backed up (default: at half of
+    /// [`max_outgoing_bytes`](Builder::max_outgoing_bytes)). Change it only for a forwarder
+    /// whose waits for room are elsewhere, as the conductor does towards its proxies: see
+    /// [`PauseReading`].
+    pub fn pause_reading(mut self, pause: PauseReading) -> Self {
+        self.pause_reading = pause;
         self
     }
 
@@ -289,6 +300,7 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
             start_tasks: self.start_tasks,
             max_frame_bytes: self.max_frame_bytes,
             max_outgoing_bytes: self.max_outgoing_bytes,
+            pause_reading: self.pause_reading,
             max_running_tasks: self.max_running_tasks,
             parking: self.parking,
             timer: self.timer,
@@ -313,6 +325,7 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
         let shared = Arc::new(Shared::new(
             self.name,
             self.max_outgoing_bytes,
+            self.pause_reading,
             self.max_running_tasks,
             self.parking,
             timer,

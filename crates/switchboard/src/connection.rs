@@ -55,6 +55,7 @@ impl Shared {
     pub(crate) fn new(
         name: Option<Arc<str>>,
         max_outgoing_bytes: usize,
+        pause_reading: crate::PauseReading,
         max_running_tasks: usize,
         parking: ParkingLimits,
         timer: Option<Arc<dyn Timer>>,
@@ -64,7 +65,7 @@ impl Shared {
         Shared {
             id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
             name,
-            outgoing: OutgoingQueue::new(max_outgoing_bytes, Arc::clone(&wake)),
+            outgoing: OutgoingQueue::new(max_outgoing_bytes, pause_reading, Arc::clone(&wake)),
             pending: PendingRequests::default(),
             cancellations: Cancellations::default(),
             tasks: TaskQueue::new(Arc::clone(&wake), max_running_tasks),
@@ -316,6 +317,34 @@ impl<Cp: Role> ConnectionTo<Cp> {
     pub fn writable(&self) -> impl Future<Output = ()> + Send + 'static {
         let shared = Arc::clone(&self.shared);
         async move { poll_fn(|cx| shared.outgoing.poll_room(cx)).await }
+    }
+
+    /// Resolves once fewer than `bytes` are queued for the peer (or the connection has
+    /// closed). A forwarder waits for this on every hop a message will cross before it takes
+    /// the message in: a wait for room along the path, rather than on the connection the
+    /// message came from.
+    ///
+    /// ```
+    /// use switchboard::{Channel, UntypedMessage, UntypedRole};
+    ///
+    /// # futures::executor::block_on(async {
+    /// let (ours, theirs) = Channel::duplex();
+    /// let peer = UntypedRole.builder().connect_to(theirs);
+    /// let sent = UntypedRole.builder().connect_with(ours, async |cx| {
+    ///     for n in 0..100 {
+    ///         cx.queued_below(1024).await;
+    ///         cx.send_notification(UntypedMessage::new("tick", n)?)?;
+    ///     }
+    ///     Ok(())
+    /// });
+    /// let (sent, peer) = futures::join!(sent, peer);
+    /// sent.unwrap();
+    /// peer.unwrap();
+    /// # });
+    /// ```
+    pub fn queued_below(&self, bytes: usize) -> impl Future<Output = ()> + Send + 'static {
+        let shared = Arc::clone(&self.shared);
+        async move { poll_fn(|cx| shared.outgoing.poll_below(bytes, cx)).await }
     }
 }
 

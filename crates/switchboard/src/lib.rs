@@ -67,7 +67,7 @@ mod timer;
 pub mod transport;
 pub mod wire;
 
-pub use actor::outgoing::DEFAULT_MAX_OUTGOING_BYTES;
+pub use actor::outgoing::{DEFAULT_MAX_OUTGOING_BYTES, PauseReading};
 pub use builder::{
     Builder, DEFAULT_MAX_RUNNING_TASKS, DEFAULT_PARKED_MESSAGES, DEFAULT_PARKING_TIME,
 };

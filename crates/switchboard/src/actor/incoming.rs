@@ -62,8 +62,9 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
         // The sleep until the oldest parked message expires, and when that is.
         let mut expiry: Option<(Instant, BoxFuture<'static, ()>)> = None;
         loop {
-            // Outgoing before incoming: while the peer is not taking our answers, read nothing.
-            poll_fn(|cx| shared.outgoing.poll_room(cx)).await;
+            // Outgoing before incoming: while the peer is not taking our answers, read nothing
+            // (unless this connection's reading never pauses; see `PauseReading`).
+            poll_fn(|cx| shared.outgoing.poll_may_read(cx)).await;
             // Nor while the work handlers spawned is at its limit.
             poll_fn(|_| shared.tasks.poll_room()).await;
 

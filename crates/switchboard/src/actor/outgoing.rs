@@ -12,9 +12,18 @@
 //! has taken but not yet written. Requests and
 //! notifications are refused once it holds `limit` bytes (the error tells the sender to await
 //! [`ConnectionTo::writable`](crate::ConnectionTo::writable)). Answers are always accepted, so
-//! a request is never left unanswered; instead the incoming actor does not dispatch the next
-//! message until the queue is below half its limit. A peer that sends without reading our
-//! answers is therefore slowed down (we stop reading) rather than buffered without limit.
+//! a request is never left unanswered; instead, by default, the incoming actor does not
+//! dispatch the next message until the queue is below half its limit. A peer that sends
+//! without reading our answers is therefore slowed down (we stop reading) rather than
+//! buffered without limit.
+//!
+//! That pause is a wait on the peer: only its reading drains this queue. Two peers that both
+//! pause while each one's queue is backed up, and whose handlers write what they read, wait
+//! for each other for ever. A forwarder in the middle of such a cycle (the conductor, towards
+//! its proxies) turns the pause off with [`PauseReading::Never`] and bounds its traffic by
+//! waits that lead out of the cycle instead ([`ConnectionTo::queued_below`]).
+//!
+//! [`ConnectionTo::queued_below`]: crate::ConnectionTo::queued_below
 
 use std::future::poll_fn;
 use std::pin::Pin;
@@ -36,6 +45,29 @@ pub const DEFAULT_MAX_OUTGOING_BYTES: usize = 8 * 1024 * 1024;
 /// not hold on to its peak.
 const RETAINED_CAPACITY: usize = 256 * 1024;
 
+/// When a connection stops reading because its own outgoing queue is backed up (see
+/// [`Builder::pause_reading`](crate::Builder::pause_reading)).
+///
+/// The pause is backpressure on a peer that sends without reading what it is sent: while
+/// our queue is backed up, nothing more is read, so the peer's writes block and it slows
+/// down. It is also a wait on that peer, and a wait that can be part of a cycle: see the
+/// Guarantees chapter of the book, "No deadlock through forwarders".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PauseReading {
+    /// While the queue holds half of [`max_outgoing_bytes`](crate::Builder::max_outgoing_bytes)
+    /// or more (the default).
+    #[default]
+    AtHalfTheLimit,
+    /// While the queue holds at least this many bytes.
+    AtBytes(usize),
+    /// Never because of this queue. For a forwarder whose peer only sends what the forwarder
+    /// gave it (a conductor's proxies): pausing there would wait on a peer that waits on us.
+    /// What such a peer sends is bounded by the waits the forwarder puts where the traffic
+    /// enters, and the queue's limit still refuses sends beyond it.
+    Never,
+}
+
 struct State {
     /// Queued frames, each followed by `\n`.
     frames: Vec<u8>,
@@ -44,8 +76,9 @@ struct State {
     closed: bool,
     /// The outgoing actor waits for frames (it runs in the connection's poll loop).
     consumer_waiting: bool,
-    /// Tasks waiting for room (the incoming actor, `writable()` callers).
-    room_waiters: Vec<Waker>,
+    /// Tasks waiting for the queue to drain below a number of bytes (the incoming actor,
+    /// `writable()` and `queued_below()` callers).
+    room_waiters: Vec<(usize, Waker)>,
 }
 
 impl State {
@@ -61,11 +94,19 @@ pub(crate) struct OutgoingQueue {
     /// message ("is there room?") needs no lock while the queue is far from full.
     used: AtomicUsize,
     limit: usize,
+    /// The incoming actor reads while fewer bytes than this are queued (`None`: always).
+    pause_at: Option<usize>,
     wake: Arc<LoopWake>,
 }
 
 impl OutgoingQueue {
-    pub(crate) fn new(limit: usize, wake: Arc<LoopWake>) -> Self {
+    pub(crate) fn new(limit: usize, pause: PauseReading, wake: Arc<LoopWake>) -> Self {
+        let limit = limit.max(1);
+        let pause_at = match pause {
+            PauseReading::AtHalfTheLimit => Some(limit.div_ceil(2)),
+            PauseReading::AtBytes(bytes) => Some(bytes.max(1)),
+            PauseReading::Never => None,
+        };
         OutgoingQueue {
             state: Mutex::new(State {
                 frames: Vec::new(),
@@ -75,7 +116,8 @@ impl OutgoingQueue {
                 room_waiters: Vec::new(),
             }),
             used: AtomicUsize::new(0),
-            limit: limit.max(1),
+            limit,
+            pause_at,
             wake,
         }
     }
@@ -139,21 +181,35 @@ impl OutgoingQueue {
 
     /// Ready once the queue is below half its limit (or closed).
     pub(crate) fn poll_room(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.poll_below(self.half(), cx)
+    }
+
+    /// Ready while the incoming actor may read: the queue is below the pause (or closed), or
+    /// reading never pauses.
+    pub(crate) fn poll_may_read(&self, cx: &mut Context<'_>) -> Poll<()> {
+        match self.pause_at {
+            Some(bytes) => self.poll_below(bytes, cx),
+            None => Poll::Ready(()),
+        }
+    }
+
+    /// Ready once fewer than `bytes` are queued (or the queue is closed).
+    pub(crate) fn poll_below(&self, bytes: usize, cx: &mut Context<'_>) -> Poll<()> {
         // A stale reading is harmless: a frame queued since is waited for at the next message,
         // and a false "full" takes the lock below to look again.
-        if self.used.load(Ordering::Acquire) < self.half() {
+        if self.used.load(Ordering::Acquire) < bytes {
             return Poll::Ready(());
         }
         let mut state = self.lock();
-        if state.closed || state.used() < self.half() {
+        if state.closed || state.used() < bytes {
             return Poll::Ready(());
         }
         if !state
             .room_waiters
             .iter()
-            .any(|waker| waker.will_wake(cx.waker()))
+            .any(|(below, waker)| *below == bytes && waker.will_wake(cx.waker()))
         {
-            state.room_waiters.push(cx.waker().clone());
+            state.room_waiters.push((bytes, cx.waker().clone()));
         }
         Poll::Pending
     }
@@ -180,11 +236,15 @@ impl OutgoingQueue {
         let mut state = self.lock();
         state.in_flight = 0;
         self.used.store(state.used(), Ordering::Release);
-        let waiters = if state.used() < self.half() {
-            std::mem::take(&mut state.room_waiters)
-        } else {
-            Vec::new()
-        };
+        let used = state.used();
+        let mut waiters = Vec::new();
+        state.room_waiters.retain(|(below, waker)| {
+            let ready = used < *below;
+            if ready {
+                waiters.push(waker.clone());
+            }
+            !ready
+        });
         let empty = state.frames.is_empty();
         drop(state);
         waiters.into_iter().for_each(Waker::wake);
@@ -201,7 +261,7 @@ impl OutgoingQueue {
         if waiting {
             self.wake.wake();
         }
-        waiters.into_iter().for_each(Waker::wake);
+        waiters.into_iter().for_each(|(_, waker)| waker.wake());
     }
 }
 
@@ -287,7 +347,7 @@ mod tests {
 
     #[test]
     fn requests_are_refused_when_full_but_answers_are_not() {
-        let queue = OutgoingQueue::new(10, Arc::default());
+        let queue = OutgoingQueue::new(10, PauseReading::default(), Arc::default());
         queue.push(&[b'x'; 10]).unwrap();
         assert_eq!(
             queue.push(b"y").unwrap_err().code(),
@@ -300,7 +360,7 @@ mod tests {
 
     #[test]
     fn frames_leave_in_the_order_they_were_queued() {
-        let queue = OutgoingQueue::new(1000, Arc::default());
+        let queue = OutgoingQueue::new(1000, PauseReading::default(), Arc::default());
         for n in 0..5u8 {
             queue.push(&[b'0' + n]).unwrap();
         }
@@ -311,7 +371,7 @@ mod tests {
 
     #[test]
     fn a_frame_with_line_breaks_goes_out_as_one_line() {
-        let queue = OutgoingQueue::new(1000, Arc::default());
+        let queue = OutgoingQueue::new(1000, PauseReading::default(), Arc::default());
         queue.push(b"{\"a\":\n1,\r\n\"b\":2}").unwrap();
         let mut batch = Vec::new();
         assert_eq!(queue.poll_take(&mut batch), Poll::Ready(true));
@@ -320,7 +380,7 @@ mod tests {
 
     #[test]
     fn a_limit_of_one_byte_still_has_room_when_empty() {
-        let queue = OutgoingQueue::new(1, Arc::default());
+        let queue = OutgoingQueue::new(1, PauseReading::default(), Arc::default());
         let waker = futures::task::noop_waker();
         let mut cx = Context::from_waker(&waker);
         assert_eq!(queue.poll_room(&mut cx), Poll::Ready(()));
@@ -330,7 +390,7 @@ mod tests {
 
     #[test]
     fn bytes_being_written_still_count_against_the_limit() {
-        let queue = OutgoingQueue::new(20, Arc::default());
+        let queue = OutgoingQueue::new(20, PauseReading::default(), Arc::default());
         queue.push(&[b'x'; 15]).unwrap();
         let waker = futures::task::noop_waker();
         let mut cx = Context::from_waker(&waker);
@@ -346,5 +406,39 @@ mod tests {
         assert!(!queue.written());
         assert_eq!(queue.poll_room(&mut cx), Poll::Ready(()));
         queue.push(b"z").unwrap();
+    }
+
+    #[test]
+    fn reading_pauses_where_the_policy_says() {
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let at_bytes = OutgoingQueue::new(100, PauseReading::AtBytes(10), Arc::default());
+        let never = OutgoingQueue::new(100, PauseReading::Never, Arc::default());
+        for queue in [&at_bytes, &never] {
+            queue.push(&[b'x'; 20]).unwrap();
+            // Below half the limit: a writer has room either way.
+            assert_eq!(queue.poll_room(&mut cx), Poll::Ready(()));
+        }
+        assert_eq!(at_bytes.poll_may_read(&mut cx), Poll::Pending);
+        assert_eq!(never.poll_may_read(&mut cx), Poll::Ready(()));
+        never.push(&[b'x'; 80]).unwrap();
+        assert_eq!(never.poll_may_read(&mut cx), Poll::Ready(()));
+        // The limit still refuses sends.
+        assert!(never.push(b"y").is_err());
+    }
+
+    #[test]
+    fn a_waiter_for_a_lower_mark_is_woken_only_below_it() {
+        let queue = OutgoingQueue::new(100, PauseReading::default(), Arc::default());
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        queue.push(&[b'x'; 30]).unwrap();
+        assert_eq!(queue.poll_below(10, &mut cx), Poll::Pending);
+        let mut batch = Vec::new();
+        assert_eq!(queue.poll_take(&mut batch), Poll::Ready(true));
+        queue.push(&[b'y'; 19]).unwrap();
+        queue.written();
+        assert_eq!(queue.lock().room_waiters.len(), 1, "20 bytes are still queued");
+        assert_eq!(queue.poll_below(21, &mut cx), Poll::Ready(()));
     }
 }
