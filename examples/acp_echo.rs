@@ -353,9 +353,21 @@ impl Prompt {
                 PermissionOption::new("reject", "Reject", PermissionOptionKind::RejectOnce),
             ],
         );
-        let allowed = match cx.send_request(ask).block_task().await?.outcome {
-            RequestPermissionOutcome::Selected(choice) => &*choice.option_id.0 == "allow",
-            _ => false,
+        // A client may answer with an error, or with something that is not an answer to
+        // this question: the turn goes on, and says so, instead of failing.
+        let allowed = match cx.send_request(ask).block_task().await {
+            Ok(answer) => matches!(
+                answer.outcome,
+                RequestPermissionOutcome::Selected(choice) if &*choice.option_id.0 == "allow"
+            ),
+            Err(error) => {
+                let why = error.message();
+                return self
+                    .say(&format!(
+                        "[no permission to write {path}: the answer was bad: {why}] "
+                    ))
+                    .await;
+            }
         };
         if !allowed {
             return self.say(&format!("[not allowed to write {path}] ")).await;

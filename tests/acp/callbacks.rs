@@ -97,3 +97,84 @@ async fn gt_file_without_permission_leaves_the_file_alone() {
         "nothing may be written without permission"
     );
 }
+
+/// Reads frames until the prompt answer `id`, answering the agent's permission request with
+/// `answer` (a JSON-RPC answer without its id); returns the agent's text and the prompt's
+/// answer.
+async fn prompt_answering_permission_with(
+    peer: &mut crate::support::RawPeer,
+    session: &serde_json::Value,
+    id: u64,
+    text: &str,
+    answer: serde_json::Value,
+) -> (String, serde_json::Value) {
+    use serde_json::json;
+    peer.request(
+        id,
+        "session/prompt",
+        json!({"sessionId": session, "prompt": [{"type": "text", "text": text}]}),
+    )
+    .await;
+    let mut said = String::new();
+    loop {
+        let frame = peer.recv().await;
+        if frame["method"] == "session/request_permission" {
+            let mut reply = answer.clone();
+            reply["jsonrpc"] = json!("2.0");
+            reply["id"] = frame["id"].clone();
+            peer.send(reply).await;
+        } else if frame["method"] == "session/update" {
+            said.extend(
+                frame["params"]["update"]["content"]["text"]
+                    .as_str()
+                    .map(str::to_owned),
+            );
+        } else if frame.get("method").is_none() && frame["id"] == id {
+            return (said, frame);
+        }
+    }
+}
+
+/// A client that answers the permission request with something that is not an answer, or
+/// with an error, ends that turn with a message saying so; the agent and its session carry on.
+#[tokio::test]
+async fn a_bad_permission_answer_ends_the_turn_with_a_message_and_the_agent_carries_on() {
+    use serde_json::json;
+    let (mut peer, agent) = crate::support::raw_peer(echo_agent());
+    let fs = json!({"fs": {"readTextFile": true, "writeTextFile": true}});
+    peer.request(
+        1,
+        "initialize",
+        json!({"protocolVersion": 1, "clientCapabilities": fs}),
+    )
+    .await;
+    peer.answer(1).await;
+    let cwd = std::env::temp_dir();
+    peer.request(2, "session/new", json!({"cwd": cwd, "mcpServers": []}))
+        .await;
+    let (session, _) = peer.answer(2).await;
+    let session = session["result"]["sessionId"].clone();
+    let file = TempFile::new("never-written");
+    let write = format!(">{}", file.display());
+    for (id, answer) in [
+        (3, json!({"result": {"outcome": 42}})),
+        (
+            4,
+            json!({"error": {"code": -32000, "message": "the user closed the dialog"}}),
+        ),
+    ] {
+        let (said, answered) =
+            prompt_answering_permission_with(&mut peer, &session, id, &write, answer).await;
+        assert_eq!(answered["result"]["stopReason"], "end_turn", "{answered}");
+        assert!(said.contains("the answer was bad"), "{said}");
+    }
+    assert!(
+        !file.path().exists(),
+        "nothing may be written without permission"
+    );
+    let (said, answered) =
+        prompt_answering_permission_with(&mut peer, &session, 5, "still here", json!({})).await;
+    assert_eq!(answered["result"]["stopReason"], "end_turn", "{answered}");
+    assert_eq!(said, "still here ");
+    peer.hang_up(agent).await;
+}

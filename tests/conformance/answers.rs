@@ -75,6 +75,20 @@ fn server() -> Builder<UntypedRole, impl Handler<UntypedRole> + 'static> {
                     });
                     Ok(())
                 }
+                "fail_in_task" => {
+                    cx.spawn(async move {
+                        let _owed = responder;
+                        Err(Error::new(-32005, "the task gave up"))
+                    });
+                    Ok(())
+                }
+                "panic_in_task" => {
+                    cx.spawn(async move {
+                        let _owed = responder;
+                        panic!("task boom")
+                    });
+                    Ok(())
+                }
                 "fail" => {
                     drop(responder);
                     Err(Error::new(-32001, "refused").with_data(json!({"why": "test"})))
@@ -163,6 +177,28 @@ async fn a_panicking_handler_answers_an_error_and_the_connection_lives_on() {
         assert_eq!(result_of(&sum, json!(id + 1)), &json!({"sum": 2 + round}));
     }
     assert!(hang_up(peer, server).await.is_empty());
+}
+
+/// A spawned task that fails or panics answers the request it held with its error, and the
+/// connection serves on (a task is one piece of work, not the connection).
+#[tokio::test]
+async fn a_failing_or_panicking_task_answers_its_request_and_the_connection_lives_on() {
+    let (mut peer, server) = serve(server());
+    peer.send(&behave(1, "fail_in_task")).await;
+    assert_eq!(
+        error_of(&peer.recv().await, json!(1), -32005)["message"],
+        "the task gave up"
+    );
+    peer.send(&behave(2, "panic_in_task")).await;
+    let answer = peer.recv().await;
+    let message = error_of(&answer, json!(2), -32603)["message"]
+        .as_str()
+        .unwrap();
+    assert!(message.contains("panicked: task boom"), "{answer}");
+    peer.send(&request(json!(3), "add", json!({"a": 2, "b": 3})))
+        .await;
+    assert_eq!(result_of(&peer.recv().await, json!(3)), &json!({"sum": 5}));
+    assert!(hang_up(peer, server).await.is_empty(), "answered twice");
 }
 
 #[tokio::test]

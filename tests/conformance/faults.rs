@@ -349,11 +349,11 @@ async fn a_frame_cut_by_the_end_of_input_is_a_parse_error_and_pending_requests_f
     );
 }
 
-/// A task spawned on the connection panics while requests wait: `connect_with` returns -32094
-/// naming the panic, and the request awaited outside fails with connection closed, naming it
-/// too.
+/// A critical task (`spawn_critical`) panics while requests wait: `connect_with` returns
+/// -32094 naming the panic, and the request awaited outside fails with connection closed,
+/// naming it too.
 #[tokio::test]
-async fn a_panicking_spawned_task_ends_the_connection_and_fails_pending_requests() {
+async fn a_panicking_critical_task_ends_the_connection_and_fails_pending_requests() {
     let (mut wire, streams) = transport(None);
     let (hand_out, handed_out) = oneshot::channel::<Waiting>();
     let (release, released) = oneshot::channel::<()>();
@@ -361,7 +361,7 @@ async fn a_panicking_spawned_task_ends_the_connection_and_fails_pending_requests
         UntypedRole
             .builder()
             .connect_with(streams, async move |cx| {
-                cx.spawn(async move {
+                cx.spawn_critical(async move {
                     released.await.unwrap();
                     panic!("kaboom")
                 });
@@ -377,7 +377,7 @@ async fn a_panicking_spawned_task_ends_the_connection_and_fails_pending_requests
     }
     release.send(()).unwrap();
 
-    let why = "a spawned task panicked: kaboom";
+    let why = "a critical task panicked: kaboom";
     let error = guard("connect_with", client).await.unwrap().unwrap_err();
     assert_eq!(error.code(), codes::TASK_FAILED, "{error}");
     assert_eq!(error.message(), why);
@@ -386,7 +386,7 @@ async fn a_panicking_spawned_task_ends_the_connection_and_fails_pending_requests
     assert_error(
         outside,
         codes::CONNECTION_CLOSED,
-        "Connection closed: a spawned task panicked: kaboom",
+        "Connection closed: a critical task panicked: kaboom",
     );
     assert_eq!(wire.rest().await, "", "nothing more was written");
 }
@@ -463,7 +463,7 @@ enum Fault {
     ReadFails,
     /// The peer reads the two request frames, then every write fails.
     WriteFails,
-    /// A spawned task panics.
+    /// A critical task panics.
     TaskPanics,
 }
 
@@ -481,7 +481,7 @@ async fn callback_client(fault: Fault) -> Result<Value, Error> {
         UntypedRole
             .builder()
             .connect_with(streams, async move |cx| {
-                cx.spawn(async move {
+                cx.spawn_critical(async move {
                     if released.await.is_ok() {
                         panic!("kaboom");
                     }
@@ -546,7 +546,7 @@ async fn a_callback_on_a_request_in_flight_hears_of_every_fault() {
         (
             Fault::TaskPanics,
             codes::CONNECTION_CLOSED,
-            "Connection closed: a spawned task panicked: kaboom",
+            "Connection closed: a critical task panicked: kaboom",
         ),
     ] {
         assert_error(callback_client(fault).await, code, why);

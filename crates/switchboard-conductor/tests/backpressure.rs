@@ -143,7 +143,10 @@ async fn both_ways_through(proxies: usize) {
     let agent = flooding_agent(stalled).on_receive_notification({
         let heard = Arc::clone(&heard);
         move |noise: UntypedMessage, _cx| {
-            let n = noise.params_value().ok().and_then(|params| params["n"].as_u64());
+            let n = noise
+                .params_value()
+                .ok()
+                .and_then(|params| params["n"].as_u64());
             heard.lock().unwrap_or_else(PoisonError::into_inner).push(n);
             std::future::ready(Ok(()))
         }
@@ -154,20 +157,21 @@ async fn both_ways_through(proxies: usize) {
     }
     let received = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&received);
-    let client = Client
-        .builder()
-        .on_receive_notification(move |update: SessionNotification, _cx| {
-            if let SessionUpdate::AgentMessageChunk(ContentChunk {
-                content: ContentBlock::Text(text),
-                ..
-            }) = update.update
-            {
-                seen.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .push(text.text);
-            }
-            std::future::ready(Ok(()))
-        });
+    let client =
+        Client
+            .builder()
+            .on_receive_notification(move |update: SessionNotification, _cx| {
+                if let SessionUpdate::AgentMessageChunk(ContentChunk {
+                    content: ContentBlock::Text(text),
+                    ..
+                }) = update.update
+                {
+                    seen.lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(text.text);
+                }
+                std::future::ready(Ok(()))
+            });
     let answer = client.connect_with(chain, async |cx| {
         cx.send_request(InitializeRequest::new(ProtocolVersion::V1))
             .block_task()
@@ -200,11 +204,18 @@ async fn both_ways_through(proxies: usize) {
     assert_eq!(answer.stop_reason, StopReason::EndTurn);
     let received = received.lock().unwrap_or_else(PoisonError::into_inner);
     let expected: Vec<String> = (0..UPDATES).map(|n| format!("{n:>200}")).collect();
-    assert!(*received == expected, "{proxies} proxies: updates lost or out of order");
+    assert!(
+        *received == expected,
+        "{proxies} proxies: updates lost or out of order"
+    );
     // The editor's notifications all crossed, in order, before the chain closed.
     let heard = heard.lock().unwrap_or_else(PoisonError::into_inner);
     let sent: Vec<Option<u64>> = (0..NOISE as u64).map(Some).collect();
-    assert!(*heard == sent, "{proxies} proxies: {} of {NOISE} notifications, or out of order", heard.len());
+    assert!(
+        *heard == sent,
+        "{proxies} proxies: {} of {NOISE} notifications, or out of order",
+        heard.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -217,27 +228,32 @@ async fn traffic_both_ways_at_once_never_freezes_a_chain() {
 /// A proxy that, once prompted, sends the editor notifications of its own for as long as it
 /// is let: it waits for room on its own queue, which the conductor always drains.
 fn flooding_proxy() -> Builder<Proxy, impl Handler<switchboard_acp::Conductor> + 'static> {
-    Proxy.builder().max_outgoing_bytes(QUEUE_BYTES).on_receive_request_from(
-        Client,
-        async |prompt: PromptRequest, responder, cx: ConnectionTo<switchboard_acp::Conductor>| {
-            let flood = cx.clone();
-            cx.spawn(async move {
-                loop {
-                    flood.writable().await;
-                    let chunk = ContentChunk::new(ContentBlock::from("x".repeat(200)));
-                    flood.send_notification_to(
-                        Client,
-                        SessionNotification::new(
-                            prompt.session_id.clone(),
-                            SessionUpdate::AgentMessageChunk(chunk),
-                        ),
-                    )?;
-                }
-            });
-            drop(responder);
-            Ok(())
-        },
-    )
+    Proxy
+        .builder()
+        .max_outgoing_bytes(QUEUE_BYTES)
+        .on_receive_request_from(
+            Client,
+            async |prompt: PromptRequest,
+                   responder,
+                   cx: ConnectionTo<switchboard_acp::Conductor>| {
+                let flood = cx.clone();
+                cx.spawn(async move {
+                    loop {
+                        flood.writable().await;
+                        let chunk = ContentChunk::new(ContentBlock::from("x".repeat(200)));
+                        flood.send_notification_to(
+                            Client,
+                            SessionNotification::new(
+                                prompt.session_id.clone(),
+                                SessionUpdate::AgentMessageChunk(chunk),
+                            ),
+                        )?;
+                    }
+                });
+                drop(responder);
+                Ok(())
+            },
+        )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

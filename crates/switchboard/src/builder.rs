@@ -308,7 +308,9 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
         }
     }
 
-    /// Starts `task` with the connection, as if [`ConnectionTo::spawn`]ed first thing.
+    /// Starts `task` with the connection, as if [`ConnectionTo::spawn`]ed first thing: if it
+    /// fails, that is logged and the connection carries on. A task the connection cannot do
+    /// without calls [`ConnectionTo::spawn_critical`] from here instead.
     pub fn with_spawned<F, Fut>(mut self, task: F) -> Self
     where
         F: FnOnce(ConnectionTo<R::Counterpart>) -> Fut + Send + 'static,

@@ -62,13 +62,14 @@ impl Shared {
         request_timeout: Option<std::time::Duration>,
     ) -> Self {
         let wake = Arc::new(LoopWake::default());
+        let id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
         Shared {
-            id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
+            id,
+            tasks: TaskQueue::new(id, name.clone(), Arc::clone(&wake), max_running_tasks),
             name,
             outgoing: OutgoingQueue::new(max_outgoing_bytes, pause_reading, Arc::clone(&wake)),
             pending: PendingRequests::default(),
             cancellations: Cancellations::default(),
-            tasks: TaskQueue::new(Arc::clone(&wake), max_running_tasks),
             dynamic: Mutex::new(Registry::new(parking)),
             dynamic_handlers: AtomicUsize::new(0),
             timer,
@@ -252,9 +253,21 @@ impl<Cp: Role> ConnectionTo<Cp> {
     /// Runs `task` alongside the dispatch loop, inside the connection's own future.
     ///
     /// Use it for work that waits (a timer, a `block_task()` on an answer) so that handlers
-    /// return promptly. If the task fails or panics, the connection ends with that error.
+    /// return promptly. If the task fails or panics, that is logged (with the connection's
+    /// name), a request whose [`Responder`](crate::Responder) the task held unanswered is
+    /// answered with the task's error, and the connection carries on with everything else.
+    /// For a task whose failure should end the connection, use
+    /// [`spawn_critical`](ConnectionTo::spawn_critical).
     pub fn spawn(&self, task: impl Future<Output = Result<(), Error>> + Send + 'static) {
         self.shared.tasks.spawn(task);
+    }
+
+    /// Like [`spawn`](ConnectionTo::spawn), except that if `task` fails or panics the
+    /// connection ends at once with an error of code
+    /// [`TASK_FAILED`](crate::error::codes::TASK_FAILED), which `connect_to` /
+    /// `connect_with` return: for work the connection cannot go on without.
+    pub fn spawn_critical(&self, task: impl Future<Output = Result<(), Error>> + Send + 'static) {
+        self.shared.tasks.spawn_critical(task);
     }
 
     /// Fails with [`BLOCKED_DISPATCH_LOOP`](crate::error::codes::BLOCKED_DISPATCH_LOOP) when

@@ -59,7 +59,7 @@ pub mod codes {
     pub const OUTGOING_QUEUE_FULL: i32 = -32096;
     /// A message could not be serialized, or a response could not be read as the expected type.
     pub const SERIALIZATION_ERROR: i32 = -32095;
-    /// A task started with `spawn` failed or panicked, which ends the connection.
+    /// A task started with `spawn_critical` failed or panicked, which ends the connection.
     pub const TASK_FAILED: i32 = -32094;
     /// No answer came within the request's timeout; the request was cancelled.
     pub const TIMED_OUT: i32 = -32093;

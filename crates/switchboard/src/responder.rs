@@ -260,6 +260,11 @@ impl<T> Drop for Responder<T> {
         let Some(core) = crate::actor::scope::adopt_orphan(core) else {
             return;
         };
+        // Dropped by a spawned task: answered after the poll, with the task's error if it
+        // failed.
+        let Some(core) = crate::actor::scope::adopt_task_orphan(core) else {
+            return;
+        };
         let error = if std::thread::panicking() {
             Error::internal_error("the task answering this request panicked")
         } else {

@@ -438,7 +438,11 @@ mod tests {
         assert_eq!(queue.poll_take(&mut batch), Poll::Ready(true));
         queue.push(&[b'y'; 19]).unwrap();
         queue.written();
-        assert_eq!(queue.lock().room_waiters.len(), 1, "20 bytes are still queued");
+        assert_eq!(
+            queue.lock().room_waiters.len(),
+            1,
+            "20 bytes are still queued"
+        );
         assert_eq!(queue.poll_below(21, &mut cx), Poll::Ready(()));
     }
 }

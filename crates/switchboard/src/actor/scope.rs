@@ -12,6 +12,12 @@
 //!
 //! The scope is per poll, not per task, so connections that share a thread or a task never see
 //! each other's scope.
+//!
+//! Spawned tasks get a scope of their own, a [`TaskScope`]: a responder of the task's
+//! connection dropped unanswered while the task is polled is kept, and answered after the
+//! poll with the task's error if the task just failed (or -32603 otherwise). That is how a
+//! task that fails still answers the request it owed with *why*. It does not make
+//! `block_task` refuse: waiting is what tasks are for.
 
 use std::cell::RefCell;
 use std::future::{Future, poll_fn};
@@ -90,6 +96,54 @@ pub(crate) fn adopt_orphan(core: ResponderCore) -> Option<ResponderCore> {
             && scope.responder == Some(candidate.serial())
         {
             scope.orphan = core.take();
+        }
+    });
+    core
+}
+
+/// The responders a spawned task dropped unanswered during one poll.
+pub(crate) struct TaskScope {
+    connection: u64,
+    orphans: Vec<ResponderCore>,
+}
+
+thread_local! {
+    static TASK: RefCell<Option<TaskScope>> = const { RefCell::new(None) };
+}
+
+/// Polls `future`, a task of `connection`, with a task scope installed; returns the poll (or
+/// the panic) and the responders it dropped unanswered.
+pub(crate) fn poll_task<F: Future + ?Sized>(
+    connection: u64,
+    future: Pin<&mut F>,
+    cx: &mut std::task::Context<'_>,
+) -> (std::thread::Result<Poll<F::Output>>, Vec<ResponderCore>) {
+    let scope = TaskScope {
+        connection,
+        orphans: Vec::new(),
+    };
+    let outer = TASK.with(|current| current.replace(Some(scope)));
+    let poll = catch_unwind(AssertUnwindSafe(|| future.poll(cx)));
+    let scope = TASK.with(|current| current.replace(outer));
+    (poll, scope.map(|scope| scope.orphans).unwrap_or_default())
+}
+
+/// Hands an unanswered responder to the task being polled, if it belongs to that task's
+/// connection. Gives it back when it must answer by itself.
+pub(crate) fn adopt_task_orphan(core: ResponderCore) -> Option<ResponderCore> {
+    let mut core = Some(core);
+    let _ = TASK.try_with(|current| {
+        let Ok(mut scope) = current.try_borrow_mut() else {
+            return;
+        };
+        if let Some(scope) = scope.as_mut()
+            && let Some(candidate) = core.take()
+        {
+            if scope.connection == candidate.connection_id() {
+                scope.orphans.push(candidate);
+            } else {
+                core = Some(candidate);
+            }
         }
     });
     core
