@@ -241,3 +241,31 @@ async fn a_prompt_for_a_session_the_agent_does_not_have_is_resource_not_found() 
     );
     assert_eq!(known.stop_reason, StopReason::EndTurn);
 }
+
+/// ACP requires a session's working directory to be absolute: a relative one is refused with
+/// -32602 naming the field, and the connection serves on.
+#[tokio::test]
+async fn a_relative_cwd_is_refused_with_invalid_params() {
+    use serde_json::json;
+    let (mut peer, agent) = crate::support::raw_peer(switchboard_examples::acp_echo::echo_agent());
+    peer.request(1, "initialize", json!({"protocolVersion": 1}))
+        .await;
+    peer.answer(1).await;
+    peer.request(
+        2,
+        "session/new",
+        json!({"cwd": "relative/dir", "mcpServers": []}),
+    )
+    .await;
+    let (answer, _) = peer.answer(2).await;
+    let message = crate::support::error_message(&answer, -32602);
+    assert!(
+        message.contains("`cwd` must be an absolute path"),
+        "{message}"
+    );
+    peer.request(3, "session/new", json!({"cwd": "/", "mcpServers": []}))
+        .await;
+    let (answer, _) = peer.answer(3).await;
+    assert!(answer["result"]["sessionId"].is_string(), "{answer}");
+    peer.hang_up(agent).await;
+}

@@ -53,6 +53,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+mod checks;
 pub mod initialize;
 pub mod messages;
 #[cfg(feature = "tokio")]

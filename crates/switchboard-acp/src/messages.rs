@@ -41,7 +41,9 @@ macro_rules! message {
             }
 
             fn from_untyped(message: UntypedMessage) -> Result<Self, Error> {
-                parse_serde(&message)
+                let value: Self = parse_serde(&message)?;
+                crate::checks::check(&value)?;
+                Ok(value)
             }
         }
     };
@@ -92,7 +94,9 @@ macro_rules! routing_enum {
                 $(
                     $(#[$attr])*
                     if message.method() == schema::$names.$field {
-                        return parse_serde(&message).map(schema::$enum::$ty);
+                        let value: schema::$ty = parse_serde(&message)?;
+                        crate::checks::check(&value)?;
+                        return Ok(schema::$enum::$ty(value));
                     }
                 )*
                 if is_extension(message.method()) {
