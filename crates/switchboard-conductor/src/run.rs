@@ -8,8 +8,11 @@
 //!   that cause. Every component connection then closes, which fails what the conductor was
 //!   waiting for on them; a request from the editor fails with the cause. Only then does
 //!   the editor's connection close, after what it was owed is written.
-//! - **The editor hangs up.** The chain ends without a cause: every component's stdin is
-//!   closed, and each process gets [`EXIT_GRACE`] to exit before it is killed.
+//! - **The editor hangs up.** What it asked is answered first: its requests still in the
+//!   chain have the editor connection's input-end grace to be answered, then they are
+//!   cancelled hop by hop and answered as cancelled (bounded by [`EXIT_GRACE`] more). Then
+//!   the chain ends without a cause: every component's stdin is closed, and each process gets
+//!   [`EXIT_GRACE`] to exit before it is killed.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -102,7 +105,19 @@ pub(crate) async fn run(chain: Chain, editor: impl ConnectTo<Agent>) -> Result<(
                 async move |cx| {
                     state.link(0, Link::Editor(cx.clone()));
                     tokio::select! {
-                        () = cx.input_ended() => state.end(None),
+                        () = cx.input_ended() => {
+                            // An editor may close its side and go on reading: what it asked
+                            // is answered first. After the connection's input-end grace its
+                            // requests are cancelled, hop by hop; the components then get as
+                            // long to answer that as they get to exit.
+                            let answered = cx.all_answered();
+                            let bound = switchboard::DEFAULT_INPUT_END_GRACE + EXIT_GRACE;
+                            tokio::select! {
+                                _ = tokio::time::timeout(bound, answered) => {}
+                                () = state.ended() => {}
+                            }
+                            state.end(None);
+                        }
                         () = state.ended() => {}
                     }
                     // What the components owed the editor (errors, mostly) is queued by then.

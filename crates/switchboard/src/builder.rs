@@ -66,6 +66,7 @@ pub struct Builder<R: Role, H = NullHandler> {
     parking: ParkingLimits,
     timer: Option<Arc<dyn Timer>>,
     request_timeout: Option<Duration>,
+    input_end_grace: Duration,
 }
 
 /// A builder with `H2` chained after its handlers `H`.
@@ -76,6 +77,10 @@ pub const DEFAULT_MAX_RUNNING_TASKS: usize = 1024;
 
 /// How many early messages may wait for their dynamic handler, by default.
 pub const DEFAULT_PARKED_MESSAGES: usize = 1024;
+
+/// How long requests still being handled when the peer ends its input have to be answered
+/// before they are cancelled, by default: 2 s.
+pub const DEFAULT_INPUT_END_GRACE: Duration = Duration::from_secs(2);
 
 /// How long an early message may wait for its dynamic handler, by default.
 pub const DEFAULT_PARKING_TIME: Duration = Duration::from_secs(30);
@@ -98,6 +103,7 @@ impl<R: Role> Builder<R> {
             },
             timer: None,
             request_timeout: None,
+            input_end_grace: DEFAULT_INPUT_END_GRACE,
         }
     }
 }
@@ -168,6 +174,27 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     /// [`SentRequest::timeout`](crate::SentRequest::timeout), which also sets it per request.
     pub fn request_timeout(mut self, after: Duration) -> Self {
         self.request_timeout = Some(after);
+        self
+    }
+
+    /// When the peer ends its input, requests this side is still handling have `grace` to be
+    /// answered (default [`DEFAULT_INPUT_END_GRACE`]); a peer may close its side and still
+    /// read. Then they are cancelled as if the peer had cancelled them: each
+    /// [`Responder::cancelled`](crate::Responder::cancelled) resolves, a responder dropped
+    /// unanswered answers -32800, and requests forwarded for them are cancelled in turn. Work
+    /// that waits for the peer (a turn held until the user cancels it) learns that it never
+    /// will, so the connection can finish. Without a [`timer`](Builder::timer) there is no
+    /// grace: they are cancelled as the input ends.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use switchboard::UntypedRole;
+    ///
+    /// let builder = UntypedRole.builder().input_end_grace(Duration::from_millis(500));
+    /// # drop(builder);
+    /// ```
+    pub fn input_end_grace(mut self, grace: Duration) -> Self {
+        self.input_end_grace = grace;
         self
     }
 
@@ -305,6 +332,7 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
             parking: self.parking,
             timer: self.timer,
             request_timeout: self.request_timeout,
+            input_end_grace: self.input_end_grace,
         }
     }
 
@@ -332,6 +360,7 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
             self.parking,
             timer,
             self.request_timeout,
+            self.input_end_grace,
         ));
         let config = TransportConfig {
             max_frame_bytes: self.max_frame_bytes,

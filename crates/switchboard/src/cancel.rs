@@ -10,6 +10,10 @@
 //! answered -32800 instead of -32603. A handler that answers anyway is free to: the peer gets
 //! that answer.
 //!
+//! When the peer ends its input, every request still being handled is cancelled the same way
+//! once the connection's input-end grace is over (see `Builder::input_end_grace`): the peer
+//! can no longer cancel anything itself, and work waiting on it must learn that.
+//!
 //! Cancellations are remembered only while they may matter: until the request is answered,
 //! and never more than [`REMEMBERED`] at once (a peer cancelling ids it never sent cannot make
 //! this grow). While there are none, checking costs one atomic load.
@@ -62,6 +66,8 @@ struct State {
 #[derive(Default)]
 pub(crate) struct Cancellations {
     state: Mutex<State>,
+    /// Every request is cancelled: the peer ended its input and the grace is over.
+    all: std::sync::atomic::AtomicBool,
     /// Entries in `cancelled` plus `watching`: zero means there is nothing to look up.
     entries: AtomicUsize,
 }
@@ -101,7 +107,21 @@ impl Cancellations {
     }
 
     pub(crate) fn is_cancelled(&self, id: &RequestId) -> bool {
-        self.entries.load(Ordering::Acquire) > 0 && self.lock().cancelled.contains(id)
+        self.all.load(Ordering::Acquire)
+            || (self.entries.load(Ordering::Acquire) > 0 && self.lock().cancelled.contains(id))
+    }
+
+    /// Cancels every request being handled, and any that might come: the peer is gone.
+    pub(crate) fn cancel_all(&self) {
+        let mut state = self.lock();
+        self.all.store(true, Ordering::Release);
+        let watching = std::mem::take(&mut state.watching);
+        self.publish(&state);
+        drop(state);
+        for (_, watch) in watching {
+            watch.wakers.into_iter().for_each(|(_, waker)| waker.wake());
+            watch.forwarded.into_iter().for_each(|cancel| cancel());
+        }
     }
 
     /// Ready once request `id` is cancelled. `token` identifies the caller's registration
@@ -113,7 +133,7 @@ impl Cancellations {
         cx: &mut Context<'_>,
     ) -> Poll<()> {
         let mut state = self.lock();
-        if state.cancelled.contains(id) {
+        if state.cancelled.contains(id) || self.all.load(Ordering::Acquire) {
             return Poll::Ready(());
         }
         let mine = match *token {
@@ -150,7 +170,7 @@ impl Cancellations {
     /// already is. Dropped unrun once the request is answered.
     pub(crate) fn on_cancel(&self, id: &RequestId, cancel: Box<dyn FnOnce() + Send>) {
         let mut state = self.lock();
-        if state.cancelled.contains(id) {
+        if state.cancelled.contains(id) || self.all.load(Ordering::Acquire) {
             drop(state);
             cancel();
             return;

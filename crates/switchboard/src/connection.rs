@@ -41,6 +41,10 @@ pub(crate) struct Shared {
     pub(crate) timer: Option<Arc<dyn Timer>>,
     /// The timeout every request this side sends gets, unless it sets its own.
     pub(crate) request_timeout: Option<std::time::Duration>,
+    /// How long requests being handled have after the input ends before they are cancelled.
+    pub(crate) input_end_grace: std::time::Duration,
+    /// Tasks waiting in `ConnectionTo::all_answered`.
+    answered_waiters: Mutex<Vec<std::task::Waker>>,
     next_request_id: AtomicU64,
     pub(crate) responder_serial: AtomicU64,
     /// Responders not yet answered: at end of input, the connection waits for them to reach 0.
@@ -60,6 +64,7 @@ impl Shared {
         parking: ParkingLimits,
         timer: Option<Arc<dyn Timer>>,
         request_timeout: Option<std::time::Duration>,
+        input_end_grace: std::time::Duration,
     ) -> Self {
         let wake = Arc::new(LoopWake::default());
         let id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
@@ -74,6 +79,8 @@ impl Shared {
             dynamic_handlers: AtomicUsize::new(0),
             timer,
             request_timeout,
+            input_end_grace,
+            answered_waiters: Mutex::new(Vec::new()),
             next_request_id: AtomicU64::new(1),
             responder_serial: AtomicU64::new(0),
             live_responders: AtomicUsize::new(0),
@@ -107,7 +114,16 @@ impl Shared {
     pub(crate) fn responder_done(&self) {
         if self.live_responders.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.wake.wake();
+            let waiters = std::mem::take(&mut *self.lock_answered_waiters());
+            waiters.into_iter().for_each(std::task::Waker::wake);
         }
+    }
+
+    fn lock_answered_waiters(&self) -> MutexGuard<'_, Vec<std::task::Waker>> {
+        // A list of wakers cannot be left half-updated, so poisoning can be ignored.
+        self.answered_waiters
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Ready once every incoming request has been answered.
@@ -117,6 +133,23 @@ impl Shared {
         } else {
             Poll::Pending
         }
+    }
+
+    /// Like [`poll_all_answered`](Self::poll_all_answered), for a task other than the
+    /// connection's loop: it is woken when the last answer goes.
+    fn poll_all_answered_from(&self, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        if self.poll_all_answered().is_ready() {
+            return Poll::Ready(());
+        }
+        let mut waiters = self.lock_answered_waiters();
+        // Checked again under the lock: the last answer takes the waiters under it.
+        if self.poll_all_answered().is_ready() {
+            return Poll::Ready(());
+        }
+        if !waiters.iter().any(|waiter| waiter.will_wake(cx.waker())) {
+            waiters.push(cx.waker().clone());
+        }
+        Poll::Pending
     }
 }
 
@@ -309,6 +342,14 @@ impl<Cp: Role> ConnectionTo<Cp> {
     pub fn input_ended(&self) -> impl Future<Output = ()> + Send + 'static {
         let shared = Arc::clone(&self.shared);
         async move { poll_fn(|cx| shared.input_ended.poll_set(cx)).await }
+    }
+
+    /// Resolves once every request the peer sent has been answered (at once, if none is
+    /// being handled). A forwarder whose client has ended its input waits for this before it
+    /// closes the connections behind it, so what was asked is still answered.
+    pub fn all_answered(&self) -> impl Future<Output = ()> + Send + 'static {
+        let shared = Arc::clone(&self.shared);
+        async move { poll_fn(|cx| shared.poll_all_answered_from(cx)).await }
     }
 
     /// What this connection holds right now: requests in flight both ways, registrations,

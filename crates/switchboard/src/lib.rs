@@ -69,7 +69,8 @@ pub mod wire;
 
 pub use actor::outgoing::{DEFAULT_MAX_OUTGOING_BYTES, PauseReading};
 pub use builder::{
-    Builder, DEFAULT_MAX_RUNNING_TASKS, DEFAULT_PARKED_MESSAGES, DEFAULT_PARKING_TIME,
+    Builder, DEFAULT_INPUT_END_GRACE, DEFAULT_MAX_RUNNING_TASKS, DEFAULT_PARKED_MESSAGES,
+    DEFAULT_PARKING_TIME,
 };
 pub use census::Census;
 pub use connection::ConnectionTo;

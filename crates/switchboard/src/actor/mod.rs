@@ -47,6 +47,31 @@ pub(crate) struct Parts<R: Role, H> {
     pub(crate) max_frame_bytes: usize,
 }
 
+/// The peer ended its input: what this side still handles is cancelled once the grace is
+/// over (at once without a timer), so work that waits for the peer learns it never will.
+fn cancel_after_grace(shared: &Arc<Shared>) {
+    if shared.poll_all_answered().is_ready() {
+        return;
+    }
+    match &shared.timer {
+        Some(timer) if !shared.input_end_grace.is_zero() => {
+            let sleep = timer.sleep(shared.input_end_grace);
+            let connection = Arc::clone(shared);
+            shared.tasks.spawn_uncounted(async move {
+                sleep.await;
+                if connection.poll_all_answered().is_pending() {
+                    tracing::debug!(
+                        grace = ?connection.input_end_grace,
+                        "the peer ended its input; cancelling what is still unanswered"
+                    );
+                    connection.cancellations.cancel_all();
+                }
+            });
+        }
+        _ => shared.cancellations.cancel_all(),
+    }
+}
+
 /// Runs a connection over `transport`.
 ///
 /// Without `main` (`connect_to`): serves until the input ends, then waits until every request
@@ -164,6 +189,7 @@ where
                 let parked = shared.dynamic().drain_parked();
                 incoming::give_up(parked, "the input ended");
                 shared.input_ended.set();
+                cancel_after_grace(&shared);
             }
             if let Some(main) = main.as_mut().as_pin_mut()
                 && main_output.is_none()
