@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::actor::outgoing::{DEFAULT_MAX_OUTGOING_BYTES, PauseReading};
 use crate::actor::{self, Parts, StartTask};
-use crate::connection::Shared;
+use crate::connection::{Settings, Shared};
 use crate::dynamic::registry::ParkingLimits;
 use crate::handler::{
     Chain, DispatchHandler, Handler, NotificationHandler, NullHandler, RequestHandler,
@@ -352,16 +352,16 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     /// Call inside the connection's future, so the default timer sees the runtime it runs on.
     fn into_parts(self) -> (Parts<R, H>, TransportConfig) {
         let timer = self.timer.or_else(default_timer);
-        let shared = Arc::new(Shared::new(
-            self.name,
-            self.max_outgoing_bytes,
-            self.pause_reading,
-            self.max_running_tasks,
-            self.parking,
+        let shared = Arc::new(Shared::new(Settings {
+            name: self.name,
+            max_outgoing_bytes: self.max_outgoing_bytes,
+            pause_reading: self.pause_reading,
+            max_running_tasks: self.max_running_tasks,
+            parking: self.parking,
             timer,
-            self.request_timeout,
-            self.input_end_grace,
-        ));
+            request_timeout: self.request_timeout,
+            input_end_grace: self.input_end_grace,
+        }));
         let config = TransportConfig {
             max_frame_bytes: self.max_frame_bytes,
         };

@@ -55,17 +55,30 @@ pub(crate) struct Shared {
     pub(crate) input_ended: Latch,
 }
 
+/// What the builder decided for one connection.
+pub(crate) struct Settings {
+    pub(crate) name: Option<Arc<str>>,
+    pub(crate) max_outgoing_bytes: usize,
+    pub(crate) pause_reading: crate::PauseReading,
+    pub(crate) max_running_tasks: usize,
+    pub(crate) parking: ParkingLimits,
+    pub(crate) timer: Option<Arc<dyn Timer>>,
+    pub(crate) request_timeout: Option<std::time::Duration>,
+    pub(crate) input_end_grace: std::time::Duration,
+}
+
 impl Shared {
-    pub(crate) fn new(
-        name: Option<Arc<str>>,
-        max_outgoing_bytes: usize,
-        pause_reading: crate::PauseReading,
-        max_running_tasks: usize,
-        parking: ParkingLimits,
-        timer: Option<Arc<dyn Timer>>,
-        request_timeout: Option<std::time::Duration>,
-        input_end_grace: std::time::Duration,
-    ) -> Self {
+    pub(crate) fn new(settings: Settings) -> Self {
+        let Settings {
+            name,
+            max_outgoing_bytes,
+            pause_reading,
+            max_running_tasks,
+            parking,
+            timer,
+            request_timeout,
+            input_end_grace,
+        } = settings;
         let wake = Arc::new(LoopWake::default());
         let id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
         Shared {
