@@ -9,6 +9,8 @@
 //!
 //! These speak raw JSON lines to the process, so that closing stdin is all the editor does.
 
+// Shared with the other process tests; this one uses part of it.
+#[allow(dead_code)]
 mod support;
 
 use std::process::Stdio;
