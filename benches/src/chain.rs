@@ -144,7 +144,7 @@ fn on_runtime(
 
 /// The agent: opens one session, and answers each prompt with one update echoing its text,
 /// then `end_turn`, both from inside the handler.
-fn agent() -> impl ConnectTo<Client> {
+pub(crate) fn agent() -> impl ConnectTo<Client> {
     Agent
         .builder()
         .on_receive_request(
@@ -248,7 +248,7 @@ async fn drive(agent: impl ConnectTo<Client>, variant: Variant, n: u64) -> Resul
 }
 
 /// Sends one prompt of one text block; resolves to its answer.
-fn prompt(
+pub(crate) fn prompt(
     cx: &ConnectionTo<Agent>,
     session: &SessionId,
 ) -> impl Future<Output = Result<PromptResponse, Error>> + use<> {
@@ -256,7 +256,7 @@ fn prompt(
     cx.send_request(request).block_task()
 }
 
-fn ended(answer: PromptResponse) -> Result<(), Error> {
+pub(crate) fn ended(answer: PromptResponse) -> Result<(), Error> {
     if answer.stop_reason == StopReason::EndTurn {
         Ok(())
     } else {

@@ -14,6 +14,7 @@ mod measure;
 mod raw;
 mod report;
 mod sdk;
+mod soak;
 mod switchboard;
 
 use std::process::ExitCode;
@@ -131,7 +132,7 @@ impl Options {
 
 const USAGE: &str = "usage: switchboard-bench [--quick] [--runtime multi|current] [--runs N]
                          [--only WORKLOAD] [--impl NAME]
-workloads: sequential, pipelined, notifications, flood, sessions, chain
+workloads: sequential, pipelined, notifications, flood, sessions, chain, soak
 NAME: any part of an implementation's name (raw, switchboard, sdk, channel, bytestreams)";
 
 const IMPLEMENTATIONS: [Impl; 5] = [
@@ -252,6 +253,15 @@ fn main() -> ExitCode {
             Ok(rows) => report::print_chain(&rows),
             Err(error) => {
                 eprintln!("chain: {error}");
+                failed = true;
+            }
+        }
+    }
+    if options.wants("soak") && options.measures(Impl::Switchboard(Over::Channel)) {
+        match soak::run(&options) {
+            Ok(soak) => report::print_soak(&soak),
+            Err(error) => {
+                eprintln!("soak: {error}");
                 failed = true;
             }
         }

@@ -229,3 +229,29 @@ pub fn print_chain(rows: &[ChainRow]) {
         );
     }
 }
+
+pub fn print_soak(soak: &crate::soak::Soak) {
+    println!();
+    println!(
+        "Soak (switchboard, in process over Channel): resident memory after each round of {} \
+         pipelined prompts through a conductor with {} proxies:",
+        crate::soak::PER_ROUND,
+        crate::soak::PROXIES
+    );
+    let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    let rounds: Vec<String> = soak
+        .rss_after_round
+        .iter()
+        .map(|&rss| format!("{:.1}", mib(rss)))
+        .collect();
+    println!(
+        "| RSS after each round (MiB) | growth per {} prompts after the first round |",
+        crate::soak::PER_ROUND
+    );
+    println!("|---|---:|");
+    println!(
+        "| {} | {:.1} KiB |",
+        rounds.join(", "),
+        soak.growth_per_round() / 1024.0
+    );
+}
