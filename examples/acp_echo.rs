@@ -16,8 +16,10 @@
 //!   so that a client which no longer waits for the answer still sees it, then answers the
 //!   request -32800.
 //!
-//! Sessions it created can be loaded again (`session/load`): it replays what was said. A
-//! prompt for a session it does not have is answered -32002 (resource not found).
+//! Sessions it created can be loaded again (`session/load`): it replays what was said.
+//! `session/close` cancels a session's turn and forgets the session, so an agent that serves
+//! many sessions over a long connection holds only the open ones. A prompt for a session it
+//! does not have (never had, or closed) is answered -32002 (resource not found).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -30,12 +32,12 @@ use switchboard::message::{NoMessage, Typed};
 use switchboard::{Builder, ConnectionTo, Dispatch, Error, Handled, Handler, Responder};
 use switchboard_acp::initialize::agent_response;
 use switchboard_acp::schema::{
-    AgentCapabilities, ClientCapabilities, ContentBlock, ContentChunk, Implementation,
-    InitializeRequest, LoadSessionRequest, LoadSessionResponse, NewSessionRequest,
-    NewSessionResponse, PermissionOption, PermissionOptionKind, PromptRequest, PromptResponse,
-    ReadTextFileRequest, RequestPermissionOutcome, RequestPermissionRequest, SessionId,
-    SessionUpdate, StopReason, TextContent, ToolCallUpdate, ToolCallUpdateFields,
-    WriteTextFileRequest,
+    AgentCapabilities, ClientCapabilities, CloseSessionRequest, CloseSessionResponse, ContentBlock,
+    ContentChunk, Implementation, InitializeRequest, LoadSessionRequest, LoadSessionResponse,
+    NewSessionRequest, NewSessionResponse, PermissionOption, PermissionOptionKind, PromptRequest,
+    PromptResponse, ReadTextFileRequest, RequestPermissionOutcome, RequestPermissionRequest,
+    SessionCapabilities, SessionCloseCapabilities, SessionId, SessionUpdate, StopReason,
+    TextContent, ToolCallUpdate, ToolCallUpdateFields, WriteTextFileRequest,
 };
 use switchboard_acp::session::session_key;
 use switchboard_acp::{Agent, AgentSession, Client, Turn};
@@ -67,6 +69,7 @@ pub fn echo_agent() -> Builder<Agent, impl Handler<Client> + 'static> {
     let state: Shared = Arc::default();
     let for_new = Arc::clone(&state);
     let for_load = Arc::clone(&state);
+    let for_close = Arc::clone(&state);
     Agent
         .builder()
         .name("acp_echo_agent")
@@ -76,7 +79,13 @@ pub fn echo_agent() -> Builder<Agent, impl Handler<Client> + 'static> {
             // prompt can arrive: prompts for a session this agent does not have.
             cx.add_dynamic_handler(UnknownSession).keep();
             let answer = agent_response(&request)
-                .agent_capabilities(AgentCapabilities::new().load_session(true))
+                .agent_capabilities(
+                    AgentCapabilities::new()
+                        .load_session(true)
+                        .session_capabilities(
+                            SessionCapabilities::new().close(SessionCloseCapabilities::new()),
+                        ),
+                )
                 .agent_info(Implementation::new(
                     "acp_echo_agent",
                     env!("CARGO_PKG_VERSION"),
@@ -89,6 +98,26 @@ pub fn echo_agent() -> Builder<Agent, impl Handler<Client> + 'static> {
         .on_receive_request(move |request: LoadSessionRequest, responder, cx| {
             std::future::ready(load_session(&for_load, request, responder, cx))
         })
+        .on_receive_request(move |request: CloseSessionRequest, responder, _cx| {
+            std::future::ready(close_session(&for_close, &request, responder))
+        })
+}
+
+/// Cancels the session's turn and forgets it; its keyed handler goes with it.
+fn close_session(
+    state: &Shared,
+    request: &CloseSessionRequest,
+    responder: Responder<CloseSessionResponse>,
+) -> Result<(), Error> {
+    let Some(closed) = lock(state).sessions.remove(&request.session_id) else {
+        let id = &request.session_id;
+        let error = Error::new(RESOURCE_NOT_FOUND, format!("no session `{id}`"))
+            .with_data(serde_json::json!({ "sessionId": id }));
+        return responder.respond_with_error(error);
+    };
+    closed.handle.cancel();
+    drop(closed);
+    responder.respond(CloseSessionResponse::new())
 }
 
 fn new_session(

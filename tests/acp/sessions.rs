@@ -269,3 +269,59 @@ async fn a_relative_cwd_is_refused_with_invalid_params() {
     assert!(answer["result"]["sessionId"].is_string(), "{answer}");
     peer.hang_up(agent).await;
 }
+
+/// `session/close` frees a session: after opening and closing many, with a prompt in each,
+/// the agent holds exactly what it held before (one keyed handler per open session, nothing
+/// else), and a closed session's prompt is answered -32002.
+#[tokio::test]
+async fn sessions_opened_and_closed_leave_nothing_behind() {
+    use std::sync::{Arc, OnceLock};
+    use switchboard_acp::schema::{
+        CloseSessionRequest, NewSessionRequest, PromptRequest, StopReason,
+    };
+    const SESSIONS: usize = 300;
+    let agent_side = Arc::new(OnceLock::new());
+    let agent = switchboard_examples::acp_echo::echo_agent().with_spawned({
+        let agent_side = Arc::clone(&agent_side);
+        move |cx| {
+            let _ = agent_side.set(cx);
+            std::future::ready(Ok(()))
+        }
+    });
+    let held = Arc::clone(&agent_side);
+    let (before, after, closed) = crate::support::talk(agent, Client.builder(), async move |cx| {
+        use switchboard_acp::AcpClient;
+        cx.initialize(crate::support::hello()).block_task().await?;
+        let census = || held.get().expect("the agent runs").census();
+        let before = census();
+        let mut last = None;
+        for n in 0..SESSIONS {
+            let (mut session, _) = cx.new_session(NewSessionRequest::new("/")).await?;
+            let reason = session.prompt(format!("turn {n}"), |_| {}).await?;
+            assert_eq!(reason.stop_reason, StopReason::EndTurn);
+            let id = session.id().clone();
+            drop(session);
+            cx.send_request(CloseSessionRequest::new(id.clone()))
+                .block_task()
+                .await?;
+            last = Some(id);
+        }
+        let after = census();
+        let closed = cx
+            .send_request(PromptRequest::new(
+                last.expect("a session"),
+                vec![crate::support::text("anyone?")],
+            ))
+            .block_task()
+            .await;
+        Ok((before, after, closed))
+    })
+    .await;
+    assert_eq!(
+        after.dynamic_handlers, before.dynamic_handlers,
+        "{before:?} → {after:?}"
+    );
+    assert_eq!(after.cancellation_registrations, 0, "{after:?}");
+    assert_eq!(after.awaiting_answers, 0, "{after:?}");
+    assert_eq!(closed.expect_err("the session is closed").code(), -32002);
+}
