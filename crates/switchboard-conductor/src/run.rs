@@ -180,7 +180,21 @@ async fn serve<R: switchboard::Role>(
                 }
                 Ok(())
             })
-            .await
+    };
+    // Once the chain has ended, the connection flushes what is queued for the component; a
+    // component that reads nothing more (stuck, or waiting for us to read what it is still
+    // writing) gets EXIT_GRACE for that, then its connection is dropped, which closes its
+    // stdin all the same.
+    let flush_bound = async {
+        state.ended().await;
+        tokio::time::sleep(EXIT_GRACE).await;
+    };
+    let served = tokio::select! {
+        served = served => served,
+        () = flush_bound => {
+            tracing::warn!(component = state.name(node), "dropping what was still queued for it");
+            Ok(())
+        }
     };
     // Ended some other way than through the hook: it could not connect, say.
     let cause = match served {

@@ -4,6 +4,8 @@
 //! updates in order, the agent's requests back to the editor, both kinds of cancellation, a
 //! component that dies, the editor hanging up, a bad command line, and the trace.
 
+// Shared with the other process tests; this one uses part of it.
+#[allow(dead_code)]
 mod support;
 
 use std::collections::BTreeSet;
@@ -13,6 +15,8 @@ use std::sync::atomic::Ordering;
 use serde_json::Value;
 use switchboard_acp::schema::{PromptRequest, StopReason};
 
+#[cfg(target_os = "linux")]
+use support::procfs::running;
 use support::trace::{cancels, is_rfc3339_micros, read_trace, requests};
 use support::{
     EditorState, Hop, TempDir, drive, echo_agent, echo_of, finish, guard, open_session,
@@ -297,19 +301,6 @@ async fn a_proxy_that_dies_breaks_the_chain_and_is_named() {
             .find(|line| line.starts_with("switchboard-conductor: "));
         assert!(said.is_some_and(|line| line.contains(&fate)), "{stderr}");
     }
-}
-
-/// Whether process `pid` is running: it exists and is not a zombie waiting to be reaped.
-#[cfg(target_os = "linux")]
-fn running(pid: u32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    // The state follows the command name, which is in parentheses and may hold anything.
-    let state = stat
-        .rsplit_once(')')
-        .and_then(|(_, rest)| rest.split_whitespace().next());
-    !matches!(state, Some("Z" | "X"))
 }
 
 #[cfg(target_os = "linux")]
