@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use futures::channel::oneshot;
 use serde_json::json;
-use switchboard::{Builder, ConnectionTo, Handler, UntypedMessage};
+use switchboard::{Builder, ConnectionTo, Handler, SentRequest, UntypedMessage};
 use switchboard_acp::schema::{
     ContentBlock, ContentChunk, InitializeRequest, NewSessionRequest, NewSessionResponse,
     PromptRequest, PromptResponse, ProtocolVersion, SessionNotification, SessionUpdate, StopReason,
@@ -65,6 +65,22 @@ fn flooding_agent(stalled: oneshot::Sender<()>) -> Builder<Agent, impl Handler<C
         )
 }
 
+/// Initializes, opens a session and sends it the prompt `go`, whose answer is returned to
+/// wait for.
+async fn start_prompt(
+    cx: &ConnectionTo<Agent>,
+) -> Result<SentRequest<PromptResponse>, switchboard::Error> {
+    cx.send_request(InitializeRequest::new(ProtocolVersion::V1))
+        .block_task()
+        .await?;
+    let session = cx
+        .send_request(NewSessionRequest::new("/"))
+        .block_task()
+        .await?;
+    let prompt = PromptRequest::new(session.session_id, vec![ContentBlock::from("go")]);
+    Ok(cx.send_request(prompt))
+}
+
 async fn flood_through(proxies: usize) {
     let (stalled, agent_stalled) = oneshot::channel();
     let mut chain = Chain::new(flooding_agent(stalled)).max_outgoing_bytes(QUEUE_BYTES);
@@ -99,15 +115,7 @@ async fn flood_through(proxies: usize) {
                 }
             });
     let answer = client.connect_with(chain, async |cx| {
-        cx.send_request(InitializeRequest::new(ProtocolVersion::V1))
-            .block_task()
-            .await?;
-        let session = cx
-            .send_request(NewSessionRequest::new("/"))
-            .block_task()
-            .await?;
-        let prompt = PromptRequest::new(session.session_id, vec![ContentBlock::from("go")]);
-        cx.send_request(prompt).block_task().await
+        start_prompt(&cx).await?.block_task().await
     });
     let answer = tokio::time::timeout(Duration::from_secs(60), answer)
         .await
@@ -173,15 +181,7 @@ async fn both_ways_through(proxies: usize) {
                 std::future::ready(Ok(()))
             });
     let answer = client.connect_with(chain, async |cx| {
-        cx.send_request(InitializeRequest::new(ProtocolVersion::V1))
-            .block_task()
-            .await?;
-        let session = cx
-            .send_request(NewSessionRequest::new("/"))
-            .block_task()
-            .await?;
-        let prompt = PromptRequest::new(session.session_id, vec![ContentBlock::from("go")]);
-        let answer = cx.send_request(prompt).block_task();
+        let answer = start_prompt(&cx).await?.block_task();
         let noise = async {
             for n in 0..NOISE {
                 cx.writable().await;
@@ -278,15 +278,7 @@ async fn a_proxy_that_sends_without_end_to_an_editor_that_reads_nothing_ends_the
             }
         })
         .connect_with(editor_end, async |cx| {
-            cx.send_request(InitializeRequest::new(ProtocolVersion::V1))
-                .block_task()
-                .await?;
-            let session = cx
-                .send_request(NewSessionRequest::new("/"))
-                .block_task()
-                .await?;
-            let prompt = PromptRequest::new(session.session_id, vec![ContentBlock::from("go")]);
-            Ok(cx.send_request(prompt).block_task().await)
+            Ok(start_prompt(&cx).await?.block_task().await)
         });
     let editor = tokio::spawn(editor);
     let ended = tokio::time::timeout(Duration::from_secs(60), chain.run(chain_end))

@@ -26,6 +26,7 @@ use switchboard::error::codes::OUTGOING_QUEUE_FULL;
 use switchboard::{ByteStreams, ConnectionTo, Error, UntypedMessage};
 use switchboard_acp::schema::{NewSessionRequest, StopReason};
 use switchboard_acp::{AcpClient, Agent, ClientSession};
+use tokio::sync::watch;
 
 use support::piped::{Piped, gated};
 use support::procfs::{Peak, descendants, peak_memory, running, until_idle};
@@ -294,31 +295,27 @@ async fn an_editor_that_reads_nothing_for_two_seconds_then_reads_gets_everything
         let started = Instant::now();
         let dir = TempDir::new("unread");
         let cwd = dir.path().to_owned();
-        let mut conductor = Piped::conductor(&proxies);
-        let pid = conductor.child.id().expect("the conductor's process id");
-        let (gate, stdout) = gated(conductor.stdout.take().expect("the conductor's stdout"));
-        let stdin = conductor.stdin.take().expect("the conductor's stdin");
+        let (mut conductor, pid, gate, streams) = gated_conductor(&proxies);
         let state = EditorState::default();
         let sent = prompt.clone();
-        let driven =
-            editor(&state).connect_with(ByteStreams::tokio(stdin, stdout), async move |cx| {
-                let mut session = open_session(&cx, &cwd).await?;
-                // Shut before the prompt leaves, so that not one update is read before the
-                // gate opens again.
-                gate.send_replace(false);
-                session.send_prompt(vec![text(&sent)])?;
-                tokio::spawn(async move {
-                    // The chain has filled up with what it could not pass on by the time it
-                    // stands still; in a debug build that can take longer than the two
-                    // seconds.
-                    tokio::join!(
-                        tokio::time::sleep(UNREAD_FOR),
-                        until_idle(pid, IDLE_FOR, IDLE_AT_MOST)
-                    );
-                    gate.send_replace(true);
-                });
-                read_turn(&mut session).await
+        let driven = editor(&state).connect_with(streams, async move |cx| {
+            let mut session = open_session(&cx, &cwd).await?;
+            // Shut before the prompt leaves, so that not one update is read before the
+            // gate opens again.
+            gate.send_replace(false);
+            session.send_prompt(vec![text(&sent)])?;
+            tokio::spawn(async move {
+                // The chain has filled up with what it could not pass on by the time it
+                // stands still; in a debug build that can take longer than the two
+                // seconds.
+                tokio::join!(
+                    tokio::time::sleep(UNREAD_FOR),
+                    until_idle(pid, IDLE_FOR, IDLE_AT_MOST)
+                );
+                gate.send_replace(true);
             });
+            read_turn(&mut session).await
+        });
         let (said, reason) = match guard("the editor", driven).await {
             Ok(turn) => turn,
             Err(error) => panic!(
@@ -379,36 +376,32 @@ async fn an_editors_hang_up_ends_the_chain_even_when_every_queue_is_full() {
         let started = Instant::now();
         let dir = TempDir::new("full-hang-up");
         let cwd = dir.path().to_owned();
-        let mut conductor = Piped::conductor(&proxies);
-        let pid = conductor.child.id().expect("the conductor's process id");
-        let (gate, stdout) = gated(conductor.stdout.take().expect("the conductor's stdout"));
-        let stdin = conductor.stdin.take().expect("the conductor's stdin");
+        let (mut conductor, pid, gate, streams) = gated_conductor(&proxies);
         let state = EditorState::default();
         let (filled, filled_in) = futures::channel::oneshot::channel();
         let prompt = prompt.clone();
-        let driven =
-            editor(&state).connect_with(ByteStreams::tokio(stdin, stdout), async move |cx| {
-                let mut sessions = open_sessions(&cx, &cwd, FILLING_SESSIONS).await?;
-                let components = descendants(pid);
-                // From here on the editor reads nothing: what the agent says piles up.
-                gate.send_replace(false);
-                let mut sent = 0;
-                let mut turn = 0;
-                while sent < FILLING_CAP_BYTES {
-                    if tokio::time::timeout(FULL_AFTER, cx.writable())
-                        .await
-                        .is_err()
-                    {
-                        break;
-                    }
-                    sessions[turn % FILLING_SESSIONS].send_prompt(vec![text(&prompt)])?;
-                    sent += prompt.len();
-                    turn += 1;
+        let driven = editor(&state).connect_with(streams, async move |cx| {
+            let mut sessions = open_sessions(&cx, &cwd, FILLING_SESSIONS).await?;
+            let components = descendants(pid);
+            // From here on the editor reads nothing: what the agent says piles up.
+            gate.send_replace(false);
+            let mut sent = 0;
+            let mut turn = 0;
+            while sent < FILLING_CAP_BYTES {
+                if tokio::time::timeout(FULL_AFTER, cx.writable())
+                    .await
+                    .is_err()
+                {
+                    break;
                 }
-                let _ = filled.send((components, sent));
-                // Held until the test drops the whole connection.
-                std::future::pending::<Result<(), Error>>().await
-            });
+                sessions[turn % FILLING_SESSIONS].send_prompt(vec![text(&prompt)])?;
+                sent += prompt.len();
+                turn += 1;
+            }
+            let _ = filled.send((components, sent));
+            // Held until the test drops the whole connection.
+            std::future::pending::<Result<(), Error>>().await
+        });
         let (components, sent) = guard("filling the queues", async {
             tokio::select! {
                 ended = driven => panic!(
@@ -447,4 +440,21 @@ async fn an_editors_hang_up_ends_the_chain_even_when_every_queue_is_full() {
             started.elapsed()
         );
     }
+}
+
+/// The conductor with `proxies`, on plain pipes; its process id; the gate of its stdout; and
+/// the editor's transport, which reads the conductor's stdout only while the gate is open.
+fn gated_conductor(
+    proxies: &[Hop],
+) -> (
+    Piped,
+    u32,
+    watch::Sender<bool>,
+    impl switchboard::ConnectTo<switchboard_acp::Client>,
+) {
+    let mut conductor = Piped::conductor(proxies);
+    let pid = conductor.child.id().expect("the conductor's process id");
+    let (gate, stdout) = gated(conductor.stdout.take().expect("the conductor's stdout"));
+    let stdin = conductor.stdin.take().expect("the conductor's stdin");
+    (conductor, pid, gate, ByteStreams::tokio(stdin, stdout))
 }
