@@ -211,14 +211,7 @@ async fn drive(agent: impl ConnectTo<Client>, variant: Variant, n: u64) -> Resul
             },
         )
         .connect_with(agent, async move |cx| {
-            cx.initialize(InitializeRequest::new(ProtocolVersion::LATEST))
-                .block_task()
-                .await?;
-            let session = cx
-                .send_request(NewSessionRequest::new("/tmp"))
-                .block_task()
-                .await?
-                .session_id;
+            let session = open_session(&cx).await?;
             let span = Span::start();
             match variant {
                 Variant::Sequential => {
@@ -245,6 +238,18 @@ async fn drive(agent: impl ConnectTo<Client>, variant: Variant, n: u64) -> Resul
             Ok(measured)
         })
         .await
+}
+
+/// Initializes and opens the one session the prompts go to.
+pub(crate) async fn open_session(cx: &ConnectionTo<Agent>) -> Result<SessionId, Error> {
+    cx.initialize(InitializeRequest::new(ProtocolVersion::LATEST))
+        .block_task()
+        .await?;
+    let session = cx
+        .send_request(NewSessionRequest::new("/tmp"))
+        .block_task()
+        .await?;
+    Ok(session.session_id)
 }
 
 /// Sends one prompt of one text block; resolves to its answer.

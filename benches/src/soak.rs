@@ -9,12 +9,11 @@
 //! before forwarded requests stopped leaving a cancellation watcher behind).
 
 use switchboard::Error;
-use switchboard_acp::schema::{InitializeRequest, NewSessionRequest, ProtocolVersion};
-use switchboard_acp::{AcpClient, Client, Proxy};
+use switchboard_acp::{Client, Proxy};
 use switchboard_conductor::Chain;
 
 use crate::Options;
-use crate::chain::{agent, ended, prompt};
+use crate::chain::{agent, ended, open_session, prompt};
 use crate::common;
 use crate::measure::Memory;
 
@@ -62,14 +61,7 @@ async fn drive(chain: Chain, rounds: usize) -> Result<Soak, Error> {
     Client
         .builder()
         .connect_with(chain, async move |cx| {
-            cx.initialize(InitializeRequest::new(ProtocolVersion::LATEST))
-                .block_task()
-                .await?;
-            let session = cx
-                .send_request(NewSessionRequest::new("/tmp"))
-                .block_task()
-                .await?
-                .session_id;
+            let session = open_session(&cx).await?;
             let mut rss_after_round = Vec::with_capacity(rounds);
             for _ in 0..rounds {
                 common::pipelined(PER_ROUND, |_| {

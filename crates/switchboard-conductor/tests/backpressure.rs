@@ -65,6 +65,19 @@ fn flooding_agent(stalled: oneshot::Sender<()>) -> Builder<Agent, impl Handler<C
         )
 }
 
+/// Adds the text of an agent message chunk to `seen`.
+fn record_chunk(seen: &Mutex<Vec<String>>, update: SessionNotification) {
+    if let SessionUpdate::AgentMessageChunk(ContentChunk {
+        content: ContentBlock::Text(text),
+        ..
+    }) = update.update
+    {
+        seen.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(text.text);
+    }
+}
+
 /// Initializes, opens a session and sends it the prompt `go`, whose answer is returned to
 /// wait for.
 async fn start_prompt(
@@ -102,15 +115,7 @@ async fn flood_through(proxies: usize) {
                     if let Some(gate) = gate {
                         let _ = gate.await;
                     }
-                    if let SessionUpdate::AgentMessageChunk(ContentChunk {
-                        content: ContentBlock::Text(text),
-                        ..
-                    }) = update.update
-                    {
-                        seen.lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .push(text.text);
-                    }
+                    record_chunk(&seen, update);
                     Ok(())
                 }
             });
@@ -169,15 +174,7 @@ async fn both_ways_through(proxies: usize) {
         Client
             .builder()
             .on_receive_notification(move |update: SessionNotification, _cx| {
-                if let SessionUpdate::AgentMessageChunk(ContentChunk {
-                    content: ContentBlock::Text(text),
-                    ..
-                }) = update.update
-                {
-                    seen.lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .push(text.text);
-                }
+                record_chunk(&seen, update);
                 std::future::ready(Ok(()))
             });
     let answer = client.connect_with(chain, async |cx| {
