@@ -451,3 +451,66 @@ async fn ten_thousand_forwarded_requests_leave_nothing_behind() {
     ended_ok("the forwarder", forwarder).await;
     ended_ok("the server", server).await;
 }
+
+/// A forwarded request that its caller cancels passes the cancellation on and waits for the
+/// next hop's answer; a next hop that never answers it is given
+/// `FORWARDED_CANCEL_GRACE`, then the caller gets -32800 from the forwarder.
+#[tokio::test]
+async fn a_cancelled_forwarded_request_the_next_hop_never_answers_gets_32800_after_the_grace() {
+    use switchboard::cancel::FORWARDED_CANCEL_GRACE;
+    use switchboard::{ConnectionTo, SentRequest};
+
+    // The next hop reads everything and answers nothing, cancellations included.
+    let (silent_end, forwarder_next) = Channel::duplex();
+    let silent = tokio::spawn(
+        UntypedRole
+            .builder()
+            .on_receive_request(
+                async |_: UntypedMessage, responder: Responder<Value>, _cx| {
+                    std::mem::forget(responder);
+                    Ok(())
+                },
+            )
+            .connect_to(silent_end),
+    );
+    let (next_hop, ready_to_forward) = oneshot::channel::<ConnectionTo<UntypedRole>>();
+    let next = tokio::spawn(
+        UntypedRole
+            .builder()
+            .connect_with(forwarder_next, async move |cx| {
+                next_hop.send(cx.clone()).ok().unwrap();
+                cx.input_ended().await;
+                Ok(())
+            }),
+    );
+    let to_next = guard("the next hop", ready_to_forward).await.unwrap();
+    let forwarder = UntypedRole.builder().on_receive_request(
+        move |request: UntypedMessage, responder: Responder<Value>, _cx| {
+            let sent: SentRequest<Value> = to_next.send_request(request);
+            sent.forward_response_to(responder);
+            ready(Ok(()))
+        },
+    );
+    let (mut peer, served) = crate::support::serve(forwarder);
+    peer.send(&crate::support::request(json!(1), "work", json!({})))
+        .await;
+    peer.send(&crate::support::notification(
+        "$/cancel_request",
+        json!({"requestId": 1}),
+    ))
+    .await;
+    let started = std::time::Instant::now();
+    let answer = peer.recv().await;
+    assert_eq!(
+        answer["error"]["code"],
+        codes::REQUEST_CANCELLED,
+        "{answer}"
+    );
+    assert!(
+        started.elapsed() >= FORWARDED_CANCEL_GRACE,
+        "answered before the grace"
+    );
+    assert!(crate::support::hang_up(peer, served).await.is_empty());
+    next.abort();
+    silent.abort();
+}

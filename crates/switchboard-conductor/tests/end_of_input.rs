@@ -14,92 +14,10 @@
 mod support;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{ChildStdin, ChildStdout, Command};
+use tokio::process::Command;
 
-use support::piped::Piped;
-use support::{TempDir, guard, programs, shapes};
-
-/// A process spoken to in JSON lines.
-struct Raw {
-    piped: Piped,
-    stdin: Option<ChildStdin>,
-    stdout: Lines<BufReader<ChildStdout>>,
-}
-
-impl Raw {
-    fn new(mut piped: Piped) -> Raw {
-        let stdin = piped.stdin.take();
-        let stdout = BufReader::new(piped.stdout.take().expect("stdout")).lines();
-        Raw {
-            piped,
-            stdin,
-            stdout,
-        }
-    }
-
-    async fn send(&mut self, frame: Value) {
-        let stdin = self.stdin.as_mut().expect("stdin is still open");
-        let line = format!("{frame}\n");
-        guard("writing", stdin.write_all(line.as_bytes()))
-            .await
-            .expect("writing to the program");
-    }
-
-    async fn request(&mut self, id: u64, method: &str, params: Value) {
-        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
-            .await;
-    }
-
-    /// The next frame, or `None` at the end of the output.
-    async fn recv(&mut self) -> Option<Value> {
-        let line = guard("reading", self.stdout.next_line())
-            .await
-            .expect("reading from the program")?;
-        Some(serde_json::from_str(&line).unwrap_or_else(|error| panic!("{error}: {line}")))
-    }
-
-    /// Frames until the answer to `id`.
-    async fn answer(&mut self, id: u64) -> Value {
-        while let Some(frame) = self.recv().await {
-            if frame.get("method").is_none() && frame["id"] == id {
-                return frame;
-            }
-        }
-        panic!("the output ended before the answer to {id}")
-    }
-
-    /// Closes the program's stdin; it may still write.
-    fn close_input(&mut self) {
-        self.stdin = None;
-    }
-
-    /// Every frame until the end of the output, then the exit status and stderr.
-    async fn read_to_end(mut self) -> (Vec<Value>, std::process::ExitStatus, String) {
-        let mut frames = Vec::new();
-        while let Some(frame) = self.recv().await {
-            frames.push(frame);
-        }
-        let status = guard("the exit", self.piped.child.wait())
-            .await
-            .expect("waiting for the program");
-        (frames, status, self.piped.stderr_tail())
-    }
-}
-
-/// `initialize` and `session/new` (ids 1 and 2); returns the session id.
-async fn open_session(raw: &mut Raw, cwd: &std::path::Path) -> Value {
-    raw.request(1, "initialize", json!({"protocolVersion": 1}))
-        .await;
-    raw.answer(1).await;
-    raw.request(2, "session/new", json!({"cwd": cwd, "mcpServers": []}))
-        .await;
-    raw.answer(2).await["result"]["sessionId"].clone()
-}
-
-fn prompt(session: &Value, text: &str) -> Value {
-    json!({"sessionId": session, "prompt": [{"type": "text", "text": text}]})
-}
+use support::piped::{Piped, Raw, prompt};
+use support::{TempDir, programs, shapes};
 
 #[tokio::test]
 async fn requests_written_just_before_the_editor_closes_its_output_are_all_answered() {
@@ -108,7 +26,7 @@ async fn requests_written_just_before_the_editor_closes_its_output_are_all_answe
         let dir = TempDir::new("last-requests");
         let mut raw = Raw::new(Piped::conductor(&proxies));
         // A session per prompt: a new prompt in the same session would end the turn before.
-        let mut sessions = vec![open_session(&mut raw, dir.path()).await];
+        let mut sessions = vec![raw.open_session(dir.path()).await];
         for n in 1..PROMPTS {
             raw.request(
                 100 + n,
@@ -147,7 +65,7 @@ async fn requests_written_just_before_the_editor_closes_its_output_are_all_answe
 /// Opens a session on `raw`, holds a turn, waits for its first word, hangs up; returns the
 /// held prompt's answer, after the program exited 0.
 async fn hang_up_on_a_held_turn(mut raw: Raw, cwd: &std::path::Path) -> Value {
-    let session = open_session(&mut raw, cwd).await;
+    let session = raw.open_session(cwd).await;
     raw.request(3, "session/prompt", prompt(&session, "/hold waiting"))
         .await;
     // The word after `/hold` is said, then the turn waits for a cancellation.

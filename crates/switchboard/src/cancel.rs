@@ -30,6 +30,10 @@ use crate::message::RequestId;
 /// The method of the cancellation notification.
 pub const CANCEL_METHOD: &str = "$/cancel_request";
 
+/// How long a request sent on for one that was cancelled (`forward_response_to`) waits for
+/// the next hop's answer to the cancellation before it is answered -32800 without it: 2 s.
+pub const FORWARDED_CANCEL_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// At most this many cancellations are remembered; the oldest is forgotten first.
 pub const REMEMBERED: usize = 4096;
 

@@ -224,6 +224,14 @@ impl PendingRequests {
         }
     }
 
+    /// Whether request `id` still waits for its answer.
+    pub(crate) fn is_pending(&self, id: u64) -> bool {
+        matches!(
+            self.lock().entries.get(&id),
+            Some(Entry::Waiting(_) | Entry::Callback(_))
+        )
+    }
+
     /// Forgets the request: any answer is of no interest now. True if it was still waiting
     /// for its answer (so the peer may still be working on it).
     pub(crate) fn forget(&self, id: u64) -> bool {

@@ -103,8 +103,15 @@ impl<T: JsonRpcResponse> SentRequest<T> {
     }
 
     /// Sends the answer, whatever it is, to `responder`: the way to forward a request and
-    /// pass its answer back unchanged. If the request `responder` answers is cancelled before
-    /// the answer is in, this one is cancelled too, so a cancellation travels hop by hop.
+    /// pass its answer back unchanged.
+    ///
+    /// If the request `responder` answers is cancelled before the answer is in, the
+    /// cancellation is passed on (this request is cancelled on its connection too), and the
+    /// answer the next hop gives to it still goes back: whatever the far side sent before its
+    /// answer (the last updates of a turn) reaches the caller before that answer, through any
+    /// number of forwarders. Only if no answer comes within
+    /// [`FORWARDED_CANCEL_GRACE`](crate::cancel::FORWARDED_CANCEL_GRACE) (and the connection
+    /// has a timer) is the request answered -32800 here.
     pub fn forward_response_to(self, responder: Responder<T>) {
         let downstream = self
             .state
@@ -117,7 +124,7 @@ impl<T: JsonRpcResponse> SentRequest<T> {
             let downstream = Arc::downgrade(&shared);
             responder.on_cancel(Box::new(move || {
                 if let Some(shared) = downstream.upgrade() {
-                    cancel(&shared, id);
+                    pass_cancel_on(&shared, id);
                 }
             }));
         }
@@ -336,24 +343,54 @@ pub(crate) fn cancel(shared: &Shared, id: u64) {
 /// Fails request `id` with a timeout error if it is still unanswered `after` from now, and
 /// then cancels it on the wire. Without a timer it cannot fire, and says so.
 pub(crate) fn arm_timeout(shared: &Arc<Shared>, id: u64, after: std::time::Duration) {
-    let Some(timer) = shared.timer.as_ref() else {
+    if shared.timer.is_none() {
         tracing::warn!(
             id,
             "no timer to time this request out: give the builder one with Builder::timer"
         );
         return;
+    }
+    arm_deadline(shared, id, after, Error::timed_out(after), true);
+}
+
+/// Request `id` was sent on for one that has been cancelled: tells the peer, and waits for
+/// its answer (which is passed back as it is) for a grace; then fails it -32800.
+fn pass_cancel_on(shared: &Arc<Shared>, id: u64) {
+    if !shared.pending.is_pending(id) {
+        return;
+    }
+    send_cancel(shared, id);
+    if shared.timer.is_some() {
+        let grace = crate::cancel::FORWARDED_CANCEL_GRACE;
+        arm_deadline(shared, id, grace, Error::request_cancelled(), false);
+    }
+}
+
+/// Fails request `id` with `error` if it is still unanswered `after` from now (a timer
+/// stopped by the answer), and then, if `cancel_on_wire`, tells the peer to stop.
+fn arm_deadline(
+    shared: &Arc<Shared>,
+    id: u64,
+    after: std::time::Duration,
+    error: Error,
+    cancel_on_wire: bool,
+) {
+    let Some(timer) = shared.timer.as_ref() else {
+        return;
     };
     let Some(stopped) = shared.pending.arm_timer(id) else {
         return;
     };
-    // Asked for now, not when the task first runs, so the clock starts at the send.
+    // Asked for now, not when the task first runs, so the clock starts at once.
     let sleep = timer.sleep(after);
     let connection = Arc::clone(shared);
     shared.tasks.spawn_uncounted(async move {
         if let futures::future::Either::Left(_) = futures::future::select(sleep, stopped).await
-            && let Some(callback) = connection.pending.time_out(id, Error::timed_out(after))
+            && let Some(callback) = connection.pending.time_out(id, error)
         {
-            send_cancel(&connection, id);
+            if cancel_on_wire {
+                send_cancel(&connection, id);
+            }
             if let Some(callback) = callback {
                 connection.tasks.spawn_owed(callback);
             }

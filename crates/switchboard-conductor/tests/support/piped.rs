@@ -1,5 +1,6 @@
-//! Programs on plain pipes, for tests that write, read and hang up as they choose, and a
-//! reader that can be shut for a while (an editor that stops reading).
+//! Programs on plain pipes, for tests that write, read and hang up as they choose; a program
+//! spoken to in raw JSON lines; and a reader that can be shut for a while (an editor that
+//! stops reading).
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -8,11 +9,14 @@ use std::process::Stdio as StdStdio;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, ready};
 
-use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
+use serde_json::{Value, json};
+use tokio::io::{
+    AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader, Lines, ReadBuf,
+};
 use tokio::process::{Child, ChildStdin, ChildStdout};
 use tokio::sync::watch;
 
-use super::{Hop, conductor_binary, echo_agent};
+use super::{Hop, conductor_binary, echo_agent, guard};
 
 /// A program started with its stdin and stdout as plain pipes, for tests that decide
 /// themselves when the editor writes, reads or hangs up ([`spawn_conductor`](super::spawn_conductor)
@@ -115,4 +119,86 @@ impl<R: AsyncRead + Unpin> AsyncRead for Gated<R> {
         }
         Pin::new(&mut this.reader).poll_read(cx, buf)
     }
+}
+
+/// A process spoken to in JSON lines.
+pub(crate) struct Raw {
+    piped: Piped,
+    stdin: Option<ChildStdin>,
+    stdout: Lines<BufReader<ChildStdout>>,
+}
+
+impl Raw {
+    pub(crate) fn new(mut piped: Piped) -> Raw {
+        let stdin = piped.stdin.take();
+        let stdout = BufReader::new(piped.stdout.take().expect("stdout")).lines();
+        Raw {
+            piped,
+            stdin,
+            stdout,
+        }
+    }
+
+    pub(crate) async fn send(&mut self, frame: Value) {
+        let stdin = self.stdin.as_mut().expect("stdin is still open");
+        let line = format!("{frame}\n");
+        guard("writing", stdin.write_all(line.as_bytes()))
+            .await
+            .expect("writing to the program");
+    }
+
+    pub(crate) async fn request(&mut self, id: u64, method: &str, params: Value) {
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await;
+    }
+
+    /// The next frame, or `None` at the end of the output.
+    pub(crate) async fn recv(&mut self) -> Option<Value> {
+        let line = guard("reading", self.stdout.next_line())
+            .await
+            .expect("reading from the program")?;
+        Some(serde_json::from_str(&line).unwrap_or_else(|error| panic!("{error}: {line}")))
+    }
+
+    /// Frames until the answer to `id`.
+    pub(crate) async fn answer(&mut self, id: u64) -> Value {
+        while let Some(frame) = self.recv().await {
+            if frame.get("method").is_none() && frame["id"] == id {
+                return frame;
+            }
+        }
+        panic!("the output ended before the answer to {id}")
+    }
+
+    /// Closes the program's stdin; it may still write.
+    pub(crate) fn close_input(&mut self) {
+        self.stdin = None;
+    }
+
+    /// Every frame until the end of the output, then the exit status and stderr.
+    pub(crate) async fn read_to_end(mut self) -> (Vec<Value>, std::process::ExitStatus, String) {
+        let mut frames = Vec::new();
+        while let Some(frame) = self.recv().await {
+            frames.push(frame);
+        }
+        let status = guard("the exit", self.piped.child.wait())
+            .await
+            .expect("waiting for the program");
+        (frames, status, self.piped.stderr_tail())
+    }
+
+    /// `initialize` and `session/new` (ids 1 and 2); returns the session id.
+    pub(crate) async fn open_session(&mut self, cwd: &std::path::Path) -> Value {
+        self.request(1, "initialize", json!({"protocolVersion": 1}))
+            .await;
+        self.answer(1).await;
+        self.request(2, "session/new", json!({"cwd": cwd, "mcpServers": []}))
+            .await;
+        self.answer(2).await["result"]["sessionId"].clone()
+    }
+}
+
+/// The params of a `session/prompt` of one text block.
+pub(crate) fn prompt(session: &Value, text: &str) -> Value {
+    json!({"sessionId": session, "prompt": [{"type": "text", "text": text}]})
 }
