@@ -19,7 +19,8 @@
 //! Sessions it created can be loaded again (`session/load`): it replays what was said.
 //! `session/close` cancels a session's turn and forgets the session, so an agent that serves
 //! many sessions over a long connection holds only the open ones. A prompt for a session it
-//! does not have (never had, or closed) is answered -32002 (resource not found).
+//! does not have (never had, or closed) is answered -32002 (resource not found) by the
+//! `Agent` role itself: no catch-all of its own is needed.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -28,9 +29,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use futures::future::{Either, select};
 
 use switchboard::dynamic::DynamicHandlerRegistration;
-use switchboard::message::{NoMessage, Typed};
+use switchboard::message::Typed;
 use switchboard::{Builder, ConnectionTo, Dispatch, Error, Handled, Handler, Responder};
 use switchboard_acp::initialize::agent_response;
+use switchboard_acp::role::session_not_found;
 use switchboard_acp::schema::{
     AgentCapabilities, ClientCapabilities, CloseSessionRequest, CloseSessionResponse, ContentBlock,
     ContentChunk, Implementation, InitializeRequest, LoadSessionRequest, LoadSessionResponse,
@@ -73,11 +75,8 @@ pub fn echo_agent() -> Builder<Agent, impl Handler<Client> + 'static> {
     Agent
         .builder()
         .name("acp_echo_agent")
-        .on_receive_request(move |request: InitializeRequest, responder, cx| {
+        .on_receive_request(move |request: InitializeRequest, responder, _cx| {
             lock(&state).client = request.client_capabilities.clone();
-            // Once per connection (the gate refuses a second `initialize`), and before any
-            // prompt can arrive: prompts for a session this agent does not have.
-            cx.add_dynamic_handler(UnknownSession).keep();
             let answer = agent_response(&request)
                 .agent_capabilities(
                     AgentCapabilities::new()
@@ -110,10 +109,7 @@ fn close_session(
     responder: Responder<CloseSessionResponse>,
 ) -> Result<(), Error> {
     let Some(closed) = lock(state).sessions.remove(&request.session_id) else {
-        let id = &request.session_id;
-        let error = Error::new(RESOURCE_NOT_FOUND, format!("no session `{id}`"))
-            .with_data(serde_json::json!({ "sessionId": id }));
-        return responder.respond_with_error(error);
+        return responder.respond_with_error(session_not_found(&request.session_id.0));
     };
     closed.handle.cancel();
     drop(closed);
@@ -181,41 +177,6 @@ fn load_session(
         responder.respond(LoadSessionResponse::new())
     });
     Ok(())
-}
-
-/// ACP's code for a missing resource, a session among them (`Resource not found`).
-const RESOURCE_NOT_FOUND: i32 = -32002;
-
-/// Answers a prompt for a session no keyed handler took: the session does not exist. It is
-/// unkeyed, so it is offered only what the sessions' keyed handlers passed on; without it
-/// such a prompt would get the role's default, -32601 "method not found".
-struct UnknownSession;
-
-impl Handler<Client> for UnknownSession {
-    fn sees_responses(&self) -> bool {
-        false
-    }
-
-    async fn handle(
-        &mut self,
-        dispatch: Dispatch,
-        _cx: &ConnectionTo<Client>,
-    ) -> Result<Handled<Dispatch>, Error> {
-        match dispatch.into_typed::<PromptRequest, NoMessage, Client>() {
-            Typed::Matched(Dispatch::Request(prompt, responder)) => {
-                let id = prompt.session_id;
-                let error = Error::new(RESOURCE_NOT_FOUND, format!("no session `{id}`"))
-                    .with_data(serde_json::json!({ "sessionId": id }));
-                responder.respond_with_error(error)?;
-                Ok(Handled::Yes)
-            }
-            Typed::Matched(_) | Typed::Rejected => Ok(Handled::Yes),
-            Typed::Unmatched(message) => Ok(Handled::No {
-                message,
-                retry: false,
-            }),
-        }
-    }
 }
 
 /// Serves one session's `session/prompt` and `session/cancel`.

@@ -325,3 +325,38 @@ async fn sessions_opened_and_closed_leave_nothing_behind() {
     assert_eq!(after.awaiting_answers, 0, "{after:?}");
     assert_eq!(closed.expect_err("the session is closed").code(), -32002);
 }
+
+/// The `Agent` role answers a session request no handler claimed with -32002 naming the
+/// session (the method exists; the session does not), without a catch-all of the agent's own;
+/// an extension method or a request without a session is still -32601.
+#[tokio::test]
+async fn an_unclaimed_session_request_is_resource_not_found_from_the_role_itself() {
+    use serde_json::json;
+    let agent = Agent.builder().on_receive_request(
+        async |request: switchboard_acp::schema::InitializeRequest, responder, _cx| {
+            responder.respond(switchboard_acp::initialize::agent_response(&request))
+        },
+    );
+    let (mut peer, served) = crate::support::raw_peer(agent);
+    peer.request(1, "initialize", json!({"protocolVersion": 1}))
+        .await;
+    peer.answer(1).await;
+    let prompt = json!({"sessionId": "gone", "prompt": []});
+    peer.request(2, "session/prompt", prompt).await;
+    let (answer, _) = peer.answer(2).await;
+    crate::support::error_message(&answer, -32002);
+    assert_eq!(answer["error"]["data"]["sessionId"], "gone", "{answer}");
+    peer.request(
+        3,
+        "session/set_mode",
+        json!({"sessionId": "gone", "modeId": "x"}),
+    )
+    .await;
+    crate::support::error_message(&peer.answer(3).await.0, -32002);
+    peer.request(4, "_vendor/thing", json!({"sessionId": "gone"}))
+        .await;
+    crate::support::error_message(&peer.answer(4).await.0, -32601);
+    peer.request(5, "session/list", json!({})).await;
+    crate::support::error_message(&peer.answer(5).await.0, -32601);
+    peer.hang_up(served).await;
+}

@@ -51,12 +51,66 @@ impl Role for Client {
     }
 }
 
+/// A request for a session that no session handler claimed is answered with ACP's
+/// resource-not-found ([`session_not_found`]), not -32601: the method exists, the session
+/// does not (any more). Everything else unclaimed gets the core's treatment.
 impl Role for Agent {
     type Counterpart = Client;
 
     fn counterpart(&self) -> Client {
         Client
     }
+
+    async fn default_dispatch(
+        &self,
+        dispatch: Dispatch,
+        _cx: ConnectionTo<Client>,
+    ) -> Result<(), Error> {
+        match dispatch {
+            Dispatch::Request(request, responder) => match session_of(&request) {
+                Some(session) => responder.respond_with_error(session_not_found(&session)),
+                None => switchboard::unclaimed(Dispatch::Request(request, responder)).await,
+            },
+            other => switchboard::unclaimed(other).await,
+        }
+    }
+}
+
+/// ACP's error code for a resource that does not exist: a session, say.
+pub const RESOURCE_NOT_FOUND: i32 = -32002;
+
+/// The error for a request about session `id` that this agent does not have: -32002, with
+/// `{"sessionId": id}` as data.
+///
+/// ```
+/// let error = switchboard_acp::role::session_not_found("s-9");
+/// assert_eq!(error.code(), -32002);
+/// assert_eq!(error.data().unwrap()["sessionId"], "s-9");
+/// ```
+pub fn session_not_found(id: &str) -> Error {
+    Error::new(RESOURCE_NOT_FOUND, format!("no session `{id}`"))
+        .with_data(serde_json::json!({ "sessionId": id }))
+}
+
+/// The session a request of the protocol (not an extension) is about, if it names one.
+fn session_of(request: &UntypedMessage) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct SessionScoped {
+        #[serde(rename = "sessionId")]
+        session_id: String,
+    }
+    let method = request.method();
+    let known =
+        <crate::schema::ClientRequest as switchboard::JsonRpcMessage<Client>>::matches_method(
+            method,
+        ) && !method.starts_with('_');
+    if !known {
+        return None;
+    }
+    request
+        .parse_params::<SessionScoped>()
+        .ok()
+        .map(|scoped| scoped.session_id)
 }
 
 /// A proxy passes on, in order, whatever its handlers did not claim: see

@@ -393,10 +393,18 @@ impl<T> ResponseRouter<T> {
         let Some(id) = self.id.as_u64() else {
             match result {
                 Err(error) if self.id == RequestId::Null => {
-                    tracing::warn!(%error, "the peer reported an error that belongs to no request");
+                    tracing::warn!(
+                        connection = self.shared.name.as_deref(),
+                        %error,
+                        "the peer reported an error that belongs to no request"
+                    );
                 }
                 _ => {
-                    tracing::warn!(id = %self.id, "dropping an answer whose id this side never sent")
+                    tracing::warn!(
+                        connection = self.shared.name.as_deref(),
+                        id = %self.id,
+                        "dropping an answer whose id this side never sent"
+                    )
                 }
             }
             return;

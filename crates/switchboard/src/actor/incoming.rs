@@ -193,7 +193,8 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
                 None
             }
             Incoming::Ignored { why } => {
-                tracing::warn!(why, "ignoring a malformed message");
+                let connection = self.shared().name.as_deref();
+                tracing::warn!(connection, why, "ignoring a malformed message");
                 None
             }
         }
