@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use futures::StreamExt;
 use switchboard::{Builder, ConnectionTo, Error, Handler, Responder};
 use switchboard_acp::schema::{
     ClientCapabilities, ContentBlock, FileSystemCapabilities, Implementation, InitializeRequest,
@@ -11,7 +12,7 @@ use switchboard_acp::schema::{
     RequestPermissionResponse, SelectedPermissionOutcome, SessionNotification, SessionUpdate,
     StopReason, WriteTextFileRequest, WriteTextFileResponse,
 };
-use switchboard_acp::{AcpClient, Agent, Client};
+use switchboard_acp::{AcpClient, Agent, Client, SessionEvent};
 
 /// What the user asked for on the command line.
 #[derive(Clone, Debug)]
@@ -22,6 +23,8 @@ pub struct ClientOptions {
     pub cwd: PathBuf,
     /// The prompt to send.
     pub prompt: String,
+    /// Sends `session/cancel` this long after the prompt (`--cancel-after MS`).
+    pub cancel_after: Option<std::time::Duration>,
 }
 
 /// The client's connection builder: it answers `fs/read_text_file`, `fs/write_text_file` and
@@ -127,14 +130,34 @@ pub async fn run(
         .client_info(Implementation::new("acp_client", env!("CARGO_PKG_VERSION")));
     cx.initialize(hello).block_task().await?;
     let (mut session, _) = cx.new_session(NewSessionRequest::new(&options.cwd)).await?;
-    let answer = session
-        .prompt(options.prompt.clone(), |update| {
-            if let Some(text) = agent_text(&update) {
-                print(text);
+    session.send_prompt(vec![ContentBlock::from(options.prompt.clone())])?;
+    // The turn's events until its answer; `session/cancel` once, when `cancel_after` is up.
+    let mut cancel_at = options
+        .cancel_after
+        .map(|after| Box::pin(tokio::time::sleep(after)));
+    loop {
+        let cancel_due = async {
+            match cancel_at.as_mut() {
+                Some(sleep) => sleep.await,
+                None => std::future::pending().await,
             }
-        })
-        .await?;
-    Ok(answer.stop_reason)
+        };
+        tokio::select! {
+            event = session.next() => match event {
+                Some(SessionEvent::Update(update)) => {
+                    if let Some(text) = agent_text(&update) {
+                        print(text);
+                    }
+                }
+                Some(SessionEvent::PromptFinished(answer)) => return Ok(answer?.stop_reason),
+                None => return Err(Error::connection_closed("the session ended mid-turn")),
+            },
+            () = cancel_due => {
+                cancel_at = None;
+                session.cancel()?;
+            }
+        }
+    }
 }
 
 /// The text of an `agent_message_chunk`, if that is what `update` is.

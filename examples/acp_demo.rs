@@ -21,6 +21,7 @@ async fn main() {
         yes: false,
         cwd: std::env::current_dir().unwrap_or_else(|_| ".".into()),
         prompt: "Hello, agent! Here is @Cargo.toml for you.".into(),
+        cancel_after: None,
     };
     let (client_end, agent_end) = Channel::duplex();
     let agent = echo_agent().connect_to(agent_end);

@@ -15,6 +15,7 @@ async fn ask(prompt: String, yes: bool) -> (String, StopReason) {
         yes,
         cwd: std::env::temp_dir(),
         prompt,
+        cancel_after: None,
     };
     talk(echo_agent(), client(&options), async move |cx| {
         let mut said = String::new();

@@ -3,6 +3,7 @@
 //!
 //! | file | what it proves |
 //! |---|---|
+//! | `cli.rs` | the `acp_client` program: `--help`, bad arguments, `--cancel-after`, `--trace`, `--verbose` |
 //! | `handshake.rs` | `initialize`: version negotiation, the gate before it, no second one |
 //! | `sessions.rs` | streamed updates in order, updates racing `session/new`, `session/load`, 1 000 sessions |
 //! | `cancel.rs` | `session/cancel` ends a held turn `cancelled`; `$/cancel_request` ends it too and answers -32800 |
@@ -15,8 +16,12 @@
 //! No test sleeps to order events: each waits for the message that shows the state it needs.
 //! `tokio::time::timeout` appears only as a hang guard (see `support::guard`).
 
+#[path = "../common/example_binaries.rs"]
+mod example_binaries;
+
 mod callbacks;
 mod cancel;
+mod cli;
 mod extensions;
 mod handshake;
 mod sdk_agent;

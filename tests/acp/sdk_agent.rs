@@ -261,6 +261,7 @@ async fn ask_sdk_agent(prompt: String, yes: bool) -> (String, StopReason) {
         yes,
         cwd: std::env::temp_dir(),
         prompt,
+        cancel_after: None,
     };
     against_sdk_agent(client(&options), async move |cx| {
         let mut said = String::new();

@@ -31,9 +31,7 @@ fn build_echo_agent() -> PathBuf {
     built.pop().expect("one binary for one example")
 }
 
-#[path = "../common/example_binaries.rs"]
-mod example_binaries;
-use example_binaries::build_examples;
+use crate::example_binaries::build_examples;
 
 #[tokio::test]
 async fn our_client_drives_the_echo_agent_binary_and_it_exits_at_hang_up() {
@@ -43,6 +41,7 @@ async fn our_client_drives_the_echo_agent_binary_and_it_exits_at_hang_up() {
         yes: false,
         cwd: std::env::temp_dir(),
         prompt: format!("child @{path}"),
+        cancel_after: None,
     };
     let mut process =
         ChildProcess::spawn(ChildCommand::new(echo_agent_binary())).expect("spawning the agent");

@@ -15,6 +15,7 @@ async fn ask(n: usize, prompt: String, yes: bool) -> (String, StopReason) {
         yes,
         cwd: std::env::temp_dir(),
         prompt,
+        cancel_after: None,
     };
     drive(
         transparent(echo_agent(), n),

@@ -69,6 +69,7 @@ async fn an_sdk_proxy_in_our_chain_changes_prompts_and_passes_the_rest_on() {
                 yes: false,
                 cwd: std::env::temp_dir(),
                 prompt: String::new(),
+                cancel_after: None,
             }),
             async move |cx| {
                 cx.initialize(hello()).block_task().await?;

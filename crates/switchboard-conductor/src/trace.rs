@@ -78,12 +78,15 @@ impl Trace {
         }
     }
 
-    /// The tap for one hop: writes a line for every frame crossing it.
-    pub(crate) fn tap(
+    /// The tap for one hop (`hop`, and `component` at its other end): writes a line for
+    /// every frame crossing it. Give it to [`Transport::inspect`](switchboard::Transport::inspect)
+    /// or [`Inspect`](switchboard::transport::Inspect) to trace a connection of your own in
+    /// the same format (`acp_client --trace` does).
+    pub fn tap(
         &self,
         hop: usize,
         component: &str,
-    ) -> impl Fn(FrameDirection, &[u8]) + Send + Sync + 'static {
+    ) -> impl Fn(FrameDirection, &[u8]) + Send + Sync + 'static + use<> {
         let out = Arc::clone(&self.out);
         // The fixed part of every line of this hop, made once.
         let hop_fields = format!(
