@@ -170,7 +170,12 @@ async fn talk(command: Command) -> Result<StopReason, Error> {
         })
         .await;
     match outcome {
-        Ok(reason) => Ok(reason),
+        Ok(reason) => {
+            // The agent's stdin is closed by now: it gets its grace to exit (a conductor, to
+            // end its chain) before it is killed; dropping it would not wait for that.
+            let _ = process.end().await;
+            Ok(reason)
+        }
         // Says whether the agent exited, how, and what it last wrote to stderr.
         Err(error) => Err(process.explain(error).await),
     }

@@ -240,6 +240,56 @@ async fn dropping_the_child_ends_it_and_everything_it_started() {
     wait_until_gone(grandchild, "the grandchild").await;
 }
 
+/// `end` closes the child's stdin first: a child that exits when its input ends does so by
+/// itself, and is reaped; one that ignores it (and SIGTERM) is killed after its exit grace,
+/// with what it started.
+#[tokio::test]
+async fn end_lets_a_child_exit_on_end_of_input_and_kills_one_that_does_not() {
+    let mut polite = ChildProcess::spawn(sh("cat > /dev/null; echo bye >&2")).unwrap();
+    assert!(
+        guard("ending", polite.end()).await.unwrap(),
+        "it exited by itself"
+    );
+    assert_eq!(polite.id(), None, "reaped");
+    assert_eq!(polite.stderr_tail(), "bye\n");
+
+    let stubborn =
+        sh("trap '' TERM HUP INT; sleep 1000 & wait").exit_grace(Duration::from_millis(200));
+    let mut stubborn = ChildProcess::spawn(stubborn).unwrap();
+    let pid = i32::try_from(stubborn.id().unwrap()).unwrap();
+    let started = Instant::now();
+    assert!(
+        !guard("ending", stubborn.end()).await.unwrap(),
+        "it had to be killed"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(200),
+        "the grace came first"
+    );
+    assert_eq!(stubborn.id(), None, "reaped");
+    wait_until_gone(pid, "the stubborn child").await;
+}
+
+/// Dropped, a child gets the same: its stdin closed and its grace, in the background; a
+/// child that exits on end of input is not killed, so it finishes what it does on the way
+/// out (here: writing a file).
+#[tokio::test]
+async fn dropping_a_child_closes_its_input_and_lets_it_finish() {
+    let dir = std::env::temp_dir().join(format!("switchboard-child-drop-{}", std::process::id()));
+    let _ = std::fs::remove_file(&dir);
+    let script = format!(
+        "cat > /dev/null; sleep 0.2; echo done > '{}'",
+        dir.display()
+    );
+    let child = ChildProcess::spawn(sh(&script)).unwrap();
+    let pid = i32::try_from(child.id().unwrap()).unwrap();
+    drop(child);
+    wait_until_gone(pid, "the child").await;
+    let written = std::fs::read_to_string(&dir).unwrap_or_default();
+    let _ = std::fs::remove_file(&dir);
+    assert_eq!(written, "done\n", "it was killed before it could finish");
+}
+
 #[tokio::test]
 async fn spawn_errors_name_the_program_and_the_directory() {
     let missing =

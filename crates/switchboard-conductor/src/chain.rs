@@ -106,7 +106,38 @@ impl Chain {
         self,
         editor: impl ConnectTo<Agent>,
     ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
-        crate::run::run(self, editor)
+        crate::run::run(self, editor, std::future::pending())
+    }
+
+    /// Like [`run`](Chain::run), and when `stop` resolves the chain ends as if the editor had
+    /// hung up, without waiting for answers: every component's stdin is closed, each process
+    /// gets its grace to exit and is then killed with its process group, and this returns
+    /// `Ok`. The `switchboard-conductor` program stops this way on SIGTERM, SIGINT and SIGHUP.
+    ///
+    /// ```
+    /// use switchboard::Channel;
+    /// use switchboard_acp::{Agent, Client};
+    /// use switchboard_conductor::Chain;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let (editor, chain_end) = Channel::duplex();
+    /// let chain = Chain::new(Agent.builder());
+    /// // The editor stays connected; the chain is told to stop.
+    /// let editor = Client.builder().connect_with(editor, async |cx| {
+    ///     cx.input_ended().await;
+    ///     Ok(())
+    /// });
+    /// let (ran, _) = futures::join!(chain.run_until(chain_end, async {}), editor);
+    /// ran.unwrap();
+    /// # }
+    /// ```
+    pub fn run_until(
+        self,
+        editor: impl ConnectTo<Agent>,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
+        crate::run::run(self, editor, stop)
     }
 }
 

@@ -19,6 +19,7 @@
 //! assert_eq!(chain.proxy_count(), 1);
 //! ```
 
+use crate::launcher::tied_to_this_process;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -122,8 +123,14 @@ impl Invocation {
         let program = agent
             .next()
             .ok_or_else(|| Error::invalid_params("no agent program"))?;
-        // Every component's stderr goes on to ours, where the editor keeps its logs.
-        let mut chain = Chain::spawn(ChildCommand::new(program).args(agent).echo_stderr(true));
+        // Every component's stderr goes on to ours, where the editor keeps its logs; each is
+        // launched through this program, so it dies with it (see `launcher`).
+        let this_program = std::env::current_exe().ok();
+        let tie = |command: ChildCommand| match &this_program {
+            Some(conductor) => tied_to_this_process(command.echo_stderr(true), conductor),
+            None => command.echo_stderr(true),
+        };
+        let mut chain = Chain::spawn(tie(ChildCommand::new(program).args(agent)));
         for (index, line) in self.proxies.iter().enumerate() {
             let command = ChildCommand::parse(line).map_err(|error| {
                 Error::new(
@@ -131,7 +138,7 @@ impl Invocation {
                     format!("proxy {}: {}", index + 1, error.message()),
                 )
             })?;
-            chain = chain.proxy_process(command.echo_stderr(true));
+            chain = chain.proxy_process(tie(command));
         }
         if let Some(path) = &self.trace {
             chain = chain.trace(Trace::create(path)?);

@@ -69,6 +69,7 @@
 mod chain;
 pub mod cli;
 mod component;
+pub mod launcher;
 mod route;
 mod run;
 mod state;

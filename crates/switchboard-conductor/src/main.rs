@@ -2,9 +2,11 @@
 //! on stdin/stdout as one agent. See [`switchboard_conductor::cli`] for the command line.
 
 use std::process::ExitCode;
+use std::sync::{Arc, OnceLock};
 
 use switchboard::Stdio;
 use switchboard_conductor::cli::{self, Parsed, USAGE};
+use switchboard_conductor::launcher;
 
 /// What the conductor logs to stderr (where its components' stderr goes too): warnings and
 /// errors, each naming the connection (a component) it is about. `SWITCHBOARD_LOG` set to
@@ -22,10 +24,34 @@ fn log_to_stderr() {
         .init();
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    let args: Vec<_> = std::env::args_os().skip(1).collect();
+    // Launching one of our components (see `launcher`): becomes it, or says why not.
+    if let Some(failed) = launcher::launch_if_asked(&args) {
+        return failed;
+    }
     log_to_stderr();
-    let invocation = match cli::parse(std::env::args_os().skip(1)) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("switchboard-conductor: cannot start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(conduct(args));
+    // Reading stdin blocks a thread of the runtime; an editor that keeps its end open (when
+    // a signal ended the chain) must not keep us from exiting, so that thread is not waited
+    // for. Every component has been ended and reaped by now.
+    runtime.shutdown_background();
+    code
+}
+
+/// Runs the chain the command line asks for; the exit code.
+async fn conduct(args: Vec<std::ffi::OsString>) -> ExitCode {
+    let invocation = match cli::parse(args) {
         Ok(Parsed::Run(invocation)) => invocation,
         Ok(Parsed::Help) => {
             print!("{USAGE}");
@@ -43,11 +69,71 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match chain.run(Stdio::new()).await {
+    let signalled = Arc::new(OnceLock::new());
+    let stop = {
+        let signalled = Arc::clone(&signalled);
+        async move {
+            if let Some(signal) = hang_up_signal().await {
+                let _ = signalled.set(signal);
+            }
+        }
+    };
+    let ran = chain.run_until(Stdio::new(), stop).await;
+    if let Some(signal) = signalled.get() {
+        // Ended by a signal, after every component was closed, given its grace, and killed
+        // if need be: the shell's convention for "ended by signal N".
+        return ExitCode::from(128 + signal.number());
+    }
+    match ran {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("switchboard-conductor: {}", error.message());
             ExitCode::FAILURE
         }
     }
+}
+
+/// A signal that asks the conductor to stop.
+#[derive(Clone, Copy, Debug)]
+enum HangUp {
+    Hup,
+    Int,
+    Term,
+}
+
+impl HangUp {
+    /// The signal's number, for the exit status.
+    fn number(self) -> u8 {
+        match self {
+            HangUp::Hup => 1,
+            HangUp::Int => 2,
+            HangUp::Term => 15,
+        }
+    }
+}
+
+/// Resolves with the first of SIGTERM, SIGINT and SIGHUP; never, where they cannot be
+/// listened for.
+#[cfg(unix)]
+async fn hang_up_signal() -> Option<HangUp> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) else {
+        eprintln!("switchboard-conductor: cannot listen for signals; they will end it at once");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => Some(HangUp::Term),
+        _ = int.recv() => Some(HangUp::Int),
+        _ = hup.recv() => Some(HangUp::Hup),
+    }
+}
+
+#[cfg(not(unix))]
+async fn hang_up_signal() -> Option<HangUp> {
+    let _ = tokio::signal::ctrl_c().await;
+    Some(HangUp::Int)
 }

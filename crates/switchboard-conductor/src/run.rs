@@ -28,7 +28,11 @@ use crate::route::Route;
 use crate::state::{Bounds, ChainState, Link};
 use crate::trace::Trace;
 
-pub(crate) async fn run(chain: Chain, editor: impl ConnectTo<Agent>) -> Result<(), Error> {
+pub(crate) async fn run(
+    chain: Chain,
+    editor: impl ConnectTo<Agent>,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
     let Chain {
         proxies,
         agent,
@@ -105,6 +109,9 @@ pub(crate) async fn run(chain: Chain, editor: impl ConnectTo<Agent>) -> Result<(
                 async move |cx| {
                     state.link(0, Link::Editor(cx.clone()));
                     tokio::select! {
+                        // Told to stop (a signal, for the program): like a hang-up, without
+                        // waiting for answers.
+                        () = stop => state.end(None),
                         () = cx.input_ended() => {
                             // An editor may close its side and go on reading: what it asked
                             // is answered first. After the connection's input-end grace its
@@ -212,15 +219,11 @@ async fn serve<R: switchboard::Role>(
         state.end(Some(cause));
     }
     if let Some(process) = process {
-        let mut process = process.lock().await;
         // Its stdin is closed: a well-behaved component exits now. One that does not is
-        // killed with everything it started, and waited for, so that it is gone before the
-        // conductor is (dropping it would only send the signal).
-        if tokio::time::timeout(EXIT_GRACE, process.wait())
-            .await
-            .is_err()
-        {
-            let _ = process.kill().await;
+        // killed with everything it started after its grace, and reaped, so that it is gone
+        // before the conductor is.
+        if let Err(error) = process.lock().await.end().await {
+            tracing::warn!(component = state.name(node), %error, "ending it failed");
         }
     }
 }

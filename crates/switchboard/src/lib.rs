@@ -88,7 +88,9 @@ pub use timer::Timer;
 pub use timer::TokioTimer;
 pub use transport::{ByteStreams, Channel, ConnectTo, Lines, Transport};
 #[cfg(feature = "tokio")]
-pub use transport::{ChildCommand, ChildProcess, ChildStdio, DEFAULT_STDERR_TAIL_BYTES, Stdio};
+pub use transport::{
+    ChildCommand, ChildProcess, ChildStdio, DEFAULT_EXIT_GRACE, DEFAULT_STDERR_TAIL_BYTES, Stdio,
+};
 
 pub use switchboard_macros::{JsonRpcNotification, JsonRpcRequest, JsonRpcResponse};
 

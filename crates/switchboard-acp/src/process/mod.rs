@@ -279,4 +279,17 @@ impl AgentProcess {
     pub async fn kill(&mut self) -> Result<(), Error> {
         self.child.kill().await
     }
+
+    /// Ends the agent gently: closes its stdin (if its connection has not already), gives it
+    /// its exit grace (see `ChildCommand::exit_grace`) to exit, then kills it with its
+    /// process group, and reaps it. Returns whether it exited by itself. What dropping an
+    /// `AgentProcess` does in the background; await this where the grace must be given
+    /// before the program goes on (or exits).
+    ///
+    /// # Errors
+    ///
+    /// An [`Error::child_process`] if waiting for it or killing it failed.
+    pub async fn end(&mut self) -> Result<bool, Error> {
+        self.child.end().await
+    }
 }

@@ -27,7 +27,9 @@ pub use crate::actor::transport::{FrameDirection, Transport};
 pub use byte_streams::ByteStreams;
 pub use channel::Channel;
 #[cfg(feature = "tokio")]
-pub use child::{ChildCommand, ChildProcess, ChildStdio, DEFAULT_STDERR_TAIL_BYTES};
+pub use child::{
+    ChildCommand, ChildProcess, ChildStdio, DEFAULT_EXIT_GRACE, DEFAULT_STDERR_TAIL_BYTES,
+};
 pub use inspect::Inspect;
 pub use lines::Lines;
 #[cfg(feature = "tokio")]

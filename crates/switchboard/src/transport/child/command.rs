@@ -7,6 +7,10 @@ use std::path::{Path, PathBuf};
 /// otherwise: 64 KiB, enough for the last few dozen lines of a crash report.
 pub const DEFAULT_STDERR_TAIL_BYTES: usize = 64 * 1024;
 
+/// How long a child whose stdin was closed is given to exit before it is killed, unless told
+/// otherwise: 2 s (see [`ChildCommand::exit_grace`]).
+pub const DEFAULT_EXIT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A program to start as a child process: its path or name, its arguments, changes to the
 /// environment it inherits, its working directory, and how much of its stderr to keep.
 ///
@@ -41,6 +45,10 @@ pub struct ChildCommand {
     current_dir: Option<PathBuf>,
     stderr_tail_bytes: usize,
     echo_stderr: bool,
+    exit_grace: std::time::Duration,
+    /// A program, and its arguments, that starts the real one (see
+    /// [`ChildCommand::launched_by`]).
+    launcher: Option<(OsString, Vec<OsString>)>,
 }
 
 impl ChildCommand {
@@ -54,6 +62,8 @@ impl ChildCommand {
             current_dir: None,
             stderr_tail_bytes: DEFAULT_STDERR_TAIL_BYTES,
             echo_stderr: false,
+            exit_grace: DEFAULT_EXIT_GRACE,
+            launcher: None,
         }
     }
 
@@ -116,6 +126,45 @@ impl ChildCommand {
         self
     }
 
+    /// How long the child is given to exit, once its stdin is closed, before it is killed
+    /// with its process group, when it is ended by [`ChildProcess::end`](super::ChildProcess::end)
+    /// or by dropping its `ChildProcess` (default [`DEFAULT_EXIT_GRACE`]). A well-behaved
+    /// peer exits when its input ends; one that does not is still ended, after this.
+    #[must_use]
+    pub fn exit_grace(mut self, grace: std::time::Duration) -> Self {
+        self.exit_grace = grace;
+        self
+    }
+
+    /// The grace set with [`exit_grace`](ChildCommand::exit_grace).
+    pub fn get_exit_grace(&self) -> std::time::Duration {
+        self.exit_grace
+    }
+
+    /// Starts the program through `launcher`: what runs is `launcher ARGS... PROGRAM
+    /// PROGRAM_ARGS...`, and the launcher is expected to become the program (exec it) after
+    /// preparing the process. Names in messages and [`program`](ChildCommand::program) stay
+    /// the program's. `switchboard-conductor` starts its components through itself this way,
+    /// to tie them to its life (a parent-death signal) without unsafe code in between fork
+    /// and exec.
+    ///
+    /// ```
+    /// use switchboard::ChildCommand;
+    ///
+    /// let command = ChildCommand::new("my-agent").launched_by("nice", ["-n", "10"]);
+    /// assert_eq!(command.program(), "my-agent");
+    /// ```
+    #[must_use]
+    pub fn launched_by<I>(mut self, launcher: impl Into<OsString>, args: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<OsString>,
+    {
+        let args = args.into_iter().map(Into::into).collect();
+        self.launcher = Some((launcher.into(), args));
+        self
+    }
+
     /// Whether the child's stderr is copied onto this process's (see
     /// [`echo_stderr`](ChildCommand::echo_stderr)).
     pub fn get_echo_stderr(&self) -> bool {
@@ -158,7 +207,14 @@ impl ChildCommand {
     /// A tokio command with the program, arguments, environment and directory set; the
     /// caller decides the stdio and process settings.
     pub(super) fn to_tokio(&self) -> tokio::process::Command {
-        let mut command = tokio::process::Command::new(&self.program);
+        let mut command = match &self.launcher {
+            Some((launcher, launcher_args)) => {
+                let mut command = tokio::process::Command::new(launcher);
+                command.args(launcher_args).arg(&self.program);
+                command
+            }
+            None => tokio::process::Command::new(&self.program),
+        };
         command.args(&self.args);
         for (key, value) in &self.env {
             match value {

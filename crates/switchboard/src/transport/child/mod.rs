@@ -1,11 +1,13 @@
 //! A peer run as a child process, talked to over its stdin and stdout (feature `tokio`).
 //!
 //! - `command.rs`: [`ChildCommand`], what to run; `parse.rs` reads one from a command line.
-//! - this file: [`ChildProcess`], the running child and its lifetime (wait, kill, drop), and
-//!   [`ChildStdio`], its pipes as a component.
+//! - this file: [`ChildProcess`], the running child and its lifetime (wait, end, kill, drop),
+//!   and [`ChildStdio`], its pipes as a component.
+//! - `ending.rs`: how a child is ended: stdin closed, a grace, its group killed, reaped.
 //! - `stderr.rs`: the bounded tail of what the child writes to stderr.
 
 mod command;
+mod ending;
 mod parse;
 mod stderr;
 
@@ -14,7 +16,7 @@ use std::process::{ExitStatus, Stdio as StdStdio};
 
 use tokio::process::{Child, ChildStdin, ChildStdout};
 
-pub use command::{ChildCommand, DEFAULT_STDERR_TAIL_BYTES};
+pub use command::{ChildCommand, DEFAULT_EXIT_GRACE, DEFAULT_STDERR_TAIL_BYTES};
 use stderr::StderrTail;
 
 use super::{ByteStreams, ConnectTo, Transport, TransportConfig};
@@ -29,10 +31,12 @@ use crate::{Error, Role};
 /// usually), and then any request still waiting fails with a connection-closed error.
 /// [`ChildProcess::stderr_tail`] tells what the child said before it died.
 ///
-/// On unix the child leads a process group of its own, and killing it ([`ChildProcess::kill`],
-/// or dropping the `ChildProcess`) kills the whole group: processes the child started, which
-/// inherited the group, die with it instead of living on as orphans. Elsewhere only the child
-/// itself is killed.
+/// On unix the child leads a process group of its own, and killing it kills the whole group:
+/// processes the child started, which inherited the group, die with it instead of living on as
+/// orphans. Elsewhere only the child itself is killed. Ending it ([`ChildProcess::end`], or
+/// dropping the `ChildProcess`) is gentler first: its stdin is closed, it gets its
+/// [`exit_grace`](ChildCommand::exit_grace) to exit, and only then is it killed, and it is
+/// reaped either way. [`ChildProcess::kill`] skips the grace.
 ///
 /// ```no_run
 /// use switchboard::{ChildCommand, ChildProcess, Error, UntypedMessage, UntypedRole};
@@ -55,10 +59,13 @@ use crate::{Error, Role};
 /// }
 /// ```
 pub struct ChildProcess {
-    child: Child,
+    /// `None` only once dropped, when it is handed to the task that ends it.
+    child: Option<Child>,
     /// The program's name, for error messages.
     program: String,
     stderr: StderrTail,
+    /// How long it has to exit once its stdin is closed, when ended.
+    exit_grace: std::time::Duration,
 }
 
 impl ChildProcess {
@@ -101,7 +108,8 @@ impl ChildProcess {
             Error::child_process(format!("`{program}` started without a stderr pipe"))
         })?;
         Ok(ChildProcess {
-            child,
+            child: Some(child),
+            exit_grace: command.get_exit_grace(),
             program,
             stderr: StderrTail::start(
                 stderr,
@@ -118,7 +126,8 @@ impl ChildProcess {
     /// The pipes can be taken once: a second call fails, and so does a call after
     /// [`wait`](ChildProcess::wait), which closes the child's stdin.
     pub fn stdio(&mut self) -> Result<ChildStdio, Error> {
-        match (self.child.stdin.take(), self.child.stdout.take()) {
+        let child = self.child()?;
+        match (child.stdin.take(), child.stdout.take()) {
             (Some(stdin), Some(stdout)) => Ok(ChildStdio { stdin, stdout }),
             _ => Err(Error::child_process(format!(
                 "the stdin and stdout of `{}` were already taken (or closed by `wait`); \
@@ -131,7 +140,7 @@ impl ChildProcess {
     /// The operating system's id of the child, or `None` once `wait`, `try_wait` or `kill`
     /// has seen it exit.
     pub fn id(&self) -> Option<u32> {
-        self.child.id()
+        self.child.as_ref().and_then(Child::id)
     }
 
     /// The last bytes the child wrote to stderr, as text (invalid UTF-8 replaced).
@@ -156,8 +165,9 @@ impl ChildProcess {
     ///
     /// An [`Error::child_process`] if the operating system fails to report the exit.
     pub async fn wait(&mut self) -> Result<ExitStatus, Error> {
-        let status = self.child.wait().await.map_err(|error| {
-            Error::child_process(format!("waiting for `{}` failed: {error}", self.program))
+        let program = self.program.clone();
+        let status = self.child()?.wait().await.map_err(|error| {
+            Error::child_process(format!("waiting for `{program}` failed: {error}"))
         })?;
         self.stderr.settle().await;
         Ok(status)
@@ -172,13 +182,33 @@ impl ChildProcess {
     ///
     /// An [`Error::child_process`] if the operating system fails to report the child's state.
     pub fn try_wait(&mut self) -> Result<Option<ExitStatus>, Error> {
-        self.child.try_wait().map_err(|error| {
-            Error::child_process(format!("checking on `{}` failed: {error}", self.program))
+        let program = self.program.clone();
+        self.child()?.try_wait().map_err(|error| {
+            Error::child_process(format!("checking on `{program}` failed: {error}"))
         })
     }
 
-    /// Kills the child, on unix with its whole process group, and waits until it is gone.
-    /// Killing a child that has already exited does nothing and succeeds.
+    /// Ends the child: closes its stdin (unless [`stdio`](ChildProcess::stdio) took it; the
+    /// connection closes it when it ends), gives it its
+    /// [`exit_grace`](ChildCommand::exit_grace) to exit, then kills it with its process group
+    /// (on unix), and reaps it. Returns whether it exited by itself. Ending a child that has
+    /// already exited does nothing and returns `true`.
+    ///
+    /// # Errors
+    ///
+    /// An [`Error::child_process`] if waiting for it or killing it failed.
+    pub async fn end(&mut self) -> Result<bool, Error> {
+        let grace = self.exit_grace;
+        let program = self.program.clone();
+        let exited = ending::end(self.child()?, grace)
+            .await
+            .map_err(|error| Error::child_process(format!("ending `{program}` failed: {error}")))?;
+        self.stderr.settle().await;
+        Ok(exited)
+    }
+
+    /// Kills the child at once, on unix with its whole process group, and waits until it is
+    /// gone. Killing a child that has already exited does nothing and succeeds.
     ///
     /// Once the exit was seen (by `wait`, `try_wait` or an earlier `kill`), the group is no
     /// longer signalled: the system may have given its id to a new process by then.
@@ -188,49 +218,32 @@ impl ChildProcess {
     /// An [`Error::child_process`] if the child or its group could not be signalled (the
     /// child is still killed and waited for if the group could not be), or if waiting failed.
     pub async fn kill(&mut self) -> Result<(), Error> {
-        let Some(id) = self.child.id() else {
-            return Ok(());
-        };
-        // The group first, while the child is not yet waited for: until then its id, which is
-        // the group's id, cannot be given to another process.
-        #[cfg(unix)]
-        let group = kill_group(id);
-        #[cfg(not(unix))]
-        let group: std::io::Result<()> = Ok(());
-        self.child.kill().await.map_err(|error| {
-            Error::child_process(format!(
-                "killing `{}` (process {id}) failed: {error}",
-                self.program
-            ))
-        })?;
+        let program = self.program.clone();
+        let id = self.id();
+        let killed = ending::kill(self.child()?).await;
         self.stderr.settle().await;
-        group.map_err(|error| {
-            Error::child_process(format!(
-                "killing the process group of `{}` (process {id}) failed: {error}",
-                self.program
-            ))
+        killed.map_err(|error| {
+            let id = id.map_or_else(String::new, |id| format!(" (process {id})"));
+            Error::child_process(format!("killing `{program}`{id} failed: {error}"))
         })
+    }
+
+    /// The child, while this `ChildProcess` has it (always, until dropped).
+    fn child(&mut self) -> Result<&mut Child, Error> {
+        let program = &self.program;
+        self.child
+            .as_mut()
+            .ok_or_else(|| Error::child_process(format!("`{program}` was already ended")))
     }
 }
 
 impl Drop for ChildProcess {
-    /// Kills the child (on unix with its process group) without waiting for it: tokio reaps
-    /// it in the background.
+    /// Ends the child in the background, as [`end`](ChildProcess::end) does (stdin closed,
+    /// the grace, the group killed, reaped), on the tokio runtime it is dropped in; without
+    /// one, or if that runtime shuts down first, it is killed with its group at once.
     fn drop(&mut self) {
-        // A child already waited for needs nothing, and its group must not be signalled (see
-        // `kill`).
-        let Some(id) = self.child.id() else {
-            return;
-        };
-        #[cfg(not(unix))]
-        let _ = id;
-        #[cfg(unix)]
-        if let Err(error) = kill_group(id) {
-            let program = &self.program;
-            tracing::debug!(%error, %program, "killing a child's process group failed");
-        }
-        if let Err(error) = self.child.start_kill() {
-            tracing::debug!(%error, program = %self.program, "killing a child failed");
+        if let Some(child) = self.child.take() {
+            ending::end_in_background(child, self.exit_grace, self.program.clone());
         }
     }
 }
@@ -239,28 +252,8 @@ impl fmt::Debug for ChildProcess {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChildProcess")
             .field("program", &self.program)
-            .field("id", &self.child.id())
+            .field("id", &self.child.as_ref().and_then(Child::id))
             .finish_non_exhaustive()
-    }
-}
-
-/// Sends SIGKILL to the process group `id`. A group that no longer exists is not an error.
-#[cfg(unix)]
-fn kill_group(id: u32) -> std::io::Result<()> {
-    use rustix::process::{Pid, Signal, kill_process_group};
-
-    // Process 1's "group" means every process we may signal: never send that. A child of ours
-    // cannot have that id, so this only guards against the impossible.
-    let Some(pid) = i32::try_from(id)
-        .ok()
-        .filter(|&raw| raw > 1)
-        .and_then(Pid::from_raw)
-    else {
-        return Ok(());
-    };
-    match kill_process_group(pid, Signal::KILL) {
-        Ok(()) | Err(rustix::io::Errno::SRCH) => Ok(()),
-        Err(error) => Err(error.into()),
     }
 }
 
