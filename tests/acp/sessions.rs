@@ -270,15 +270,14 @@ async fn a_relative_cwd_is_refused_with_invalid_params() {
     peer.hang_up(agent).await;
 }
 
-/// `session/close` frees a session: after opening and closing many, with a prompt in each,
-/// the agent holds exactly what it held before (one keyed handler per open session, nothing
-/// else), and a closed session's prompt is answered -32002.
+/// `session/close` and `session/delete` free a session: after opening, closing and deleting
+/// many, with a prompt in each, the agent holds exactly what it held before (one keyed
+/// handler per open session, nothing else), and a deleted session's prompt is answered
+/// -32002.
 #[tokio::test]
 async fn sessions_opened_and_closed_leave_nothing_behind() {
     use std::sync::{Arc, OnceLock};
-    use switchboard_acp::schema::{
-        CloseSessionRequest, NewSessionRequest, PromptRequest, StopReason,
-    };
+    use switchboard_acp::schema::{NewSessionRequest, PromptRequest, StopReason};
     const SESSIONS: usize = 300;
     let agent_side = Arc::new(OnceLock::new());
     let agent = switchboard_examples::acp_echo::echo_agent().with_spawned({
@@ -300,10 +299,8 @@ async fn sessions_opened_and_closed_leave_nothing_behind() {
             let reason = session.prompt(format!("turn {n}"), |_| {}).await?;
             assert_eq!(reason.stop_reason, StopReason::EndTurn);
             let id = session.id().clone();
-            drop(session);
-            cx.send_request(CloseSessionRequest::new(id.clone()))
-                .block_task()
-                .await?;
+            session.close().await?;
+            cx.delete_session(id.clone()).block_task().await?;
             last = Some(id);
         }
         let after = census();
@@ -359,4 +356,65 @@ async fn an_unclaimed_session_request_is_resource_not_found_from_the_role_itself
     peer.request(5, "session/list", json!({})).await;
     crate::support::error_message(&peer.answer(5).await.0, -32601);
     peer.hang_up(served).await;
+}
+
+/// The whole lifecycle through the client's helpers against the echo agent: `session/list`
+/// pages by cursor; a closed session is listed, refuses prompts (-32002) until resumed, and
+/// then prompts like a new one; a deleted one is neither listed nor resumable.
+#[tokio::test]
+async fn sessions_are_listed_by_page_closed_resumed_and_deleted() {
+    use switchboard_acp::schema::{ListSessionsRequest, NewSessionRequest, ResumeSessionRequest};
+    use switchboard_examples::acp_echo::LIST_PAGE;
+    let sessions = 2 * LIST_PAGE + 3;
+    talk(echo_agent(), Client.builder(), async move |cx| {
+        cx.initialize(hello()).block_task().await?;
+        let mut ids = Vec::new();
+        for n in 0..sessions {
+            let cwd = if n % 2 == 0 { "/even" } else { "/odd" };
+            let (session, _) = cx.new_session(NewSessionRequest::new(cwd)).await?;
+            ids.push(session.id().clone());
+        }
+        let listed = cx.list_all_sessions(ListSessionsRequest::new()).await?;
+        let listed: Vec<_> = listed.into_iter().map(|info| info.session_id).collect();
+        assert_eq!(listed, ids, "every session, in order, across three pages");
+        let odd = cx
+            .list_all_sessions(ListSessionsRequest::new().cwd(std::path::PathBuf::from("/odd")))
+            .await?;
+        assert_eq!(odd.len(), sessions / 2);
+
+        let (session, _) = cx.new_session(NewSessionRequest::new("/")).await?;
+        let id = session.id().clone();
+        session.close().await?;
+        let refused = cx
+            .send_request(PromptRequest::new(id.clone(), vec![text("closed?")]))
+            .block_task()
+            .await;
+        assert_eq!(refused.expect_err("closed").code(), -32002);
+        let (mut resumed, _) = cx
+            .resume_session(ResumeSessionRequest::new(id.clone(), "/"), |_| {})
+            .await?;
+        let mut said = String::new();
+        resumed
+            .prompt("back again", |update| said.extend(chunk_text(&update)))
+            .await?;
+        assert_eq!(said, "back again ");
+
+        cx.delete_session(id.clone()).block_task().await?;
+        let listed = cx.list_all_sessions(ListSessionsRequest::new()).await?;
+        assert!(
+            listed.iter().all(|info| info.session_id != id),
+            "deleted, yet listed"
+        );
+        let gone = cx
+            .resume_session(ResumeSessionRequest::new(id.clone(), "/"), |_| {})
+            .await;
+        assert_eq!(gone.expect_err("deleted").code(), -32002);
+        let bad_cursor = cx
+            .send_request(ListSessionsRequest::new().cursor("not-a-cursor".to_owned()))
+            .block_task()
+            .await;
+        assert_eq!(bad_cursor.expect_err("a made-up cursor").code(), -32602);
+        Ok(())
+    })
+    .await;
 }

@@ -1,4 +1,5 @@
-//! The client's side of a session: open or load it, prompt it, read its updates.
+//! The client's side of a session: open, load or resume it, prompt it, read its updates,
+//! close it; list and delete sessions.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -15,10 +16,16 @@ use super::session_key;
 use crate::initialize::check_agent_version;
 use crate::role::Agent;
 use crate::schema::{
-    CancelNotification, ContentBlock, InitializeRequest, InitializeResponse, LoadSessionRequest,
-    LoadSessionResponse, NewSessionRequest, NewSessionResponse, PromptRequest, PromptResponse,
-    SessionId, SessionNotification, TextContent,
+    CancelNotification, CloseSessionRequest, CloseSessionResponse, ContentBlock,
+    DeleteSessionRequest, DeleteSessionResponse, InitializeRequest, InitializeResponse,
+    ListSessionsRequest, LoadSessionRequest, LoadSessionResponse, NewSessionRequest,
+    NewSessionResponse, PromptRequest, PromptResponse, ResumeSessionRequest, ResumeSessionResponse,
+    SessionId, SessionInfo, SessionNotification, TextContent,
 };
+
+/// At most this many pages are read by [`AcpClient::list_all_sessions`]: a guard against an
+/// agent whose cursors never end.
+pub const MAX_SESSION_LIST_PAGES: usize = 1024;
 
 /// How many events a session holds for its reader before the connection stops reading
 /// (backpressure: a session whose updates are not read slows the whole connection down).
@@ -39,10 +46,11 @@ pub enum SessionEvent {
 
 #[allow(clippy::large_enum_variant)]
 /// What flows from the connection to the session: its events, and the answer to the
-/// `session/load` that opened it (consumed before the session is handed out).
+/// `session/load` or `session/resume` that opened it (consumed before the session is handed
+/// out; its type is the request's answer).
 enum Event {
     Public(SessionEvent),
-    Loaded(Result<LoadSessionResponse, Error>),
+    Opened(Result<Box<dyn std::any::Any + Send>, Error>),
 }
 
 /// The client's requests that open things, on a connection to an agent.
@@ -69,6 +77,28 @@ pub trait AcpClient {
         request: LoadSessionRequest,
         on_update: impl FnMut(SessionNotification) + Send,
     ) -> impl Future<Output = Result<(ClientSession, LoadSessionResponse), Error>> + Send;
+
+    /// Resumes a session with `session/resume` (the agent advertises
+    /// `sessionCapabilities.resume`): like [`load_session`](AcpClient::load_session), without
+    /// the replay. Updates the agent sends before its answer go to `on_update`.
+    fn resume_session(
+        &self,
+        request: ResumeSessionRequest,
+        on_update: impl FnMut(SessionNotification) + Send,
+    ) -> impl Future<Output = Result<(ClientSession, ResumeSessionResponse), Error>> + Send;
+
+    /// Every session the agent lists (`session/list`, `sessionCapabilities.list`), following
+    /// `nextCursor` page by page (at most [`MAX_SESSION_LIST_PAGES`] pages; an agent whose
+    /// cursor repeats or never ends is an error). `request` sets the filter (`cwd`) and the
+    /// first cursor.
+    fn list_all_sessions(
+        &self,
+        request: ListSessionsRequest,
+    ) -> impl Future<Output = Result<Vec<SessionInfo>, Error>> + Send;
+
+    /// Deletes a session (`session/delete`, `sessionCapabilities.delete`): the agent forgets
+    /// it, and it is no longer listed.
+    fn delete_session(&self, id: SessionId) -> SentRequest<DeleteSessionResponse>;
 }
 
 impl AcpClient for ConnectionTo<Agent> {
@@ -103,27 +133,81 @@ impl AcpClient for ConnectionTo<Agent> {
     async fn load_session(
         &self,
         request: LoadSessionRequest,
-        mut on_update: impl FnMut(SessionNotification) + Send,
+        on_update: impl FnMut(SessionNotification) + Send,
     ) -> Result<(ClientSession, LoadSessionResponse), Error> {
-        self.ensure_outside_dispatch()?;
-        // The id is known up front, so the handler goes in before the request goes out.
-        let mut session = ClientSession::open(self, request.session_id.clone());
-        let mut loaded = session.sender()?;
-        self.send_request(request)
-            .on_receiving_result(async move |result| {
-                let _ = loaded.send(Event::Loaded(result)).await;
-                Ok(())
-            });
-        loop {
-            match session.events.next().await {
-                Some(Event::Public(SessionEvent::Update(update))) => on_update(update),
-                Some(Event::Loaded(result)) => return result.map(|response| (session, response)),
-                Some(Event::Public(SessionEvent::PromptFinished(_))) => {}
-                None => {
-                    return Err(Error::connection_closed(
-                        "the connection ended before `session/load` was answered",
-                    ));
+        let id = request.session_id.clone();
+        open_known(self, id, self.send_request(request), on_update).await
+    }
+
+    async fn resume_session(
+        &self,
+        request: ResumeSessionRequest,
+        on_update: impl FnMut(SessionNotification) + Send,
+    ) -> Result<(ClientSession, ResumeSessionResponse), Error> {
+        let id = request.session_id.clone();
+        open_known(self, id, self.send_request(request), on_update).await
+    }
+
+    async fn list_all_sessions(
+        &self,
+        mut request: ListSessionsRequest,
+    ) -> Result<Vec<SessionInfo>, Error> {
+        let mut sessions = Vec::new();
+        let mut seen_cursors = std::collections::HashSet::new();
+        for _ in 0..MAX_SESSION_LIST_PAGES {
+            let page = self.send_request(request.clone()).block_task().await?;
+            sessions.extend(page.sessions);
+            match page.next_cursor {
+                None => return Ok(sessions),
+                Some(cursor) if !seen_cursors.insert(cursor.clone()) => {
+                    return Err(Error::internal_error(format_args!(
+                        "the agent's `session/list` cursor `{cursor}` came back twice"
+                    )));
                 }
+                Some(cursor) => request.cursor = Some(cursor),
+            }
+        }
+        Err(Error::internal_error(format_args!(
+            "the agent's `session/list` did not end within {MAX_SESSION_LIST_PAGES} pages"
+        )))
+    }
+
+    fn delete_session(&self, id: SessionId) -> SentRequest<DeleteSessionResponse> {
+        self.send_request(DeleteSessionRequest::new(id))
+    }
+}
+
+/// Opens the handle of session `id` (whose handler goes in before `sent` leaves, the id being
+/// known), gives the updates that come before the answer to `on_update`, and returns the
+/// handle with the answer.
+async fn open_known<T: Send + 'static>(
+    cx: &ConnectionTo<Agent>,
+    id: SessionId,
+    sent: SentRequest<T>,
+    mut on_update: impl FnMut(SessionNotification) + Send,
+) -> Result<(ClientSession, T), Error> {
+    cx.ensure_outside_dispatch()?;
+    let mut session = ClientSession::open(cx, id);
+    let mut opened = session.sender()?;
+    sent.on_receiving_result(async move |result| {
+        let answer = result.map(|answer| Box::new(answer) as Box<dyn std::any::Any + Send>);
+        let _ = opened.send(Event::Opened(answer)).await;
+        Ok(())
+    });
+    loop {
+        match session.events.next().await {
+            Some(Event::Public(SessionEvent::Update(update))) => on_update(update),
+            Some(Event::Opened(result)) => {
+                let answer = result?.downcast::<T>().map_err(|_| {
+                    Error::internal_error("a session's opening answer had another type")
+                })?;
+                return Ok((session, *answer));
+            }
+            Some(Event::Public(SessionEvent::PromptFinished(_))) => {}
+            None => {
+                return Err(Error::connection_closed(
+                    "the connection ended before the session was opened",
+                ));
             }
         }
     }
@@ -218,6 +302,16 @@ impl ClientSession {
             .send_notification(CancelNotification::new(self.id.clone()))
     }
 
+    /// Closes the session (`session/close`, `sessionCapabilities.close`): the agent cancels
+    /// its work on it and frees it. The handle goes with it, so no more updates are routed
+    /// here.
+    pub async fn close(self) -> Result<CloseSessionResponse, Error> {
+        let request = CloseSessionRequest::new(self.id.clone());
+        let closed = self.cx.send_request(request).block_task().await;
+        drop(self);
+        closed
+    }
+
     /// A sender into this session's events, while the connection lasts.
     fn sender(&self) -> Result<mpsc::Sender<Event>, Error> {
         self.sender
@@ -236,7 +330,7 @@ impl Stream for ClientSession {
             match self.events.poll_next_unpin(cx) {
                 Poll::Ready(Some(Event::Public(event))) => return Poll::Ready(Some(event)),
                 // A late `session/load` answer has nobody waiting any more.
-                Poll::Ready(Some(Event::Loaded(_))) => {}
+                Poll::Ready(Some(Event::Opened(_))) => {}
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Pending => return Poll::Pending,
             }

@@ -16,7 +16,9 @@ mod agent;
 mod client;
 
 pub use agent::{AgentSession, Turn};
-pub use client::{AcpClient, ClientSession, SESSION_EVENT_BUFFER, SessionEvent};
+pub use client::{
+    AcpClient, ClientSession, MAX_SESSION_LIST_PAGES, SESSION_EVENT_BUFFER, SessionEvent,
+};
 
 use switchboard::dynamic::RoutingKey;
 use switchboard::{ConnectionTo, Dispatch, Error, Handled, Handler};
@@ -70,4 +72,42 @@ impl Handler<Agent> for ParkSessionUpdates {
             retry,
         })
     }
+}
+
+/// One page of `items` for an answer paged by cursor (`session/list`, say): the items from
+/// `cursor` on, at most `size` of them, and the cursor of the next page if there is one. The
+/// cursor is opaque to the client; here it is the position of the page's first item. A
+/// cursor this function did not make is refused with -32602.
+///
+/// ```
+/// use switchboard_acp::session::page;
+///
+/// let (first, next) = page(vec![1, 2, 3, 4, 5], None, 2).unwrap();
+/// assert_eq!((first, next.as_deref()), (vec![1, 2], Some("2")));
+/// let (last, next) = page(vec![1, 2, 3, 4, 5], Some("4"), 2).unwrap();
+/// assert_eq!((last, next), (vec![5], None));
+/// assert_eq!(page(vec![1], Some("nonsense"), 2).unwrap_err().code(), -32602);
+/// ```
+pub fn page<T>(
+    items: Vec<T>,
+    cursor: Option<&str>,
+    size: usize,
+) -> Result<(Vec<T>, Option<String>), switchboard::Error> {
+    let start = match cursor {
+        None => 0,
+        Some(cursor) => cursor
+            .parse::<usize>()
+            .ok()
+            .filter(|&start| start <= items.len())
+            .ok_or_else(|| {
+                switchboard::Error::invalid_params(format!(
+                    "`{cursor}` is not a cursor of this list"
+                ))
+            })?,
+    };
+    let size = size.max(1);
+    let end = start.saturating_add(size).min(items.len());
+    let next = (end < items.len()).then(|| end.to_string());
+    let page = items.into_iter().skip(start).take(end - start).collect();
+    Ok((page, next))
 }

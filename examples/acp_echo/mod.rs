@@ -16,11 +16,17 @@
 //!   so that a client which no longer waits for the answer still sees it, then answers the
 //!   request -32800.
 //!
-//! Sessions it created can be loaded again (`session/load`): it replays what was said.
-//! `session/close` cancels a session's turn and forgets the session, so an agent that serves
-//! many sessions over a long connection holds only the open ones. A prompt for a session it
-//! does not have (never had, or closed) is answered -32002 (resource not found) by the
+//! It serves the whole session lifecycle (see `sessions.rs`): `session/load` opens a session
+//! again and replays what was said, `session/resume` opens it without the replay,
+//! `session/list` lists the sessions it keeps, a page at a time, `session/close` cancels a
+//! session's turn and drops its handler (so a long connection serves only its open
+//! sessions), and `session/delete` forgets one altogether. A prompt for a session that is not
+//! open (never made, closed or deleted) is answered -32002 (resource not found) by the
 //! `Agent` role itself: no catch-all of its own is needed.
+
+mod sessions;
+
+pub use sessions::LIST_PAGE;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -30,18 +36,17 @@ use futures::future::{Either, select};
 
 use switchboard::dynamic::DynamicHandlerRegistration;
 use switchboard::message::Typed;
-use switchboard::{Builder, ConnectionTo, Dispatch, Error, Handled, Handler, Responder};
+use switchboard::{Builder, ConnectionTo, Dispatch, Error, Handled, Handler};
 use switchboard_acp::initialize::agent_response;
-use switchboard_acp::role::session_not_found;
 use switchboard_acp::schema::{
-    AgentCapabilities, ClientCapabilities, CloseSessionRequest, CloseSessionResponse, ContentBlock,
-    ContentChunk, Implementation, InitializeRequest, LoadSessionRequest, LoadSessionResponse,
-    NewSessionRequest, NewSessionResponse, PermissionOption, PermissionOptionKind, PromptRequest,
+    AgentCapabilities, ClientCapabilities, CloseSessionRequest, ContentBlock, ContentChunk,
+    DeleteSessionRequest, Implementation, InitializeRequest, ListSessionsRequest,
+    LoadSessionRequest, NewSessionRequest, PermissionOption, PermissionOptionKind, PromptRequest,
     PromptResponse, ReadTextFileRequest, RequestPermissionOutcome, RequestPermissionRequest,
-    SessionCapabilities, SessionCloseCapabilities, SessionId, SessionUpdate, StopReason,
+    ResumeSessionRequest, SessionCapabilities, SessionCloseCapabilities, SessionDeleteCapabilities,
+    SessionId, SessionListCapabilities, SessionResumeCapabilities, SessionUpdate, StopReason,
     TextContent, ToolCallUpdate, ToolCallUpdateFields, WriteTextFileRequest,
 };
-use switchboard_acp::session::session_key;
 use switchboard_acp::{Agent, AgentSession, Client, Turn};
 
 /// What the echo agent remembers across its connection.
@@ -52,12 +57,13 @@ struct EchoState {
     created: u64,
 }
 
-/// One session: its handle, what was said (for `session/load`), and the keyed handler that
-/// serves it (dropped with the session).
+/// One session: its handle, what was said (for `session/load`), where it works, and while it
+/// is open the keyed handler that serves it.
 struct EchoSession {
     handle: AgentSession,
     transcript: Arc<Mutex<Vec<SessionUpdate>>>,
-    _serving: DynamicHandlerRegistration,
+    cwd: PathBuf,
+    serving: Option<DynamicHandlerRegistration>,
 }
 
 type Shared = Arc<Mutex<EchoState>>;
@@ -72,6 +78,9 @@ pub fn echo_agent() -> Builder<Agent, impl Handler<Client> + 'static> {
     let for_new = Arc::clone(&state);
     let for_load = Arc::clone(&state);
     let for_close = Arc::clone(&state);
+    let for_resume = Arc::clone(&state);
+    let for_list = Arc::clone(&state);
+    let for_delete = Arc::clone(&state);
     Agent
         .builder()
         .name("acp_echo_agent")
@@ -82,7 +91,11 @@ pub fn echo_agent() -> Builder<Agent, impl Handler<Client> + 'static> {
                     AgentCapabilities::new()
                         .load_session(true)
                         .session_capabilities(
-                            SessionCapabilities::new().close(SessionCloseCapabilities::new()),
+                            SessionCapabilities::new()
+                                .list(SessionListCapabilities::new())
+                                .resume(SessionResumeCapabilities::new())
+                                .close(SessionCloseCapabilities::new())
+                                .delete(SessionDeleteCapabilities::new()),
                         ),
                 )
                 .agent_info(Implementation::new(
@@ -92,91 +105,28 @@ pub fn echo_agent() -> Builder<Agent, impl Handler<Client> + 'static> {
             std::future::ready(responder.respond(answer))
         })
         .on_receive_request(move |request: NewSessionRequest, responder, cx| {
-            std::future::ready(new_session(&for_new, request, responder, cx))
+            std::future::ready(sessions::new_session(&for_new, request, responder, &cx))
         })
         .on_receive_request(move |request: LoadSessionRequest, responder, cx| {
-            std::future::ready(load_session(&for_load, request, responder, cx))
+            std::future::ready(sessions::load_session(&for_load, &request, responder, &cx))
+        })
+        .on_receive_request(move |request: ResumeSessionRequest, responder, cx| {
+            std::future::ready(sessions::resume_session(
+                &for_resume,
+                &request,
+                responder,
+                &cx,
+            ))
+        })
+        .on_receive_request(move |request: ListSessionsRequest, responder, _cx| {
+            std::future::ready(sessions::list_sessions(&for_list, &request, responder))
         })
         .on_receive_request(move |request: CloseSessionRequest, responder, _cx| {
-            std::future::ready(close_session(&for_close, &request, responder))
+            std::future::ready(sessions::close_session(&for_close, &request, responder))
         })
-}
-
-/// Cancels the session's turn and forgets it; its keyed handler goes with it.
-fn close_session(
-    state: &Shared,
-    request: &CloseSessionRequest,
-    responder: Responder<CloseSessionResponse>,
-) -> Result<(), Error> {
-    let Some(closed) = lock(state).sessions.remove(&request.session_id) else {
-        return responder.respond_with_error(session_not_found(&request.session_id.0));
-    };
-    closed.handle.cancel();
-    drop(closed);
-    responder.respond(CloseSessionResponse::new())
-}
-
-fn new_session(
-    state: &Shared,
-    request: NewSessionRequest,
-    responder: Responder<NewSessionResponse>,
-    cx: ConnectionTo<Client>,
-) -> Result<(), Error> {
-    let mut guard = lock(state);
-    guard.created += 1;
-    let id = SessionId::new(format!("echo-{}", guard.created));
-    let handle = AgentSession::new(id.clone(), cx.clone());
-    let transcript = Arc::new(Mutex::new(Vec::new()));
-    let serving = cx.add_keyed_handler(
-        session_key(&id),
-        SessionHandler {
-            session: handle.clone(),
-            state: Arc::clone(state),
-            transcript: Arc::clone(&transcript),
-            cwd: request.cwd,
-        },
-    );
-    guard.sessions.insert(
-        id.clone(),
-        EchoSession {
-            handle,
-            transcript,
-            _serving: serving,
-        },
-    );
-    drop(guard);
-    responder.respond(NewSessionResponse::new(id))
-}
-
-fn load_session(
-    state: &Shared,
-    request: LoadSessionRequest,
-    responder: Responder<LoadSessionResponse>,
-    cx: ConnectionTo<Client>,
-) -> Result<(), Error> {
-    let found = lock(state)
-        .sessions
-        .get(&request.session_id)
-        .map(|session| (session.handle.clone(), Arc::clone(&session.transcript)));
-    let Some((handle, transcript)) = found else {
-        return responder.respond_with_error(Error::invalid_params(format_args!(
-            "no session `{}`: this agent loads only sessions it created",
-            request.session_id
-        )));
-    };
-    let replay = transcript
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
-    // The history goes out as updates first, then the answer: a task, so that a long
-    // history waits for room without holding up the dispatch loop.
-    cx.spawn(async move {
-        for update in replay {
-            handle.update(update).await?;
-        }
-        responder.respond(LoadSessionResponse::new())
-    });
-    Ok(())
+        .on_receive_request(move |request: DeleteSessionRequest, responder, _cx| {
+            std::future::ready(sessions::delete_session(&for_delete, &request, responder))
+        })
 }
 
 /// Serves one session's `session/prompt` and `session/cancel`.

@@ -1,0 +1,179 @@
+//! The echo agent's session lifecycle: `session/new`, `load`, `resume`, `list`, `close` and
+//! `delete`.
+//!
+//! A session is kept from `session/new` until `session/delete`. While it is open it has a
+//! keyed handler for its prompts; `session/close` cancels its turn and drops that handler,
+//! and `session/load` or `session/resume` opens it again. `session/list` lists every session
+//! kept (open or closed), [`LIST_PAGE`] at a time.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use switchboard::{ConnectionTo, Error, Responder};
+use switchboard_acp::role::session_not_found;
+use switchboard_acp::schema::{
+    CloseSessionRequest, CloseSessionResponse, DeleteSessionRequest, DeleteSessionResponse,
+    ListSessionsRequest, ListSessionsResponse, LoadSessionRequest, LoadSessionResponse,
+    NewSessionRequest, NewSessionResponse, ResumeSessionRequest, ResumeSessionResponse, SessionId,
+    SessionInfo,
+};
+use switchboard_acp::session::{page, session_key};
+use switchboard_acp::{AgentSession, Client};
+
+use super::{EchoSession, SessionHandler, Shared, lock};
+
+/// How many sessions one `session/list` answer holds; the rest follow its `nextCursor`.
+pub const LIST_PAGE: usize = 10;
+
+pub(super) fn new_session(
+    state: &Shared,
+    request: NewSessionRequest,
+    responder: Responder<NewSessionResponse>,
+    cx: &ConnectionTo<Client>,
+) -> Result<(), Error> {
+    let mut guard = lock(state);
+    guard.created += 1;
+    let id = SessionId::new(format!("echo-{}", guard.created));
+    let mut session = EchoSession {
+        handle: AgentSession::new(id.clone(), cx.clone()),
+        transcript: Arc::new(Mutex::new(Vec::new())),
+        cwd: request.cwd,
+        serving: None,
+    };
+    open(&mut session, state, cx);
+    guard.sessions.insert(id.clone(), session);
+    drop(guard);
+    responder.respond(NewSessionResponse::new(id))
+}
+
+/// Gives `session` its keyed handler, unless it has one.
+fn open(session: &mut EchoSession, state: &Shared, cx: &ConnectionTo<Client>) {
+    if session.serving.is_some() {
+        return;
+    }
+    let handler = SessionHandler {
+        session: session.handle.clone(),
+        state: Arc::clone(state),
+        transcript: Arc::clone(&session.transcript),
+        cwd: session.cwd.clone(),
+    };
+    session.serving = Some(cx.add_keyed_handler(session_key(session.handle.id()), handler));
+}
+
+pub(super) fn load_session(
+    state: &Shared,
+    request: &LoadSessionRequest,
+    responder: Responder<LoadSessionResponse>,
+    cx: &ConnectionTo<Client>,
+) -> Result<(), Error> {
+    let mut guard = lock(state);
+    let Some(session) = guard.sessions.get_mut(&request.session_id) else {
+        drop(guard);
+        return responder.respond_with_error(Error::invalid_params(format_args!(
+            "no session `{}`: this agent loads only sessions it created",
+            request.session_id
+        )));
+    };
+    open(session, state, cx);
+    let handle = session.handle.clone();
+    let replay = session
+        .transcript
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    drop(guard);
+    // The history goes out as updates first, then the answer: a task, so that a long
+    // history waits for room without holding up the dispatch loop.
+    cx.spawn(async move {
+        for update in replay {
+            handle.update(update).await?;
+        }
+        responder.respond(LoadSessionResponse::new())
+    });
+    Ok(())
+}
+
+/// Opens a kept session again, without replaying it.
+pub(super) fn resume_session(
+    state: &Shared,
+    request: &ResumeSessionRequest,
+    responder: Responder<ResumeSessionResponse>,
+    cx: &ConnectionTo<Client>,
+) -> Result<(), Error> {
+    let mut guard = lock(state);
+    let Some(session) = guard.sessions.get_mut(&request.session_id) else {
+        drop(guard);
+        return responder.respond_with_error(session_not_found(&request.session_id.0));
+    };
+    open(session, state, cx);
+    drop(guard);
+    responder.respond(ResumeSessionResponse::new())
+}
+
+/// Every kept session (in `cwd`, if the request names one), in the order they were made, a
+/// page at a time.
+pub(super) fn list_sessions(
+    state: &Shared,
+    request: &ListSessionsRequest,
+    responder: Responder<ListSessionsResponse>,
+) -> Result<(), Error> {
+    let guard = lock(state);
+    let mut kept: Vec<(u64, SessionInfo)> = guard
+        .sessions
+        .values()
+        .filter(|session| request.cwd.as_ref().is_none_or(|cwd| *cwd == session.cwd))
+        .map(|session| {
+            let id = session.handle.id().clone();
+            let info = SessionInfo::new(id.clone(), session.cwd.clone());
+            (creation_number(&id), info)
+        })
+        .collect();
+    drop(guard);
+    kept.sort_by_key(|(number, _)| *number);
+    let infos = kept.into_iter().map(|(_, info)| info).collect();
+    match page(infos, request.cursor.as_deref(), LIST_PAGE) {
+        Ok((sessions, next)) => {
+            responder.respond(ListSessionsResponse::new(sessions).next_cursor(next))
+        }
+        Err(error) => responder.respond_with_error(error),
+    }
+}
+
+/// `N` in `echo-N`: the order sessions were made in.
+fn creation_number(id: &SessionId) -> u64 {
+    id.0.strip_prefix("echo-")
+        .and_then(|number| number.parse().ok())
+        .unwrap_or(u64::MAX)
+}
+
+/// Cancels the session's turn and drops its handler; the session is kept (listed, and
+/// opened again by `session/load` or `session/resume`) until deleted.
+pub(super) fn close_session(
+    state: &Shared,
+    request: &CloseSessionRequest,
+    responder: Responder<CloseSessionResponse>,
+) -> Result<(), Error> {
+    let mut guard = lock(state);
+    let Some(session) = guard.sessions.get_mut(&request.session_id) else {
+        drop(guard);
+        return responder.respond_with_error(session_not_found(&request.session_id.0));
+    };
+    session.handle.cancel();
+    let serving = session.serving.take();
+    drop(guard);
+    drop(serving);
+    responder.respond(CloseSessionResponse::new())
+}
+
+/// Forgets the session altogether: its turn is cancelled, its handler and history dropped.
+pub(super) fn delete_session(
+    state: &Shared,
+    request: &DeleteSessionRequest,
+    responder: Responder<DeleteSessionResponse>,
+) -> Result<(), Error> {
+    let Some(deleted) = lock(state).sessions.remove(&request.session_id) else {
+        return responder.respond_with_error(session_not_found(&request.session_id.0));
+    };
+    deleted.handle.cancel();
+    drop(deleted);
+    responder.respond(DeleteSessionResponse::new())
+}
