@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `cli.rs` | the `acp_client` program: `--help`, bad arguments, `--cancel-after`, `--trace`, `--verbose` |
 //! | `handshake.rs` | `initialize`: version negotiation, the gate before it, no second one |
-//! | `sessions.rs` | streamed updates in order, updates racing `session/new`, `session/load`, 1 000 sessions |
+//! | `sessions.rs` | streamed updates in order, updates racing `session/new`, `session/load`, 1 000 sessions, list/close/resume/delete, -32002 for an unclaimed session |
 //! | `cancel.rs` | `session/cancel` ends a held turn `cancelled`; `$/cancel_request` ends it too and answers -32800 |
 //! | `callbacks.rs` | the agent reads files and asks permission to write them through the client |
 //! | `extensions.rs` | extension methods and `_meta` pass through untouched |

@@ -17,10 +17,12 @@ use futures::channel::oneshot;
 use sdk::v1::ConnectionTo as SdkConnection;
 use switchboard::{Builder, ByteStreams, ConnectionTo, Error, Handler};
 use switchboard_acp::schema::{
-    AgentCapabilities, CancelNotification, ContentBlock, ContentChunk, Implementation,
-    InitializeRequest, InitializeResponse, NewSessionRequest, NewSessionResponse, PermissionOption,
-    PermissionOptionKind, PromptRequest, PromptResponse, ProtocolVersion, ReadTextFileRequest,
-    RequestPermissionOutcome, RequestPermissionRequest, SessionId, SessionNotification,
+    AgentCapabilities, CancelNotification, CloseSessionRequest, CloseSessionResponse, ContentBlock,
+    ContentChunk, DeleteSessionRequest, DeleteSessionResponse, Implementation, InitializeRequest,
+    InitializeResponse, ListSessionsRequest, ListSessionsResponse, NewSessionRequest,
+    NewSessionResponse, PermissionOption, PermissionOptionKind, PromptRequest, PromptResponse,
+    ProtocolVersion, ReadTextFileRequest, RequestPermissionOutcome, RequestPermissionRequest,
+    ResumeSessionRequest, ResumeSessionResponse, SessionId, SessionInfo, SessionNotification,
     SessionUpdate, StopReason, TextContent, ToolCallUpdate, ToolCallUpdateFields,
     WriteTextFileRequest,
 };
@@ -38,6 +40,12 @@ fn sdk_agent() -> sdk::v1::Builder<sdk::Agent, impl sdk::HandleDispatchFrom<sdk:
     let holds: Holds = Arc::default();
     let for_cancel = Arc::clone(&holds);
     let mut opened = 0_u32;
+    // The sessions it keeps, in the order they were made (for list, resume and delete).
+    let kept: Arc<Mutex<Vec<SessionId>>> = Arc::default();
+    let for_new = Arc::clone(&kept);
+    let for_list = Arc::clone(&kept);
+    let for_resume = Arc::clone(&kept);
+    let for_delete = Arc::clone(&kept);
     sdk::Agent
         .v1()
         .name("sdk-agent")
@@ -55,7 +63,53 @@ fn sdk_agent() -> sdk::v1::Builder<sdk::Agent, impl sdk::HandleDispatchFrom<sdk:
         .on_receive_request(
             async move |_: NewSessionRequest, responder, _cx| {
                 opened += 1;
-                responder.respond(NewSessionResponse::new(format!("sdk-{opened}")))
+                let id = SessionId::new(format!("sdk-{opened}"));
+                for_new.lock().unwrap().push(id.clone());
+                responder.respond(NewSessionResponse::new(id))
+            },
+            sdk::on_receive_request!(),
+        )
+        .on_receive_request(
+            async move |list: ListSessionsRequest, responder, _cx| {
+                // Two a page; the cursor is the position of the page's first session.
+                let kept = for_list.lock().unwrap().clone();
+                let start: usize = list.cursor.as_deref().map_or(0, |c| c.parse().unwrap());
+                let end = (start + 2).min(kept.len());
+                let sessions = kept[start..end]
+                    .iter()
+                    .map(|id| SessionInfo::new(id.clone(), "/"))
+                    .collect();
+                let next = (end < kept.len()).then(|| end.to_string());
+                responder.respond(ListSessionsResponse::new(sessions).next_cursor(next))
+            },
+            sdk::on_receive_request!(),
+        )
+        .on_receive_request(
+            async move |resume: ResumeSessionRequest, responder, _cx| {
+                if for_resume.lock().unwrap().contains(&resume.session_id) {
+                    responder.respond(ResumeSessionResponse::new())
+                } else {
+                    responder.respond_with_error(sdk::Error::new(
+                        sdk::ErrorCode::RESOURCE_NOT_FOUND,
+                        "no such session",
+                    ))
+                }
+            },
+            sdk::on_receive_request!(),
+        )
+        .on_receive_request(
+            async move |_: CloseSessionRequest, responder, _cx| {
+                responder.respond(CloseSessionResponse::new())
+            },
+            sdk::on_receive_request!(),
+        )
+        .on_receive_request(
+            async move |delete: DeleteSessionRequest, responder, _cx| {
+                for_delete
+                    .lock()
+                    .unwrap()
+                    .retain(|id| *id != delete.session_id);
+                responder.respond(DeleteSessionResponse::new())
             },
             sdk::on_receive_request!(),
         )
@@ -299,4 +353,47 @@ async fn the_sdk_agent_asks_our_client_and_does_not_write_when_refused() {
     assert_eq!(reason, StopReason::EndTurn);
     assert_eq!(said, format!("store >{path} [refused {path}] "));
     assert!(!file.path().exists());
+}
+
+/// Our client's session helpers against the SDK agent: `list_all_sessions` follows its
+/// cursors across pages, `ClientSession::close`, `resume_session` (and a prompt after it),
+/// and `delete_session`.
+#[tokio::test]
+async fn our_client_lists_closes_resumes_and_deletes_sdk_sessions() {
+    let (listed, said, after_delete) = against_sdk_agent(Client.builder(), async |cx| {
+        cx.initialize(hello()).block_task().await?;
+        let mut made = Vec::new();
+        for _ in 0..5 {
+            let (session, _) = cx.new_session(NewSessionRequest::new("/")).await?;
+            made.push(session.id().clone());
+        }
+        let listed: Vec<SessionId> = cx
+            .list_all_sessions(ListSessionsRequest::new())
+            .await?
+            .into_iter()
+            .map(|info| info.session_id)
+            .collect();
+        assert_eq!(listed, made, "five sessions over three pages");
+        let (session, _) = cx.new_session(NewSessionRequest::new("/")).await?;
+        let id = session.id().clone();
+        session.close().await?;
+        let (mut resumed, _) = cx
+            .resume_session(ResumeSessionRequest::new(id.clone(), "/"), |_| {})
+            .await?;
+        let mut said = String::new();
+        resumed
+            .prompt("once more", |update| said.extend(chunk_text(&update)))
+            .await?;
+        cx.delete_session(id.clone()).block_task().await?;
+        let after_delete = cx
+            .list_all_sessions(ListSessionsRequest::new())
+            .await?
+            .iter()
+            .any(|info| info.session_id == id);
+        Ok((listed.len(), said, after_delete))
+    })
+    .await;
+    assert_eq!(listed, 5);
+    assert_eq!(said, "once more ");
+    assert!(!after_delete);
 }

@@ -363,3 +363,71 @@ async fn a_prompt_the_sdk_client_drops_does_not_upset_our_agent() {
     assert_eq!(after.stop_reason, StopReason::EndTurn);
     assert_eq!(said_after.as_deref(), Some("after "));
 }
+
+/// The official SDK's client drives the echo agent's session lifecycle with the schema's own
+/// requests: list (paged), close, resume, delete.
+#[tokio::test]
+async fn the_sdk_client_lists_closes_resumes_and_deletes_our_sessions() {
+    use switchboard_acp::schema::{
+        CloseSessionRequest, DeleteSessionRequest, ListSessionsRequest, NewSessionRequest,
+        ResumeSessionRequest,
+    };
+    let (listed, pages, refused, resumed, after_delete) =
+        against_echo_agent(sdk::Client.v1(), async |cx| {
+            cx.send_request(InitializeRequest::new(ProtocolVersion::V1))
+                .block_task()
+                .await?;
+            let mut made = Vec::new();
+            for _ in 0..switchboard_examples::acp_echo::LIST_PAGE + 1 {
+                let session = cx
+                    .send_request(NewSessionRequest::new("/"))
+                    .block_task()
+                    .await?;
+                made.push(session.session_id);
+            }
+            let first = cx
+                .send_request(ListSessionsRequest::new())
+                .block_task()
+                .await?;
+            let cursor = first.next_cursor.clone().expect("a second page");
+            let second = cx
+                .send_request(ListSessionsRequest::new().cursor(cursor))
+                .block_task()
+                .await?;
+            let mut listed: Vec<_> = first.sessions.into_iter().map(|s| s.session_id).collect();
+            listed.extend(second.sessions.into_iter().map(|s| s.session_id));
+            let pages = (listed == made, second.next_cursor.is_none());
+            let id = made[0].clone();
+            cx.send_request(CloseSessionRequest::new(id.clone()))
+                .block_task()
+                .await?;
+            let refused = cx
+                .send_request(PromptRequest::new(id.clone(), vec!["closed?".into()]))
+                .block_task()
+                .await
+                .err()
+                .map(|error| error.code);
+            let resumed = cx
+                .send_request(ResumeSessionRequest::new(id.clone(), "/"))
+                .block_task()
+                .await
+                .is_ok();
+            cx.send_request(DeleteSessionRequest::new(id.clone()))
+                .block_task()
+                .await?;
+            let after_delete = cx
+                .send_request(ListSessionsRequest::new())
+                .block_task()
+                .await?
+                .sessions
+                .iter()
+                .any(|session| session.session_id == id);
+            Ok((listed.len(), pages, refused, resumed, after_delete))
+        })
+        .await;
+    assert_eq!(listed, switchboard_examples::acp_echo::LIST_PAGE + 1);
+    assert_eq!(pages, (true, true), "every session, in order, on two pages");
+    assert_eq!(refused, Some(sdk::ErrorCode::RESOURCE_NOT_FOUND));
+    assert!(resumed);
+    assert!(!after_delete, "a deleted session is not listed");
+}
