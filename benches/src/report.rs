@@ -19,7 +19,7 @@ impl Impl {
         match self {
             Impl::Raw => "raw loop (duplex pipe)".to_owned(),
             Impl::Switchboard(over) => format!("switchboard {}", over.name()),
-            Impl::Sdk(over) => format!("ACP SDK 5.0.0 {}", over.name()),
+            Impl::Sdk(over) => format!("ACP SDK 5.2.0 {}", over.name()),
         }
     }
 }

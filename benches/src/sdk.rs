@@ -1,4 +1,4 @@
-//! The same workloads on the official ACP Rust SDK (`agent-client-protocol` 5.0.0), over its
+//! The same workloads on the official ACP Rust SDK (`agent-client-protocol` 5.2.0), over its
 //! `Channel` or its `ByteStreams` on the same byte pipe, with the same message shapes.
 
 use std::sync::Arc;

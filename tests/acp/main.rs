@@ -1,5 +1,5 @@
 //! ACP tests: our client against the echo agent in process, and both ends against the
-//! official Rust SDK (`agent-client-protocol` 5.0.0), in process and across processes.
+//! official Rust SDK (`agent-client-protocol` 5.2.0), in process and across processes.
 //!
 //! | file | what it proves |
 //! |---|---|

@@ -1,4 +1,4 @@
-//! Our client against an agent built on the official SDK (`agent-client-protocol` 5.0.0),
+//! Our client against an agent built on the official SDK (`agent-client-protocol` 5.2.0),
 //! over an in-memory byte pipe: the handshake, streamed updates, cancellation, and the SDK
 //! agent's requests to our client (permission, reading and writing files).
 //!
@@ -55,7 +55,7 @@ fn sdk_agent() -> sdk::v1::Builder<sdk::Agent, impl sdk::HandleDispatchFrom<sdk:
                 responder.respond(
                     InitializeResponse::new(ProtocolVersion::V1)
                         .agent_capabilities(AgentCapabilities::new())
-                        .agent_info(Implementation::new("sdk-agent", "5.0.0")),
+                        .agent_info(Implementation::new("sdk-agent", "5.2.0")),
                 )
             },
             sdk::on_receive_request!(),

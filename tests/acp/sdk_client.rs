@@ -1,4 +1,4 @@
-//! The official SDK's client (`agent-client-protocol` 5.0.0) against our echo agent, over an
+//! The official SDK's client (`agent-client-protocol` 5.2.0) against our echo agent, over an
 //! in-memory byte pipe: the handshake, a prompt with its updates (through the SDK's own
 //! session API), cancelling a held turn, `session/load`, and our agent's requests to the
 //! SDK client (reading a file, asking permission, writing).

@@ -1,5 +1,5 @@
 //! Our prefix proxies in front of an agent built on the official SDK
-//! (`agent-client-protocol` 5.0.0), connected to the conductor over an in-memory byte pipe:
+//! (`agent-client-protocol` 5.2.0), connected to the conductor over an in-memory byte pipe:
 //! the SDK agent echoes the prompt it got, tags included, and a turn it holds ends
 //! `cancelled` when the editor's `session/cancel` reaches it through the proxies.
 //!
@@ -44,7 +44,7 @@ async fn sdk_agent(writer: DuplexStream, reader: DuplexStream) -> Result<(), sdk
                 responder.respond(
                     InitializeResponse::new(ProtocolVersion::V1)
                         .agent_capabilities(AgentCapabilities::new())
-                        .agent_info(Implementation::new("sdk-agent", "5.0.0")),
+                        .agent_info(Implementation::new("sdk-agent", "5.2.0")),
                 )
             },
             sdk::on_receive_request!(),

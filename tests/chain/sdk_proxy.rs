@@ -1,4 +1,4 @@
-//! A proxy built on the official SDK (`agent-client-protocol` 5.0.0) in our chain, alone and
+//! A proxy built on the official SDK (`agent-client-protocol` 5.2.0) in our chain, alone and
 //! between two of ours: it speaks the same proxy-chain protocol (`proxy/initialize`,
 //! `proxy/successor`) to our conductor, its default forwarding carries what it does not
 //! handle (updates, the agent's file reads, `session/cancel`), and its prompt handler changes

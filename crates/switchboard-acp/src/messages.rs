@@ -143,7 +143,9 @@ macro_rules! table {
             #[cfg(feature = "unstable_session_status")]
             SessionStatusRequest(session_status) -> SessionStatusResponse,
             #[cfg(feature = "unstable_session_set_title")]
-            SetSessionTitleRequest(session_set_title) -> SetSessionTitleResponse
+            SetSessionTitleRequest(session_set_title) -> SetSessionTitleResponse,
+            #[cfg(feature = "unstable_session_options")]
+            SessionOptionsRequest(session_options) -> SessionOptionsResponse
         });
         table!(@requests $role, AgentRequest [ExtMethodRequest] CLIENT_METHOD_NAMES {
             WriteTextFileRequest(fs_write_text_file) -> WriteTextFileResponse,
