@@ -418,3 +418,36 @@ async fn sessions_are_listed_by_page_closed_resumed_and_deleted() {
     })
     .await;
 }
+
+/// `fork_session` (feature `unstable_session_fork`) opens the forked session like a new one:
+/// an update the agent sends for it before its answer is parked and reaches it.
+#[tokio::test]
+async fn a_forked_session_gets_the_updates_sent_before_its_answer() {
+    use switchboard_acp::schema::{
+        ContentChunk, ForkSessionRequest, ForkSessionResponse, SessionNotification, SessionUpdate,
+    };
+    let agent = Agent
+        .builder()
+        .on_receive_request(async |request: InitializeRequest, responder, _cx| {
+            responder.respond(agent_response(&request))
+        })
+        .on_receive_request(async |_: ForkSessionRequest, responder, cx| {
+            let chunk = ContentChunk::new(text("picked up where it was"));
+            let early = SessionNotification::new("fork-1", SessionUpdate::AgentMessageChunk(chunk));
+            cx.send_notification(early)?;
+            responder.respond(ForkSessionResponse::new("fork-1"))
+        });
+    let first = talk(agent, Client.builder(), async |cx| {
+        cx.initialize(hello()).block_task().await?;
+        let (mut fork, answer) = cx
+            .fork_session(ForkSessionRequest::new("original", "/"))
+            .await?;
+        assert_eq!(answer.session_id.0.as_ref(), "fork-1");
+        match fork.next().await {
+            Some(SessionEvent::Update(update)) => Ok(chunk_text(&update)),
+            other => panic!("expected the early update, got {other:?}"),
+        }
+    })
+    .await;
+    assert_eq!(first.as_deref(), Some("picked up where it was"));
+}

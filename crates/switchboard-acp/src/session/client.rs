@@ -99,6 +99,15 @@ pub trait AcpClient {
     /// Deletes a session (`session/delete`, `sessionCapabilities.delete`): the agent forgets
     /// it, and it is no longer listed.
     fn delete_session(&self, id: SessionId) -> SentRequest<DeleteSessionResponse>;
+
+    /// Forks a session with `session/fork` (feature `unstable_session_fork`): a new session
+    /// that starts from the other's conversation, opened like
+    /// [`new_session`](AcpClient::new_session).
+    #[cfg(feature = "unstable_session_fork")]
+    fn fork_session(
+        &self,
+        request: crate::schema::ForkSessionRequest,
+    ) -> impl Future<Output = Result<(ClientSession, crate::schema::ForkSessionResponse), Error>> + Send;
 }
 
 impl AcpClient for ConnectionTo<Agent> {
@@ -110,24 +119,21 @@ impl AcpClient for ConnectionTo<Agent> {
         &self,
         request: NewSessionRequest,
     ) -> Result<(ClientSession, NewSessionResponse), Error> {
-        self.ensure_outside_dispatch()?;
-        let (opened_tx, opened_rx) = oneshot::channel();
-        let cx = self.clone();
-        self.send_request(request)
-            .on_receiving_result(async move |result| {
-                // This runs in the dispatch loop, before the next incoming message: the
-                // session's handler is in place before its first update is read.
-                let opened = result.map(|response: NewSessionResponse| {
-                    let session = ClientSession::open(&cx, response.session_id.clone());
-                    (session, response)
-                });
-                // Nobody waiting: the session handle is dropped, and its handler with it.
-                let _ = opened_tx.send(opened);
-                Ok(())
-            });
-        opened_rx.await.map_err(|_| {
-            Error::connection_closed("the connection ended before `session/new` was answered")
-        })?
+        open_new(self, self.send_request(request), |answer| {
+            &answer.session_id
+        })
+        .await
+    }
+
+    #[cfg(feature = "unstable_session_fork")]
+    async fn fork_session(
+        &self,
+        request: crate::schema::ForkSessionRequest,
+    ) -> Result<(ClientSession, crate::schema::ForkSessionResponse), Error> {
+        open_new(self, self.send_request(request), |answer| {
+            &answer.session_id
+        })
+        .await
     }
 
     async fn load_session(
@@ -175,6 +181,33 @@ impl AcpClient for ConnectionTo<Agent> {
     fn delete_session(&self, id: SessionId) -> SentRequest<DeleteSessionResponse> {
         self.send_request(DeleteSessionRequest::new(id))
     }
+}
+
+/// Opens the handle of the session whose id the answer to `sent` names. The handler goes in
+/// as the answer is dispatched, before the next incoming message is read, and updates that
+/// came before it were parked for it: none is lost.
+async fn open_new<T: Send + 'static>(
+    cx: &ConnectionTo<Agent>,
+    sent: SentRequest<T>,
+    id_of: fn(&T) -> &SessionId,
+) -> Result<(ClientSession, T), Error> {
+    cx.ensure_outside_dispatch()?;
+    let (opened_tx, opened_rx) = oneshot::channel();
+    let owner = cx.clone();
+    sent.on_receiving_result(async move |result| {
+        // This runs in the dispatch loop, before the next incoming message: the session's
+        // handler is in place before its first update is read.
+        let opened = result.map(|answer| {
+            let session = ClientSession::open(&owner, id_of(&answer).clone());
+            (session, answer)
+        });
+        // Nobody waiting: the session handle is dropped, and its handler with it.
+        let _ = opened_tx.send(opened);
+        Ok(())
+    });
+    opened_rx.await.map_err(|_| {
+        Error::connection_closed("the connection ended before the session was opened")
+    })?
 }
 
 /// Opens the handle of session `id` (whose handler goes in before `sent` leaves, the id being
