@@ -1,5 +1,6 @@
-//! ACP tests: our client against the echo agent in process, and both ends against the
-//! official Rust SDK (`agent-client-protocol` 5.2.0), in process and across processes.
+//! ACP tests: our client against the echo agent, in process and across processes. Both ends
+//! against the official Rust SDK are in `interop/`, a workspace of its own (run from
+//! `tests/interop.rs`).
 //!
 //! | file | what it proves |
 //! |---|---|
@@ -9,9 +10,7 @@
 //! | `cancel.rs` | `session/cancel` ends a held turn `cancelled`; `$/cancel_request` ends it too and answers -32800 |
 //! | `callbacks.rs` | the agent reads files and asks permission to write them through the client |
 //! | `extensions.rs` | extension methods and `_meta` pass through untouched |
-//! | `sdk_agent.rs` | our client drives an agent built on the official SDK |
-//! | `sdk_client.rs` | the official SDK's client drives our echo agent |
-//! | `spawned.rs` | the `acp_echo_agent` binary as a child process, driven by our client and by the SDK's; `/crash` kills it mid-prompt |
+//! | `spawned.rs` | the `acp_echo_agent` binary as a child process, driven by our client; `/crash` kills it mid-prompt |
 //!
 //! No test sleeps to order events: each waits for the message that shows the state it needs.
 //! `tokio::time::timeout` appears only as a hang guard (see `support::guard`).
@@ -24,8 +23,6 @@ mod cancel;
 mod cli;
 mod extensions;
 mod handshake;
-mod sdk_agent;
-mod sdk_client;
 mod sessions;
 mod spawned;
 mod support;

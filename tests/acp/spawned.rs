@@ -1,6 +1,6 @@
 //! Across processes: the `acp_echo_agent` example binary, spawned as a child, driven over its
-//! stdio by our client (through `switchboard::ChildProcess`) and by the official SDK's client
-//! (through its own `AcpAgent`); and its `/crash`, a process that dies mid-prompt.
+//! stdio by our client (through `switchboard::ChildProcess`); and its `/crash`, a process that
+//! dies mid-prompt. (The official SDK's client spawning it is in `interop/`.)
 //!
 //! `cargo test` does not build another package's examples, so the first test that needs the
 //! binary builds it with the same cargo, into the target directory this test binary runs
@@ -9,11 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use agent_client_protocol as sdk;
 use futures::StreamExt;
-use sdk::v1::SessionSetup;
 use switchboard::{ChildCommand, ChildProcess};
-use switchboard_acp::schema::{InitializeRequest, NewSessionRequest, ProtocolVersion, StopReason};
+use switchboard_acp::schema::{NewSessionRequest, StopReason};
 use switchboard_acp::{AcpClient, Client, SessionEvent};
 use switchboard_examples::acp_client_app::{ClientOptions, client, run};
 
@@ -132,35 +130,4 @@ async fn the_echo_agent_binary_exits_3_mid_prompt_on_crash() {
         "{status}: {}",
         process.stderr_tail()
     );
-}
-
-#[tokio::test]
-async fn the_sdk_client_spawns_and_drives_the_echo_agent_binary() {
-    let agent = sdk::AcpAgent::new(sdk::AcpAgentConfig::new(echo_agent_binary()));
-    let (init, reply) = guard(
-        "the SDK client and the agent process",
-        sdk::Client.v1().connect_with(agent, async |cx| {
-            let init = cx
-                .send_request(InitializeRequest::new(ProtocolVersion::V1))
-                .block_task()
-                .await?;
-            let reply = cx
-                .build_session(std::env::temp_dir())
-                .block_task()
-                .run_until(async |SessionSetup { mut session, .. }| {
-                    session.send_prompt("across two processes")?;
-                    session.read_to_string().await
-                })
-                .await?;
-            Ok((init, reply))
-        }),
-    )
-    .await
-    .unwrap_or_else(|error| panic!("the SDK client failed: {error:?}"));
-    assert_eq!(init.protocol_version, ProtocolVersion::V1);
-    assert_eq!(
-        init.agent_info.map(|info| info.name).as_deref(),
-        Some("acp_echo_agent")
-    );
-    assert_eq!(reply, "across two processes ");
 }

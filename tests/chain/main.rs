@@ -10,8 +10,6 @@
 //! | `proxies.rs` | a proxy answers a prompt itself, injects an update, changes the prompt |
 //! | `crash.rs` | a component ending mid-prompt fails the prompt with -32099 naming it; `run` returns that error |
 //! | `trace.rs` | every trace line has its fields; one prompt followed from hop to hop |
-//! | `sdk.rs` | our prefix proxies in front of an agent built on the official SDK, over byte pipes |
-//! | `sdk_proxy.rs` | a proxy built on the official SDK in our chain, alone and between two of ours |
 //! | `bad_input.rs` | a proxy's `proxy/successor` without a message gets -32602, and the chain serves on |
 //!
 //! `components.rs` holds the proxies and agents the tests put together; `support.rs` the
@@ -24,8 +22,6 @@ mod cancel;
 mod components;
 mod crash;
 mod proxies;
-mod sdk;
-mod sdk_proxy;
 mod streaming;
 mod support;
 mod trace;

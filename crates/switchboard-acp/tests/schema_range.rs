@@ -4,8 +4,9 @@
 //! - Every schema feature this crate passes on exists in the release this build resolved and
 //!   in the newest release on crates.io: a pass-through that a new release dropped (by
 //!   stabilising it) would hold users on old releases, and this fails first.
-//! - A crate with every feature of ours resolves the newest schema and builds; with the
-//!   official SDK 5.2.0 beside it (which pins schema 1.17.0) it resolves 1.17.0 and builds.
+//! - A crate with every feature of ours resolves the newest schema and builds; one with every
+//!   feature but those only newer releases have (`unstable_newest`), beside the official SDK
+//!   5.2.0 (which pins schema 1.17.0, the oldest supported), resolves 1.17.0 and builds.
 //!
 //! They run cargo, as a user's build would; the builds reuse a target directory of their own
 //! under this workspace's.
@@ -45,7 +46,7 @@ fn package<'a>(metadata: &'a Value, name: &str) -> &'a Value {
 }
 
 /// Our features, and the schema features they pass on.
-fn our_features(metadata: &Value) -> (Vec<String>, BTreeSet<String>) {
+fn our_features(metadata: &Value) -> (BTreeSet<String>, BTreeSet<String>) {
     let features = package(metadata, "switchboard-acp")["features"]
         .as_object()
         .expect("our features");
@@ -132,14 +133,33 @@ fn every_pass_through_exists_in_the_resolved_and_the_newest_schema() {
     }
 }
 
-/// Builds a scratch crate depending on this one with every feature, plus `extra`
-/// dependencies; returns the schema version it resolved.
-fn scratch_build(name: &str, extra: &str) -> String {
+/// Our features that the oldest supported schema has too: all but `unstable_newest` and the
+/// features only it adds.
+fn oldest_schema_features(metadata: &Value) -> BTreeSet<String> {
+    let ours = package(metadata, "switchboard-acp")["features"]
+        .as_object()
+        .expect("our features");
+    let newest_only: BTreeSet<&str> = ours["unstable_newest"]
+        .as_array()
+        .expect("the unstable_newest feature")
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|feature| *feature != "unstable")
+        .chain(["unstable_newest"])
+        .collect();
+    ours.keys()
+        .filter(|feature| !newest_only.contains(feature.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// Builds a scratch crate depending on this one with `features`, plus `extra` dependencies;
+/// returns the schema version it resolved.
+fn scratch_build(name: &str, features: &BTreeSet<String>, extra: &str) -> String {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     let target = here.join("../../target/schema-range");
     let dir = target.join(name);
     std::fs::create_dir_all(dir.join("src")).expect("the scratch crate's directory");
-    let (features, _) = our_features(&metadata());
     let features: Vec<String> = features.iter().map(|f| format!("{f:?}")).collect();
     let manifest = format!(
         "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\
@@ -184,13 +204,19 @@ fn schema_version_in(lock: &str) -> String {
 
 #[test]
 fn every_feature_builds_on_the_newest_schema_and_beside_the_sdk_pinning_1_17() {
-    let newest = scratch_build("schema-newest", "");
+    let metadata = metadata();
+    let (every, _) = our_features(&metadata);
+    let newest = scratch_build("schema-newest", &every, "");
     if let Some((version, _)) = newest_schema_features() {
         assert_eq!(
             newest, version,
             "with every feature, the newest schema is chosen"
         );
     }
-    let beside_sdk = scratch_build("schema-with-sdk", "agent-client-protocol = \"=5.2.0\"");
+    let beside_sdk = scratch_build(
+        "schema-with-sdk",
+        &oldest_schema_features(&metadata),
+        "agent-client-protocol = \"=5.2.0\"",
+    );
     assert_eq!(beside_sdk, "1.17.0");
 }

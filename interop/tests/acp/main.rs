@@ -1,0 +1,21 @@
+//! Our ACP crates and the official SDK (`agent-client-protocol` 5.2.0), both ways.
+//!
+//! | file | what it proves |
+//! |---|---|
+//! | `sdk_agent.rs` | our client drives an agent built on the SDK: prompts, cancel, files, permission, the session lifecycle |
+//! | `sdk_client.rs` | the SDK's client drives our echo agent: prompts, cancel, load, errors, the session lifecycle |
+//! | `sdk_spawned.rs` | the SDK's client spawns the `acp_echo_agent` binary and drives it |
+//!
+//! The helpers are the main workspace's (`tests/acp/support.rs`).
+
+// Shared with the main workspace's tests, of which this suite uses a part.
+#[allow(dead_code, unused_imports)]
+#[path = "../../../tests/acp/support.rs"]
+mod support;
+
+#[path = "../../../tests/common/example_binaries.rs"]
+mod example_binaries;
+
+mod sdk_agent;
+mod sdk_client;
+mod sdk_spawned;
