@@ -60,6 +60,8 @@ struct EchoState {
 /// One session: its handle, what was said (for `session/load`), where it works, and while it
 /// is open the keyed handler that serves it.
 struct EchoSession {
+    /// Its place in the order sessions were made in (`session/list` follows it).
+    number: u64,
     handle: AgentSession,
     transcript: Arc<Mutex<Vec<SessionUpdate>>>,
     cwd: PathBuf,

@@ -34,6 +34,7 @@ pub(super) fn new_session(
     guard.created += 1;
     let id = SessionId::new(format!("echo-{}", guard.created));
     let mut session = EchoSession {
+        number: guard.created,
         handle: AgentSession::new(id.clone(), cx.clone()),
         transcript: Arc::new(Mutex::new(Vec::new())),
         cwd: request.cwd,
@@ -59,28 +60,36 @@ fn open(session: &mut EchoSession, state: &Shared, cx: &ConnectionTo<Client>) {
     session.serving = Some(cx.add_keyed_handler(session_key(session.handle.id()), handler));
 }
 
+/// Runs `f` on the kept session `id`, under the state's lock; `None` if there is none.
+fn with_kept<R>(
+    state: &Shared,
+    id: &SessionId,
+    f: impl FnOnce(&mut EchoSession) -> R,
+) -> Option<R> {
+    lock(state).sessions.get_mut(id).map(f)
+}
+
 pub(super) fn load_session(
     state: &Shared,
     request: &LoadSessionRequest,
     responder: Responder<LoadSessionResponse>,
     cx: &ConnectionTo<Client>,
 ) -> Result<(), Error> {
-    let mut guard = lock(state);
-    let Some(session) = guard.sessions.get_mut(&request.session_id) else {
-        drop(guard);
+    let opened = with_kept(state, &request.session_id, |session| {
+        open(session, state, cx);
+        let replay = session
+            .transcript
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        (session.handle.clone(), replay)
+    });
+    let Some((handle, replay)) = opened else {
         return responder.respond_with_error(Error::invalid_params(format_args!(
             "no session `{}`: this agent loads only sessions it created",
             request.session_id
         )));
     };
-    open(session, state, cx);
-    let handle = session.handle.clone();
-    let replay = session
-        .transcript
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
-    drop(guard);
     // The history goes out as updates first, then the answer: a task, so that a long
     // history waits for room without holding up the dispatch loop.
     cx.spawn(async move {
@@ -99,14 +108,12 @@ pub(super) fn resume_session(
     responder: Responder<ResumeSessionResponse>,
     cx: &ConnectionTo<Client>,
 ) -> Result<(), Error> {
-    let mut guard = lock(state);
-    let Some(session) = guard.sessions.get_mut(&request.session_id) else {
-        drop(guard);
-        return responder.respond_with_error(session_not_found(&request.session_id.0));
-    };
-    open(session, state, cx);
-    drop(guard);
-    responder.respond(ResumeSessionResponse::new())
+    match with_kept(state, &request.session_id, |session| {
+        open(session, state, cx)
+    }) {
+        Some(()) => responder.respond(ResumeSessionResponse::new()),
+        None => responder.respond_with_error(session_not_found(&request.session_id.0)),
+    }
 }
 
 /// Every kept session (in `cwd`, if the request names one), in the order they were made, a
@@ -122,9 +129,8 @@ pub(super) fn list_sessions(
         .values()
         .filter(|session| request.cwd.as_ref().is_none_or(|cwd| *cwd == session.cwd))
         .map(|session| {
-            let id = session.handle.id().clone();
-            let info = SessionInfo::new(id.clone(), session.cwd.clone());
-            (creation_number(&id), info)
+            let info = SessionInfo::new(session.handle.id().clone(), session.cwd.clone());
+            (session.number, info)
         })
         .collect();
     drop(guard);
@@ -138,13 +144,6 @@ pub(super) fn list_sessions(
     }
 }
 
-/// `N` in `echo-N`: the order sessions were made in.
-fn creation_number(id: &SessionId) -> u64 {
-    id.0.strip_prefix("echo-")
-        .and_then(|number| number.parse().ok())
-        .unwrap_or(u64::MAX)
-}
-
 /// Cancels the session's turn and drops its handler; the session is kept (listed, and
 /// opened again by `session/load` or `session/resume`) until deleted.
 pub(super) fn close_session(
@@ -152,14 +151,14 @@ pub(super) fn close_session(
     request: &CloseSessionRequest,
     responder: Responder<CloseSessionResponse>,
 ) -> Result<(), Error> {
-    let mut guard = lock(state);
-    let Some(session) = guard.sessions.get_mut(&request.session_id) else {
-        drop(guard);
+    let closed = with_kept(state, &request.session_id, |session| {
+        session.handle.cancel();
+        session.serving.take()
+    });
+    let Some(serving) = closed else {
         return responder.respond_with_error(session_not_found(&request.session_id.0));
     };
-    session.handle.cancel();
-    let serving = session.serving.take();
-    drop(guard);
+    // Dropped outside the lock: the handler's registration takes the connection's.
     drop(serving);
     responder.respond(CloseSessionResponse::new())
 }

@@ -77,10 +77,14 @@ impl<Cp: Role> Handler<Cp> for Route {
             self.state.ready().await;
             self.ready = true;
         }
-        // An end waits for room along its whole path before the message is taken in.
+        // An end waits for room along its whole path before the message is taken in. Looked
+        // at first, so a hop with room costs one load, not a future.
+        let room = self.state.bounds.room;
         for hop in self.state.path_from(self.node) {
-            if let Ok(link) = self.state.get(hop) {
-                link.queued_below(self.state.bounds.room).await;
+            if let Ok(link) = self.state.get(hop)
+                && link.queued_bytes() >= room
+            {
+                link.queued_below(room).await;
             }
         }
         let (to, dispatch) = next_hop(&self.state, self.node, dispatch)?;

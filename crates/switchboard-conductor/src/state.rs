@@ -31,9 +31,9 @@ impl Link {
     /// The bytes queued on this connection.
     pub(crate) fn queued_bytes(&self) -> usize {
         match self {
-            Link::Editor(cx) => cx.census().queued_bytes,
-            Link::Proxy(cx) => cx.census().queued_bytes,
-            Link::Agent(cx) => cx.census().queued_bytes,
+            Link::Editor(cx) => cx.queued_bytes(),
+            Link::Proxy(cx) => cx.queued_bytes(),
+            Link::Agent(cx) => cx.queued_bytes(),
         }
     }
 }

@@ -375,8 +375,14 @@ impl<Cp: Role> ConnectionTo<Cp> {
             cancellation_registrations: shared.cancellations.registered(),
             running_tasks: shared.tasks.running(),
             dynamic_handlers: shared.dynamic_handlers.load(Ordering::Acquire),
-            queued_bytes: shared.outgoing.used(),
+            queued_bytes: self.queued_bytes(),
         }
+    }
+
+    /// The bytes queued for the peer and not yet written: one atomic load, cheap enough to
+    /// ask before every message (as [`census`](ConnectionTo::census) is not).
+    pub fn queued_bytes(&self) -> usize {
+        self.shared.outgoing.used()
     }
 
     /// Resolves once the outgoing queue has room (is below half its limit), or the connection
