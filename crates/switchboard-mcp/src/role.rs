@@ -1,0 +1,62 @@
+//! The two MCP roles and how they pair up.
+//!
+//! | role | counterpart | what it does |
+//! |---|---|---|
+//! | [`McpClient`] (a host: an editor, an agent) | [`McpServer`] | calls tools, reads resources, gets prompts |
+//! | [`McpServer`] | [`McpClient`] | offers tools, resources and prompts |
+//!
+//! A handler of a server connection receives a `ConnectionTo<McpClient>`; a client's
+//! `connect_with` closure gets a `ConnectionTo<McpServer>`.
+
+use switchboard::handler::{Chain, NullHandler};
+use switchboard::{Builder, Role};
+
+use crate::gate::InitializeGate;
+
+/// An MCP client: the side that calls tools, reads resources and gets prompts.
+///
+/// ```
+/// use switchboard::Role;
+/// use switchboard_mcp::{McpClient, McpServer};
+///
+/// assert_eq!(McpClient.counterpart(), McpServer);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct McpClient;
+
+/// An MCP server: offers tools, resources and prompts to a client.
+///
+/// `McpServer.builder()` starts with an [`InitializeGate`]: requests of the handshake
+/// protocol that come before `initialize` are refused, as the protocol requires.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct McpServer;
+
+impl Role for McpClient {
+    type Counterpart = McpServer;
+
+    fn counterpart(&self) -> McpServer {
+        McpServer
+    }
+}
+
+impl Role for McpServer {
+    type Counterpart = McpClient;
+
+    fn counterpart(&self) -> McpClient {
+        McpClient
+    }
+}
+
+impl McpClient {
+    /// Starts building a client connection.
+    pub fn builder(self) -> Builder<McpClient> {
+        Builder::new(self)
+    }
+}
+
+impl McpServer {
+    /// Starts building a server connection, gated on `initialize` (see [`InitializeGate`]).
+    pub fn builder(self) -> Builder<McpServer, Chain<NullHandler, InitializeGate>> {
+        Builder::new(self).with_handler(InitializeGate::default())
+    }
+}

@@ -1,0 +1,106 @@
+//! The lists a [`Service`](super::Service) offers, shared by its connections, and who to tell
+//! when they change.
+
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use switchboard::{ConnectionTo, JsonRpcNotification};
+
+use super::{Prompt, Resource, ResourceTemplate, Tool};
+use crate::messages::{PromptListChanged, ResourceListChanged, ToolListChanged};
+use crate::role::McpClient;
+
+/// The tools, resources, templates and prompts, in the order they were added (the order the
+/// list methods page through).
+#[derive(Debug, Default)]
+pub(crate) struct Lists {
+    pub(crate) tools: Vec<Tool>,
+    pub(crate) resources: Vec<Resource>,
+    pub(crate) templates: Vec<ResourceTemplate>,
+    pub(crate) prompts: Vec<Prompt>,
+}
+
+/// The lists and the initialized connections to tell of changes.
+#[derive(Debug, Default)]
+pub(crate) struct Catalog {
+    lists: RwLock<Lists>,
+    /// Connections that finished `initialize`. One that has closed is dropped the next time
+    /// a notification to it fails, so this holds no more than the connections served since
+    /// the last change.
+    listeners: Mutex<Vec<ConnectionTo<McpClient>>>,
+}
+
+impl Catalog {
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, Lists> {
+        // A panic elsewhere cannot leave the lists half-changed: every change is one push
+        // or one retain.
+        self.lists.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Lists> {
+        self.lists.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn listeners(&self) -> MutexGuard<'_, Vec<ConnectionTo<McpClient>>> {
+        self.listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn listen(&self, cx: ConnectionTo<McpClient>) {
+        self.listeners().push(cx);
+    }
+
+    fn tell<N: JsonRpcNotification<McpClient> + Clone>(&self, notification: N) {
+        self.listeners()
+            .retain(|cx| cx.send_notification(notification.clone()).is_ok());
+    }
+
+    pub(crate) fn add_tool(&self, tool: Tool) {
+        {
+            let mut lists = self.write();
+            lists.tools.retain(|old| old.name() != tool.name());
+            lists.tools.push(tool);
+        }
+        self.tell(ToolListChanged::default());
+    }
+
+    pub(crate) fn remove_tool(&self, name: &str) -> bool {
+        let removed = {
+            let mut lists = self.write();
+            let before = lists.tools.len();
+            lists.tools.retain(|tool| tool.name() != name);
+            lists.tools.len() != before
+        };
+        if removed {
+            self.tell(ToolListChanged::default());
+        }
+        removed
+    }
+
+    pub(crate) fn add_resource(&self, resource: Resource) {
+        {
+            let mut lists = self.write();
+            lists
+                .resources
+                .retain(|old| old.definition().uri != resource.definition().uri);
+            lists.resources.push(resource);
+        }
+        self.tell(ResourceListChanged::default());
+    }
+
+    pub(crate) fn add_template(&self, template: ResourceTemplate) {
+        self.write().templates.push(template);
+        self.tell(ResourceListChanged::default());
+    }
+
+    pub(crate) fn add_prompt(&self, prompt: Prompt) {
+        {
+            let mut lists = self.write();
+            lists
+                .prompts
+                .retain(|old| old.definition().name != prompt.definition().name);
+            lists.prompts.push(prompt);
+        }
+        self.tell(PromptListChanged::default());
+    }
+}

@@ -1,0 +1,299 @@
+//! [`ServiceHandler`]: answers the protocol's requests for one connection from a
+//! [`Service`](super::Service).
+//!
+//! Quick answers (initialize, the lists, ping) are given in the handler. Tool calls, reads
+//! and prompts run in tasks of the connection (`ConnectionTo::spawn`), so a slow tool does
+//! not hold up the messages behind it, a cancellation among them: a cancelled request's work
+//! is dropped where it stands and nothing is answered, as MCP requires.
+
+use std::sync::Arc;
+
+use futures::future::{Either, select};
+use serde::de::DeserializeOwned;
+use switchboard::{
+    ConnectionTo, Dispatch, Error, Handled, Handler, JsonRpcResponse, Responder, UntypedMessage,
+};
+
+use super::Service;
+use super::context::{LogLevel, RequestContext};
+use super::paging::page;
+use super::resource::resource_not_found;
+use super::tool::BoxFuture;
+use crate::discover::{DISCOVER_METHOD, DiscoverResult};
+use crate::role::McpClient;
+use crate::schema::{
+    CallToolRequestParams, EmptyResult, GetPromptRequestParams, InitializeRequestParams,
+    InitializeResult, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+    ListToolsResult, ReadResourceRequestParams, Result as EmptyObject, ServerCapabilities,
+    ServerCapabilitiesPrompts, ServerCapabilitiesResources, ServerCapabilitiesTools,
+    SetLevelRequestParams,
+};
+use crate::version::negotiate;
+
+/// Serves a [`Service`] on one connection: `initialize`, `ping`, `server/discover`, the four
+/// list methods, `tools/call`, `resources/read`, `prompts/get` and `logging/setLevel`.
+/// Everything else passes on down the chain (and is answered -32601 if nothing takes it).
+#[derive(Debug)]
+pub struct ServiceHandler {
+    service: Service,
+    /// The least severe log level this connection's client wants.
+    log_level: Arc<LogLevel>,
+}
+
+impl ServiceHandler {
+    pub(crate) fn new(service: Service) -> Self {
+        ServiceHandler {
+            service,
+            log_level: Arc::default(),
+        }
+    }
+
+    fn capabilities(&self) -> ServerCapabilities {
+        ServerCapabilities {
+            completions: None,
+            experimental: None,
+            logging: Some(Default::default()),
+            prompts: Some(ServerCapabilitiesPrompts {
+                list_changed: Some(true),
+            }),
+            resources: Some(ServerCapabilitiesResources {
+                list_changed: Some(true),
+                subscribe: Some(false),
+            }),
+            tasks: None,
+            tools: Some(ServerCapabilitiesTools {
+                list_changed: Some(true),
+            }),
+        }
+    }
+
+    fn context(&self, cx: &ConnectionTo<McpClient>, request: &UntypedMessage) -> RequestContext {
+        RequestContext::new(cx.clone(), request, Arc::clone(&self.log_level))
+    }
+
+    /// Answers `request` if it is one of the protocol's; gives it back if not.
+    fn serve(
+        &mut self,
+        request: UntypedMessage,
+        responder: Responder<serde_json::Value>,
+        cx: &ConnectionTo<McpClient>,
+    ) -> Result<Option<(UntypedMessage, Responder<serde_json::Value>)>, Error> {
+        let page_size = self.service.page_size;
+        let cursor = || cursor_of(&request);
+        match request.method() {
+            "initialize" => {
+                let params: InitializeRequestParams = request.parse_params()?;
+                self.service.catalog.listen(cx.clone());
+                responder.cast().respond(InitializeResult {
+                    capabilities: self.capabilities(),
+                    instructions: self.service.instructions.clone(),
+                    meta: None,
+                    protocol_version: negotiate(&params.protocol_version).to_owned(),
+                    server_info: self.service.info.clone(),
+                })?;
+            }
+            "ping" => responder.cast().respond(EmptyResult(empty()))?,
+            DISCOVER_METHOD => {
+                let mut result = DiscoverResult::new(&self.service.info, self.capabilities());
+                result.instructions = self.service.instructions.clone();
+                responder.cast().respond(result)?;
+            }
+            "logging/setLevel" => {
+                let params: SetLevelRequestParams = request.parse_params()?;
+                self.log_level.set(params.level);
+                responder.cast().respond(EmptyResult(empty()))?;
+            }
+            "tools/list" => {
+                let lists = self.service.catalog.read();
+                let (tools, next_cursor) = page(&lists.tools, cursor()?.as_deref(), page_size)?;
+                let tools = tools.iter().map(|tool| tool.definition().clone()).collect();
+                responder.cast().respond(ListToolsResult {
+                    meta: None,
+                    next_cursor,
+                    tools,
+                })?;
+            }
+            "resources/list" => {
+                let lists = self.service.catalog.read();
+                let (resources, next_cursor) =
+                    page(&lists.resources, cursor()?.as_deref(), page_size)?;
+                let resources = resources
+                    .iter()
+                    .map(|resource| resource.definition().clone())
+                    .collect();
+                responder.cast().respond(ListResourcesResult {
+                    meta: None,
+                    next_cursor,
+                    resources,
+                })?;
+            }
+            "resources/templates/list" => {
+                let lists = self.service.catalog.read();
+                let (templates, next_cursor) =
+                    page(&lists.templates, cursor()?.as_deref(), page_size)?;
+                let resource_templates = templates
+                    .iter()
+                    .map(|template| template.definition().clone())
+                    .collect();
+                responder.cast().respond(ListResourceTemplatesResult {
+                    meta: None,
+                    next_cursor,
+                    resource_templates,
+                })?;
+            }
+            "prompts/list" => {
+                let lists = self.service.catalog.read();
+                let (prompts, next_cursor) = page(&lists.prompts, cursor()?.as_deref(), page_size)?;
+                let prompts = prompts
+                    .iter()
+                    .map(|prompt| prompt.definition().clone())
+                    .collect();
+                responder.cast().respond(ListPromptsResult {
+                    meta: None,
+                    next_cursor,
+                    prompts,
+                })?;
+            }
+            "tools/call" => {
+                let params: CallToolRequestParams = request.parse_params()?;
+                let tool = self
+                    .service
+                    .catalog
+                    .read()
+                    .tools
+                    .iter()
+                    .find(|tool| tool.name() == params.name)
+                    .cloned();
+                let Some(tool) = tool else {
+                    return Err(Error::invalid_params(format_args!(
+                        "no tool `{}`",
+                        params.name
+                    )));
+                };
+                let work = tool.start(
+                    params.arguments.unwrap_or_default(),
+                    self.context(cx, &request),
+                )?;
+                run_cancellable(cx, responder.cast(), work);
+            }
+            "resources/read" => {
+                let params: ReadResourceRequestParams = request.parse_params()?;
+                let context = self.context(cx, &request);
+                let work = {
+                    let lists = self.service.catalog.read();
+                    if let Some(resource) = lists
+                        .resources
+                        .iter()
+                        .find(|resource| resource.definition().uri == params.uri)
+                    {
+                        resource.read(params.uri, context)
+                    } else if let Some((template, vars)) = lists
+                        .templates
+                        .iter()
+                        .find_map(|template| Some((template, template.matches(&params.uri)?)))
+                    {
+                        template.read(params.uri, vars, context)
+                    } else {
+                        return Err(resource_not_found(&params.uri));
+                    }
+                };
+                run_cancellable(cx, responder.cast(), work);
+            }
+            "prompts/get" => {
+                let params: GetPromptRequestParams = request.parse_params()?;
+                let prompt = self
+                    .service
+                    .catalog
+                    .read()
+                    .prompts
+                    .iter()
+                    .find(|prompt| prompt.definition().name == params.name)
+                    .cloned();
+                let Some(prompt) = prompt else {
+                    return Err(Error::invalid_params(format_args!(
+                        "no prompt `{}`",
+                        params.name
+                    )));
+                };
+                let work = prompt.start(
+                    params.arguments.unwrap_or_default(),
+                    self.context(cx, &request),
+                )?;
+                run_cancellable(cx, responder.cast(), work);
+            }
+            _ => return Ok(Some((request, responder))),
+        }
+        Ok(None)
+    }
+}
+
+impl Handler<McpClient> for ServiceHandler {
+    fn sees_responses(&self) -> bool {
+        false
+    }
+
+    async fn handle(
+        &mut self,
+        dispatch: Dispatch,
+        cx: &ConnectionTo<McpClient>,
+    ) -> Result<Handled<Dispatch>, Error> {
+        match dispatch {
+            // An error returned here answers the request, since the responder went unused.
+            Dispatch::Request(request, responder) => match self.serve(request, responder, cx)? {
+                None => Ok(Handled::Yes),
+                Some((request, responder)) => Ok(Handled::No {
+                    message: Dispatch::Request(request, responder),
+                    retry: false,
+                }),
+            },
+            Dispatch::Notification(notification)
+                if notification.method() == "notifications/initialized" =>
+            {
+                Ok(Handled::Yes)
+            }
+            other => Ok(Handled::No {
+                message: other,
+                retry: false,
+            }),
+        }
+    }
+}
+
+/// Runs `work` in a task of the connection and answers with its result, unless the client
+/// cancels first: then the work is dropped unfinished and the responder with it.
+fn run_cancellable<T: JsonRpcResponse>(
+    cx: &ConnectionTo<McpClient>,
+    responder: Responder<T>,
+    work: BoxFuture<Result<T, Error>>,
+) {
+    let cancelled = Box::pin(responder.cancelled());
+    cx.spawn(async move {
+        match select(work, cancelled).await {
+            Either::Left((result, _)) => responder.respond_with_result(result),
+            Either::Right(((), _)) => Ok(()),
+        }
+    });
+}
+
+/// The `cursor` of a list request's params (absent params: the first page).
+fn cursor_of(request: &UntypedMessage) -> Result<Option<String>, Error> {
+    #[derive(serde::Deserialize)]
+    struct Paged {
+        cursor: Option<String>,
+    }
+    if request.params().is_none() {
+        return Ok(None);
+    }
+    Ok(parse::<Paged>(request)?.cursor)
+}
+
+fn parse<T: DeserializeOwned>(request: &UntypedMessage) -> Result<T, Error> {
+    request.parse_params()
+}
+
+fn empty() -> EmptyObject {
+    EmptyObject {
+        meta: None,
+        extra: None,
+    }
+}

@@ -1,0 +1,57 @@
+//! Protocol versions and their negotiation.
+//!
+//! MCP names versions by date. Two of them open with the `initialize` handshake and are
+//! spoken here: [`V2025_11_25`] and [`V2025_06_18`] (whose messages the 2025-11-25 schema
+//! types read: the newer version only added optional fields). A client asking `initialize`
+//! for any other version, newer or unknown, is answered [`LATEST`], as the official SDKs do;
+//! a client that cannot speak it closes the connection.
+//!
+//! The stateless [`V2026_07_28`] has no handshake: a client may ask `server/discover` what
+//! the server speaks (see [`crate::discover`]), and each request carries its version in
+//! `_meta` (see [`STATELESS_VERSION_KEY`]).
+
+/// MCP 2025-06-18.
+pub const V2025_06_18: &str = "2025-06-18";
+
+/// MCP 2025-11-25, the newest version with the `initialize` handshake.
+pub const V2025_11_25: &str = "2025-11-25";
+
+/// MCP 2026-07-28: stateless, discovered with `server/discover`.
+pub const V2026_07_28: &str = "2026-07-28";
+
+/// The version a server answers `initialize` with when the client's is not supported.
+pub const LATEST: &str = V2025_11_25;
+
+/// The versions this crate speaks through `initialize`, newest first.
+pub const HANDSHAKE_VERSIONS: &[&str] = &[V2025_11_25, V2025_06_18];
+
+/// Every version a server built with this crate answers, newest first: what
+/// `server/discover` lists.
+pub const SUPPORTED_VERSIONS: &[&str] = &[V2026_07_28, V2025_11_25, V2025_06_18];
+
+/// The `_meta` key under which a stateless (2026-07-28) request carries its version.
+pub const STATELESS_VERSION_KEY: &str = "io.modelcontextprotocol/protocolVersion";
+
+/// The version a server answers to an `initialize` that asked for `requested`: the same
+/// when it is a handshake version this crate speaks, otherwise [`LATEST`].
+///
+/// ```
+/// use switchboard_mcp::version::negotiate;
+///
+/// assert_eq!(negotiate("2025-06-18"), "2025-06-18");
+/// assert_eq!(negotiate("2025-11-25"), "2025-11-25");
+/// assert_eq!(negotiate("2026-07-28"), "2025-11-25");
+/// assert_eq!(negotiate("1999-01-01"), "2025-11-25");
+/// ```
+pub fn negotiate(requested: &str) -> &'static str {
+    HANDSHAKE_VERSIONS
+        .iter()
+        .copied()
+        .find(|version| *version == requested)
+        .unwrap_or(LATEST)
+}
+
+/// Whether a client speaks `version` when a server answered `initialize` with it.
+pub fn is_handshake_version(version: &str) -> bool {
+    HANDSHAKE_VERSIONS.contains(&version)
+}
