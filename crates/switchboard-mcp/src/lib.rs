@@ -16,9 +16,12 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+pub mod client;
 pub mod discover;
 pub mod gate;
 pub mod messages;
+#[cfg(feature = "tokio")]
+pub mod process;
 pub mod role;
 pub mod server;
 pub mod version;
