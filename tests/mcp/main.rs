@@ -8,4 +8,28 @@
 //! | `protocol.rs` | the initialize gate, version negotiation, `server/discover`, error codes, pagination |
 //! | `processes.rs` | `mcp_client` drives `mcp_server`, both as processes |
 
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+#[path = "../common/example_binaries.rs"]
+mod example_binaries;
 mod rmcp_client;
+mod rmcp_server;
+
+/// The example programs the tests run as processes.
+struct Binaries {
+    client: PathBuf,
+    server: PathBuf,
+}
+
+/// `mcp_client` and `mcp_server`, built once per test run.
+fn binaries() -> &'static Binaries {
+    static BINARIES: OnceLock<Binaries> = OnceLock::new();
+    BINARIES.get_or_init(|| {
+        let workspace = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+        let mut built = example_binaries::build_examples(workspace, &["mcp_client", "mcp_server"]);
+        let server = built.pop().expect("two binaries");
+        let client = built.pop().expect("two binaries");
+        Binaries { client, server }
+    })
+}
