@@ -13,6 +13,8 @@ use std::sync::OnceLock;
 
 #[path = "../common/example_binaries.rs"]
 mod example_binaries;
+mod processes;
+mod protocol;
 mod rmcp_client;
 mod rmcp_server;
 

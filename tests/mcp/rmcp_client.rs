@@ -69,7 +69,9 @@ fn error_code(error: ServiceError) -> i32 {
 #[tokio::test]
 async fn rmcp_initializes_with_our_server_at_2025_11_25() {
     let (client, _) = connect(switchboard_examples::mcp_example::service()).await;
-    let info = client.peer_info().expect("the server's answer to initialize");
+    let info = client
+        .peer_info()
+        .expect("the server's answer to initialize");
     assert_eq!(info.protocol_version.as_str(), "2025-11-25");
     let server = info.server_info.as_ref().expect("serverInfo");
     assert_eq!(server.name, SERVER_NAME);
@@ -85,24 +87,36 @@ async fn rmcp_lists_and_calls_our_tools() {
     assert_eq!(names, ["add", "echo", "sleep", "fail"]);
     let add = &tools[0];
     assert_eq!(add.input_schema["required"], json!(["a", "b"]));
-    let output = add.output_schema.as_ref().expect("add has an output schema");
+    let output = add
+        .output_schema
+        .as_ref()
+        .expect("add has an output schema");
     assert_eq!(output["properties"]["sum"]["type"], "integer");
 
     let sum = call(&client, "add", json!({"a": 2, "b": 3})).await.unwrap();
     assert_eq!(sum["structuredContent"], json!({"sum": 5}));
     assert!(sum["content"][0]["text"].as_str().unwrap().contains('5'));
 
-    let echoed = call(&client, "echo", json!({"text": "hello"})).await.unwrap();
+    let echoed = call(&client, "echo", json!({"text": "hello"}))
+        .await
+        .unwrap();
     assert_eq!(echoed["content"][0]["text"], "hello");
     assert_ne!(echoed["isError"], true);
 
     let failed = call(&client, "fail", json!({})).await.unwrap();
     assert_eq!(failed["isError"], true);
-    assert!(failed["content"][0]["text"].as_str().unwrap().contains("always fails"));
+    assert!(
+        failed["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("always fails")
+    );
 
     let unknown = call(&client, "nope", json!({})).await.unwrap_err();
     assert_eq!(error_code(unknown), -32602);
-    let bad = call(&client, "add", json!({"a": "two", "b": 3})).await.unwrap_err();
+    let bad = call(&client, "add", json!({"a": "two", "b": 3}))
+        .await
+        .unwrap_err();
     assert_eq!(error_code(bad), -32602);
     client.cancel().await.unwrap();
 }
@@ -129,7 +143,12 @@ async fn rmcp_reads_our_resource_and_gets_our_prompt() {
     let prompt = serde_json::to_value(client.get_prompt(greet).await.unwrap()).unwrap();
     assert_eq!(prompt["messages"].as_array().unwrap().len(), 1);
     assert_eq!(prompt["messages"][0]["role"], "user");
-    assert!(prompt["messages"][0]["content"]["text"].as_str().unwrap().contains("Ada"));
+    assert!(
+        prompt["messages"][0]["content"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Ada")
+    );
     client.cancel().await.unwrap();
 }
 
@@ -190,22 +209,31 @@ async fn rmcp_cancels_a_running_tool_and_its_work_is_dropped() {
         },
     ));
     let (client, mut progress) = connect(service).await;
-    let request = ClientRequest::CallToolRequest(Request::new(CallToolRequestParams::new("wait_forever")));
+    let request =
+        ClientRequest::CallToolRequest(Request::new(CallToolRequestParams::new("wait_forever")));
     let handle = client
         .send_cancellable_request(request, PeerRequestOptions::no_options())
         .await
         .unwrap();
     // Running for sure once it has reported.
-    let report = tokio::time::timeout(PATIENCE, progress.recv()).await.unwrap().unwrap();
+    let report = tokio::time::timeout(PATIENCE, progress.recv())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(report.message.as_deref(), Some("waiting"));
     assert!(!dropped.load(Ordering::SeqCst));
-    handle.cancel(Some("the test is done waiting".into())).await.unwrap();
+    handle
+        .cancel(Some("the test is done waiting".into()))
+        .await
+        .unwrap();
     tokio::time::timeout(PATIENCE, on_drop)
         .await
         .expect("the cancelled tool's work is dropped")
         .unwrap();
     // The server carries on.
-    let echoed = call(&client, "echo", json!({"text": "still here"})).await.unwrap();
+    let echoed = call(&client, "echo", json!({"text": "still here"}))
+        .await
+        .unwrap();
     assert_eq!(echoed["content"][0]["text"], "still here");
     client.cancel().await.unwrap();
 }
@@ -213,21 +241,25 @@ async fn rmcp_cancels_a_running_tool_and_its_work_is_dropped() {
 #[tokio::test]
 async fn rmcp_drives_the_mcp_server_program() {
     let server = crate::binaries().server.clone();
-    let transport = rmcp::transport::TokioChildProcess::new(tokio::process::Command::new(server)).unwrap();
+    let transport =
+        rmcp::transport::TokioChildProcess::new(tokio::process::Command::new(server)).unwrap();
     let client = ().serve(transport).await.expect("initialize with the mcp_server program");
     let info = client.peer_info().unwrap();
     assert_eq!(info.server_info.as_ref().unwrap().name, SERVER_NAME);
     assert_eq!(client.list_all_tools().await.unwrap().len(), 4);
-    let params = CallToolRequestParams::new("add").with_arguments(arguments(json!({"a": 40, "b": 2})));
+    let params =
+        CallToolRequestParams::new("add").with_arguments(arguments(json!({"a": 40, "b": 2})));
     let sum = serde_json::to_value(client.call_tool(params).await.unwrap()).unwrap();
     assert_eq!(sum["structuredContent"]["sum"], 42);
     let read = client
         .read_resource(ReadResourceRequestParams::new(README_URI))
         .await
         .unwrap();
-    assert!(serde_json::to_value(read).unwrap()["contents"][0]["text"]
-        .as_str()
-        .unwrap()
-        .starts_with("Switchboard"));
+    assert!(
+        serde_json::to_value(read).unwrap()["contents"][0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Switchboard")
+    );
     client.cancel().await.unwrap();
 }

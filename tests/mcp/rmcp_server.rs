@@ -25,7 +25,11 @@ struct RmcpServer;
 
 fn tool(name: &'static str) -> Tool {
     let schema = json!({"type": "object", "properties": {"text": {"type": "string"}}});
-    Tool::new(name, format!("the {name} tool"), Arc::new(schema.as_object().unwrap().clone()))
+    Tool::new(
+        name,
+        format!("the {name} tool"),
+        Arc::new(schema.as_object().unwrap().clone()),
+    )
 }
 
 impl ServerHandler for RmcpServer {
@@ -82,7 +86,10 @@ impl ServerHandler for RmcpServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        Ok(ListResourcesResult::with_all_items(vec![Resource::new("rmcp://hello", "hello")]))
+        Ok(ListResourcesResult::with_all_items(vec![Resource::new(
+            "rmcp://hello",
+            "hello",
+        )]))
     }
 
     async fn read_resource(
@@ -93,7 +100,10 @@ impl ServerHandler for RmcpServer {
         if request.uri != "rmcp://hello" {
             return Err(ErrorData::resource_not_found(request.uri, None));
         }
-        Ok(ReadResourceResult::new(vec![ResourceContents::text("hello from rmcp", request.uri)]).into())
+        Ok(
+            ReadResourceResult::new(vec![ResourceContents::text("hello from rmcp", request.uri)])
+                .into(),
+        )
     }
 
     async fn list_prompts(
@@ -122,7 +132,11 @@ impl ServerHandler for RmcpServer {
             .and_then(|topic| topic.as_str())
             .ok_or_else(|| ErrorData::invalid_params("topic is required", None))?
             .to_owned();
-        Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, format!("Explain {topic}"))]).into())
+        Ok(GetPromptResult::new(vec![PromptMessage::new_text(
+            Role::User,
+            format!("Explain {topic}"),
+        )])
+        .into())
     }
 }
 
@@ -143,7 +157,9 @@ async fn our_client_initializes_and_lists_both_pages_of_rmcp_tools() {
     let (info, names) = McpClient
         .builder()
         .connect_with(rmcp_server(), async |cx| {
-            let info = cx.initialize(client_info("switchboard-test", "0.0.0")).await?;
+            let info = cx
+                .initialize(client_info("switchboard-test", "0.0.0"))
+                .await?;
             let mut names = Vec::new();
             let mut tools = cx.tools();
             while let Some(tool) = tools.next().await {
@@ -163,9 +179,16 @@ async fn our_client_calls_rmcp_tools() {
     let (upper, reverse, unknown) = McpClient
         .builder()
         .connect_with(rmcp_server(), async |cx| {
-            cx.initialize(client_info("switchboard-test", "0.0.0")).await?;
-            let upper = cx.call_tool("upper", json!({"text": "shout"})).block_task().await?;
-            let reverse = cx.call_tool("reverse", json!({"text": "abc"})).block_task().await?;
+            cx.initialize(client_info("switchboard-test", "0.0.0"))
+                .await?;
+            let upper = cx
+                .call_tool("upper", json!({"text": "shout"}))
+                .block_task()
+                .await?;
+            let reverse = cx
+                .call_tool("reverse", json!({"text": "abc"}))
+                .block_task()
+                .await?;
             let unknown = cx.call_tool("nope", json!({})).block_task().await;
             Ok((upper, reverse, unknown))
         })
@@ -185,11 +208,15 @@ async fn our_client_reads_an_rmcp_resource_and_gets_an_rmcp_prompt() {
     let (resources, read, prompts, prompt) = McpClient
         .builder()
         .connect_with(rmcp_server(), async |cx| {
-            cx.initialize(client_info("switchboard-test", "0.0.0")).await?;
+            cx.initialize(client_info("switchboard-test", "0.0.0"))
+                .await?;
             let resources: Vec<_> = cx.resources().collect().await;
             let read = cx.read_resource("rmcp://hello").block_task().await?;
             let prompts: Vec<_> = cx.prompts().collect().await;
-            let prompt = cx.get_prompt("explain", [("topic", "monads")]).block_task().await?;
+            let prompt = cx
+                .get_prompt("explain", [("topic", "monads")])
+                .block_task()
+                .await?;
             Ok((resources, read, prompts, prompt))
         })
         .await

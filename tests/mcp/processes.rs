@@ -1,0 +1,115 @@
+//! `mcp_client` driving `mcp_server`, both as the programs a user runs.
+
+use std::process::Output;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::binaries;
+
+/// Bounds each run, so a hung program fails the test instead of hanging it.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Runs `mcp_client` with `args` and waits for it to exit.
+async fn mcp_client(args: &[&str]) -> Output {
+    let run = tokio::process::Command::new(&binaries().client)
+        .args(args)
+        .kill_on_drop(true)
+        .output();
+    tokio::time::timeout(PATIENCE, run)
+        .await
+        .expect("mcp_client exits")
+        .expect("mcp_client starts")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test]
+async fn mcp_client_lists_the_tools_of_mcp_server_and_prints_each_result() {
+    let server = binaries().server.to_str().unwrap();
+    let output = mcp_client(&[
+        "--call",
+        "add",
+        r#"{"a":2,"b":3}"#,
+        "--call",
+        "echo",
+        r#"{"text":"hi there"}"#,
+        "--call",
+        "fail",
+        "{}",
+        "--",
+        server,
+    ])
+    .await;
+    let stdout = text(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        text(&output.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines[..4],
+        ["tool add", "tool echo", "tool sleep", "tool fail"]
+    );
+    let result = |line: &str, name: &str| -> Value {
+        let json = line
+            .strip_prefix(&format!("result {name} "))
+            .expect("a result line");
+        serde_json::from_str(json).expect("the result as JSON on one line")
+    };
+    assert_eq!(result(lines[4], "add")["structuredContent"]["sum"], 5);
+    assert_eq!(result(lines[5], "echo")["content"][0]["text"], "hi there");
+    assert_eq!(result(lines[6], "fail")["isError"], true);
+    assert_eq!(lines.len(), 7);
+}
+
+#[tokio::test]
+async fn mcp_client_fails_clearly_when_the_server_refuses_a_call() {
+    let server = binaries().server.to_str().unwrap();
+    let output = mcp_client(&["--call", "nope", "{}", "--", server]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("refused `nope`") && stderr.contains("no tool"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn mcp_client_fails_clearly_when_the_server_cannot_start_or_exits_at_once() {
+    let missing = mcp_client(&["--", "/no/such/mcp-server"]).await;
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        text(&missing.stderr).contains("/no/such/mcp-server"),
+        "{}",
+        text(&missing.stderr)
+    );
+
+    let quitter = mcp_client(&["--", "sh", "-c", "echo going away >&2; exit 3"]).await;
+    assert_eq!(quitter.status.code(), Some(1));
+    let stderr = text(&quitter.stderr);
+    assert!(
+        stderr.contains("exit status: 3") && stderr.contains("going away"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn mcp_client_exits_2_with_its_usage_on_a_bad_command_line() {
+    for args in [
+        &["--call", "add"][..],
+        &["--"][..],
+        &["--bogus", "--", "x"][..],
+        &["--call", "add", "[1]", "--", "x"][..],
+    ] {
+        let output = mcp_client(args).await;
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&output.stderr).contains("usage: mcp_client"),
+            "{args:?}"
+        );
+    }
+}
