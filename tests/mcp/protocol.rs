@@ -402,3 +402,24 @@ async fn a_resource_template_serves_the_uris_it_matches() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn stateless_answers_say_result_type_complete_and_an_unknown_stateless_version_is_refused() {
+    client_of(example(), async |cx| {
+        let meta =
+            |version: &str| json!({"_meta": {"io.modelcontextprotocol/protocolVersion": version}});
+        let tools = raw(&cx, "tools/list", meta("2026-07-28")).await?;
+        assert_eq!(tools["resultType"], "complete");
+        let refused = raw(&cx, "tools/list", meta("2030-01-01"))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), -32022);
+        assert_eq!(refused.data().unwrap()["supported"], json!(["2026-07-28"]));
+        // The handshake versions' answers have no `resultType`.
+        cx.initialize(client_info("test", "0")).await?;
+        let tools = raw(&cx, "tools/list", json!({})).await?;
+        assert!(tools.get("resultType").is_none());
+        Ok(())
+    })
+    .await;
+}

@@ -263,3 +263,56 @@ async fn rmcp_drives_the_mcp_server_program() {
     );
     client.cancel().await.unwrap();
 }
+
+#[tokio::test]
+async fn rmcp_discovers_our_server_and_speaks_2026_07_28_to_it() {
+    use rmcp::ClientServiceExt;
+    use rmcp::model::ProtocolVersion;
+
+    let (ours, theirs) = tokio::io::duplex(64 * 1024);
+    let (read, write) = tokio::io::split(ours);
+    tokio::spawn(
+        switchboard_examples::mcp_example::service().serve(ByteStreams::tokio(write, read)),
+    );
+    let lifecycle = rmcp::ClientLifecycleMode::Discover {
+        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+    };
+    let client =
+        ().serve_with_lifecycle(theirs, lifecycle)
+            .await
+            .expect("server/discover answered");
+    let info = client.peer_info().unwrap();
+    assert_eq!(info.protocol_version, ProtocolVersion::V_2026_07_28);
+    assert_eq!(info.server_info.as_ref().unwrap().name, SERVER_NAME);
+    assert_eq!(client.list_all_tools().await.unwrap().len(), 4);
+    let params =
+        CallToolRequestParams::new("add").with_arguments(arguments(json!({"a": 1, "b": 1})));
+    let sum = serde_json::to_value(client.call_tool(params).await.unwrap()).unwrap();
+    assert_eq!(sum["structuredContent"]["sum"], 2);
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn rmcp_in_auto_mode_finds_our_server_at_once() {
+    use rmcp::ClientServiceExt;
+    use rmcp::model::ProtocolVersion;
+
+    let (ours, theirs) = tokio::io::duplex(64 * 1024);
+    let (read, write) = tokio::io::split(ours);
+    tokio::spawn(
+        switchboard_examples::mcp_example::service().serve(ByteStreams::tokio(write, read)),
+    );
+    let lifecycle = rmcp::ClientLifecycleMode::Auto {
+        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+        legacy_version: Some(ProtocolVersion::V_2025_11_25),
+    };
+    // Auto mode falls back to `initialize` after 10 s of silence; our answer comes first.
+    let started = std::time::Instant::now();
+    let client = ().serve_with_lifecycle(theirs, lifecycle).await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "discover was not answered at once"
+    );
+    assert_eq!(client.list_all_tools().await.unwrap().len(), 4);
+    client.cancel().await.unwrap();
+}

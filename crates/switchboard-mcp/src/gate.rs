@@ -3,7 +3,8 @@
 //! MCP's handshake versions require the client to call `initialize` first, and allow only
 //! `ping` before the server has answered it. Two things get through the closed gate all the
 //! same, for the stateless 2026-07-28 protocol: `server/discover`, and requests that carry
-//! their version in `_meta` (see [`STATELESS_VERSION_KEY`]). Methods MCP does not define
+//! their version in `_meta` (see [`STATELESS_VERSION_KEY`]); one that names a version this
+//! server does not speak statelessly is refused with -32022 and the versions it does. Methods MCP does not define
 //! get through too, to be answered -32601 like any unknown method.
 
 use serde::Deserialize;
@@ -15,7 +16,7 @@ use switchboard::{
 use crate::messages::CLIENT_REQUEST_METHODS;
 use crate::role::McpClient;
 use crate::schema::{self, InitializeRequestParams};
-use crate::version::STATELESS_VERSION_KEY;
+use crate::version::{STATELESS_VERSION_KEY, STATELESS_VERSIONS, unsupported_version};
 
 /// The first handler of every [`McpServer`](crate::McpServer) connection.
 ///
@@ -57,6 +58,14 @@ impl Handler<McpClient> for InitializeGate {
                     .is_ok();
                 pass(Dispatch::Request(request, responder))
             }
+            Dispatch::Request(request, responder)
+                if stateless_version(&request)
+                    .is_some_and(|version| !STATELESS_VERSIONS.contains(&version.as_str())) =>
+            {
+                let version = stateless_version(&request).unwrap_or_default();
+                responder.respond_with_error(unsupported_version(&version))?;
+                Ok(Handled::Yes)
+            }
             Dispatch::Request(request, responder) if !self.initialized && held_back(&request) => {
                 responder.respond_with_error(Error::invalid_request(format_args!(
                     "`{}` before `initialize`: the client must call `initialize` first \
@@ -92,6 +101,11 @@ pub fn stateless_version(request: &UntypedMessage) -> Option<String> {
     struct WithMeta {
         #[serde(rename = "_meta")]
         meta: Option<Map<String, Value>>,
+    }
+    // Most requests do not name a version: a scan for the key (memchr-fast) spares them
+    // the parse.
+    if !request.params()?.get().contains(STATELESS_VERSION_KEY) {
+        return None;
     }
     let with_meta: WithMeta = request.parse_params().ok()?;
     match with_meta.meta?.remove(STATELESS_VERSION_KEY)? {

@@ -55,3 +55,28 @@ pub fn negotiate(requested: &str) -> &'static str {
 pub fn is_handshake_version(version: &str) -> bool {
     HANDSHAKE_VERSIONS.contains(&version)
 }
+
+/// The error code of a stateless request whose version this server does not speak.
+pub const UNSUPPORTED_PROTOCOL_VERSION: i32 = -32022;
+
+/// The versions a stateless request may name in its `_meta`.
+pub const STATELESS_VERSIONS: &[&str] = &[V2026_07_28];
+
+/// The answer to a stateless request that named `requested`, a version this server does not
+/// speak: -32022, with the versions it does speak, so the client can pick one and retry.
+///
+/// ```
+/// let error = switchboard_mcp::version::unsupported_version("2030-01-01");
+/// assert_eq!(error.code(), -32022);
+/// assert_eq!(error.data().unwrap()["supported"][0], "2026-07-28");
+/// ```
+pub fn unsupported_version(requested: &str) -> switchboard::Error {
+    switchboard::Error::new(
+        UNSUPPORTED_PROTOCOL_VERSION,
+        format!("MCP version `{requested}` is not supported here"),
+    )
+    .with_data(serde_json::json!({
+        "requested": requested,
+        "supported": STATELESS_VERSIONS,
+    }))
+}

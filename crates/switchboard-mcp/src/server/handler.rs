@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use futures::future::{Either, select};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use switchboard::{
     ConnectionTo, Dispatch, Error, Handled, Handler, JsonRpcResponse, Responder, UntypedMessage,
 };
@@ -20,6 +21,7 @@ use super::paging::page;
 use super::resource::resource_not_found;
 use super::tool::BoxFuture;
 use crate::discover::{DISCOVER_METHOD, DiscoverResult};
+use crate::gate::stateless_version;
 use crate::role::McpClient;
 use crate::schema::{
     CallToolRequestParams, EmptyResult, GetPromptRequestParams, InitializeRequestParams,
@@ -75,43 +77,52 @@ impl ServiceHandler {
     fn serve(
         &mut self,
         request: UntypedMessage,
-        responder: Responder<serde_json::Value>,
+        responder: Responder<Value>,
         cx: &ConnectionTo<McpClient>,
-    ) -> Result<Option<(UntypedMessage, Responder<serde_json::Value>)>, Error> {
+    ) -> Result<Option<(UntypedMessage, Responder<Value>)>, Error> {
         let page_size = self.service.page_size;
         let cursor = || cursor_of(&request);
+        let stateless = stateless_version(&request).is_some();
         match request.method() {
             "initialize" => {
                 let params: InitializeRequestParams = request.parse_params()?;
                 self.service.catalog.listen(cx.clone());
-                responder.cast().respond(InitializeResult {
-                    capabilities: self.capabilities(),
-                    instructions: self.service.instructions.clone(),
-                    meta: None,
-                    protocol_version: negotiate(&params.protocol_version).to_owned(),
-                    server_info: self.service.info.clone(),
-                })?;
+                answer(
+                    responder,
+                    stateless,
+                    InitializeResult {
+                        capabilities: self.capabilities(),
+                        instructions: self.service.instructions.clone(),
+                        meta: None,
+                        protocol_version: negotiate(&params.protocol_version).to_owned(),
+                        server_info: self.service.info.clone(),
+                    },
+                )?;
             }
-            "ping" => responder.cast().respond(EmptyResult(empty()))?,
+            "ping" => answer(responder, stateless, EmptyResult(empty()))?,
             DISCOVER_METHOD => {
                 let mut result = DiscoverResult::new(&self.service.info, self.capabilities());
                 result.instructions = self.service.instructions.clone();
-                responder.cast().respond(result)?;
+                answer(responder, stateless, result)?;
             }
             "logging/setLevel" => {
                 let params: SetLevelRequestParams = request.parse_params()?;
                 self.log_level.set(params.level);
-                responder.cast().respond(EmptyResult(empty()))?;
+                answer(responder, stateless, EmptyResult(empty()))?;
             }
             "tools/list" => {
                 let lists = self.service.catalog.read();
                 let (tools, next_cursor) = page(&lists.tools, cursor()?.as_deref(), page_size)?;
                 let tools = tools.iter().map(|tool| tool.definition().clone()).collect();
-                responder.cast().respond(ListToolsResult {
-                    meta: None,
-                    next_cursor,
-                    tools,
-                })?;
+                answer(
+                    responder,
+                    stateless,
+                    ListToolsResult {
+                        meta: None,
+                        next_cursor,
+                        tools,
+                    },
+                )?;
             }
             "resources/list" => {
                 let lists = self.service.catalog.read();
@@ -121,11 +132,15 @@ impl ServiceHandler {
                     .iter()
                     .map(|resource| resource.definition().clone())
                     .collect();
-                responder.cast().respond(ListResourcesResult {
-                    meta: None,
-                    next_cursor,
-                    resources,
-                })?;
+                answer(
+                    responder,
+                    stateless,
+                    ListResourcesResult {
+                        meta: None,
+                        next_cursor,
+                        resources,
+                    },
+                )?;
             }
             "resources/templates/list" => {
                 let lists = self.service.catalog.read();
@@ -135,11 +150,15 @@ impl ServiceHandler {
                     .iter()
                     .map(|template| template.definition().clone())
                     .collect();
-                responder.cast().respond(ListResourceTemplatesResult {
-                    meta: None,
-                    next_cursor,
-                    resource_templates,
-                })?;
+                answer(
+                    responder,
+                    stateless,
+                    ListResourceTemplatesResult {
+                        meta: None,
+                        next_cursor,
+                        resource_templates,
+                    },
+                )?;
             }
             "prompts/list" => {
                 let lists = self.service.catalog.read();
@@ -148,11 +167,15 @@ impl ServiceHandler {
                     .iter()
                     .map(|prompt| prompt.definition().clone())
                     .collect();
-                responder.cast().respond(ListPromptsResult {
-                    meta: None,
-                    next_cursor,
-                    prompts,
-                })?;
+                answer(
+                    responder,
+                    stateless,
+                    ListPromptsResult {
+                        meta: None,
+                        next_cursor,
+                        prompts,
+                    },
+                )?;
             }
             "tools/call" => {
                 let params: CallToolRequestParams = request.parse_params()?;
@@ -174,7 +197,7 @@ impl ServiceHandler {
                     params.arguments.unwrap_or_default(),
                     self.context(cx, &request),
                 )?;
-                run_cancellable(cx, responder.cast(), work);
+                run_cancellable(cx, responder, stateless, work);
             }
             "resources/read" => {
                 let params: ReadResourceRequestParams = request.parse_params()?;
@@ -197,7 +220,7 @@ impl ServiceHandler {
                         return Err(resource_not_found(&params.uri));
                     }
                 };
-                run_cancellable(cx, responder.cast(), work);
+                run_cancellable(cx, responder, stateless, work);
             }
             "prompts/get" => {
                 let params: GetPromptRequestParams = request.parse_params()?;
@@ -219,7 +242,7 @@ impl ServiceHandler {
                     params.arguments.unwrap_or_default(),
                     self.context(cx, &request),
                 )?;
-                run_cancellable(cx, responder.cast(), work);
+                run_cancellable(cx, responder, stateless, work);
             }
             _ => return Ok(Some((request, responder))),
         }
@@ -263,16 +286,36 @@ impl Handler<McpClient> for ServiceHandler {
 /// cancels first: then the work is dropped unfinished and the responder with it.
 fn run_cancellable<T: JsonRpcResponse>(
     cx: &ConnectionTo<McpClient>,
-    responder: Responder<T>,
+    responder: Responder<Value>,
+    stateless: bool,
     work: BoxFuture<Result<T, Error>>,
 ) {
     let cancelled = Box::pin(responder.cancelled());
     cx.spawn(async move {
         match select(work, cancelled).await {
-            Either::Left((result, _)) => responder.respond_with_result(result),
+            Either::Left((Ok(value), _)) => answer(responder, stateless, value),
+            Either::Left((Err(error), _)) => responder.respond_with_error(error),
             Either::Right(((), _)) => Ok(()),
         }
     });
+}
+
+/// Answers `value`. A stateless (2026-07-28) request gets it with `resultType: "complete"`,
+/// which that version requires of every result and the older ones do not know; only then is
+/// the value built as JSON first, the other answers are written straight from the type.
+fn answer<T: JsonRpcResponse>(
+    responder: Responder<Value>,
+    stateless: bool,
+    value: T,
+) -> Result<(), Error> {
+    if !stateless {
+        return responder.cast::<T>().respond(value);
+    }
+    let mut value = serde_json::to_value(value).map_err(Error::serialization)?;
+    if let Value::Object(object) = &mut value {
+        object.insert("resultType".to_owned(), Value::from("complete"));
+    }
+    responder.respond(value)
 }
 
 /// The `cursor` of a list request's params (absent params: the first page).
