@@ -92,3 +92,15 @@ mod acp_client {}
 #[cfg(doctest)]
 #[doc = include_str!("../book/src/acp/sessions.md")]
 mod acp_sessions {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/mcp/README.md")]
+mod mcp {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/mcp/first-server.md")]
+mod mcp_first_server {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/mcp/client.md")]
+mod mcp_client {}
