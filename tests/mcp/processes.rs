@@ -113,3 +113,42 @@ async fn mcp_client_exits_2_with_its_usage_on_a_bad_command_line() {
         );
     }
 }
+
+#[tokio::test]
+async fn mcp_server_answers_what_it_read_and_exits_0_at_the_end_of_its_input() {
+    use tokio::io::AsyncWriteExt;
+
+    let mut server = tokio::process::Command::new(&binaries().server)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("mcp_server starts");
+    let mut stdin = server.stdin.take().unwrap();
+    let lines = concat!(
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}"#,
+        "\n",
+        r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#,
+        "\n",
+    );
+    stdin.write_all(lines.as_bytes()).await.unwrap();
+    drop(stdin);
+    let output = tokio::time::timeout(PATIENCE, server.wait_with_output())
+        .await
+        .expect("mcp_server exits at the end of its input")
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let answers: Vec<Value> = text(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(answers[0]["result"]["protocolVersion"], "2025-06-18");
+    assert_eq!(
+        answers[0]["result"]["serverInfo"]["name"],
+        "switchboard-mcp-example"
+    );
+    assert_eq!(
+        answers[1],
+        serde_json::json!({"jsonrpc": "2.0", "id": 2, "result": {}})
+    );
+}

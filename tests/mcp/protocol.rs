@@ -423,3 +423,44 @@ async fn stateless_answers_say_result_type_complete_and_an_unknown_stateless_ver
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_stateless_request_gets_logs_only_at_the_level_its_meta_asks_for() {
+    let service = Service::new("logs", "0").tool(Tool::new(
+        "chatty",
+        "logs at two levels",
+        async |_: NoArguments, cx: RequestContext| {
+            cx.log(LoggingLevel::Info, None, json!("info"))?;
+            cx.log(LoggingLevel::Error, None, json!("error"))?;
+            Ok::<_, ToolError>("done".to_owned())
+        },
+    ));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (client_end, server_end) = Channel::duplex();
+    let seen_by_client = Arc::clone(&seen);
+    let client = McpClient
+        .builder()
+        .on_receive_notification(move |log: LoggingMessageNotificationParams, _cx| {
+            seen_by_client.lock().unwrap().push(log.data);
+            std::future::ready(Ok(()))
+        })
+        .connect_with(client_end, async move |cx| {
+            let call = |level: Option<&str>| {
+                let mut meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28"});
+                if let Some(level) = level {
+                    meta["io.modelcontextprotocol/logLevel"] = json!(level);
+                }
+                json!({"name": "chatty", "arguments": {}, "_meta": meta})
+            };
+            raw(&cx, "tools/call", call(None)).await?;
+            let unasked = std::mem::take(&mut *seen.lock().unwrap());
+            raw(&cx, "tools/call", call(Some("error"))).await?;
+            let asked = std::mem::take(&mut *seen.lock().unwrap());
+            Ok((unasked, asked))
+        });
+    let (answer, served) = futures::join!(client, service.serve(server_end));
+    served.unwrap();
+    let (unasked, asked) = answer.unwrap();
+    assert!(unasked.is_empty(), "{unasked:?}");
+    assert_eq!(asked, [json!("error")]);
+}

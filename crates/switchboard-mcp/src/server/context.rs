@@ -32,6 +32,9 @@ pub struct RequestContext {
     cx: ConnectionTo<McpClient>,
     progress_token: Option<ProgressToken>,
     log_level: Arc<LogLevel>,
+    /// For a stateless (2026-07-28) request, the level it asked logs at, if any: that
+    /// version has no `logging/setLevel`, and sends no logs to a request that did not ask.
+    stateless_log_level: Option<Option<LoggingLevel>>,
 }
 
 impl RequestContext {
@@ -40,10 +43,13 @@ impl RequestContext {
         request: &UntypedMessage,
         log_level: Arc<LogLevel>,
     ) -> Self {
+        let meta = request_meta(request);
+        let stateless_log_level = meta.protocol_version.is_some().then_some(meta.log_level);
         RequestContext {
             cx,
-            progress_token: progress_token(request),
+            progress_token: meta.progress_token,
             log_level,
+            stateless_log_level,
         }
     }
 
@@ -83,13 +89,20 @@ impl RequestContext {
     }
 
     /// Sends the client a log message (`notifications/message`) if `level` is at or above
-    /// the level the client set with `logging/setLevel` (`info` until it sets one).
+    /// the level the client set with `logging/setLevel` (`info` until it sets one). A
+    /// stateless (2026-07-28) request gets logs only at or above the level its `_meta` asks
+    /// for (`io.modelcontextprotocol/logLevel`), none when it asks for none.
     ///
     /// # Errors
     ///
     /// When the connection has closed.
     pub fn log(&self, level: LoggingLevel, logger: Option<&str>, data: Value) -> Result<(), Error> {
-        if !self.log_level.allows(level) {
+        let wanted = match self.stateless_log_level {
+            None => self.log_level.allows(level),
+            Some(None) => false,
+            Some(Some(least)) => severity(level) >= severity(least),
+        };
+        if !wanted {
             return Ok(());
         }
         self.cx.send_notification(LoggingMessageNotificationParams {
@@ -101,19 +114,29 @@ impl RequestContext {
     }
 }
 
-/// The `_meta.progressToken` of a request, if it has one.
-fn progress_token(request: &UntypedMessage) -> Option<ProgressToken> {
+/// What this crate reads from a request's `_meta`.
+#[derive(Default, Deserialize)]
+struct RequestMeta {
+    #[serde(rename = "progressToken")]
+    progress_token: Option<ProgressToken>,
+    #[serde(rename = "io.modelcontextprotocol/protocolVersion")]
+    protocol_version: Option<String>,
+    #[serde(rename = "io.modelcontextprotocol/logLevel")]
+    log_level: Option<LoggingLevel>,
+}
+
+/// The `_meta` of a request (empty when it has none, or one this crate cannot read).
+fn request_meta(request: &UntypedMessage) -> RequestMeta {
     #[derive(Deserialize)]
     struct Params {
         #[serde(rename = "_meta")]
-        meta: Option<Meta>,
+        meta: Option<RequestMeta>,
     }
-    #[derive(Deserialize)]
-    struct Meta {
-        #[serde(rename = "progressToken")]
-        progress_token: Option<ProgressToken>,
-    }
-    request.parse_params::<Params>().ok()?.meta?.progress_token
+    request
+        .parse_params::<Params>()
+        .ok()
+        .and_then(|params| params.meta)
+        .unwrap_or_default()
 }
 
 /// The least severe log level a connection's client wants, shared by its handlers.
@@ -171,8 +194,10 @@ mod tests {
             serde_json::json!({"name": "x", "_meta": {"progressToken": "p-1"}}),
         )
         .unwrap();
+        let meta = request_meta(&request);
         assert!(
-            matches!(progress_token(&request), Some(ProgressToken::String(token)) if token == "p-1")
+            matches!(meta.progress_token, Some(ProgressToken::String(token)) if token == "p-1")
         );
+        assert!(meta.protocol_version.is_none());
     }
 }
