@@ -7,13 +7,13 @@ use std::sync::Arc;
 use crate::actor::outgoing::{DEFAULT_MAX_OUTGOING_BYTES, PauseReading};
 use crate::actor::{self, Parts, StartTask};
 use crate::cancel::Cancellation;
-use crate::connection::{Settings, Shared};
 use crate::dynamic::registry::ParkingLimits;
 use crate::handler::{
     Chain, DispatchHandler, Handler, NotificationHandler, NullHandler, RequestHandler,
 };
 use crate::message::{JsonRpcNotification, JsonRpcRequest};
 use crate::peer::{FromPeer, HasPeer};
+use crate::shared::{Settings, Shared};
 use crate::timer::{Timer, default_timer};
 use crate::transport::{ConnectTo, TransportConfig};
 use crate::wire::DEFAULT_MAX_FRAME_BYTES;
