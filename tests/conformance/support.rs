@@ -277,3 +277,29 @@ impl futures::io::AsyncWrite for SharedWriter {
         Poll::Ready(Ok(()))
     }
 }
+
+/// A timer whose sleeps end when the test says so.
+#[derive(Clone, Default)]
+pub(crate) struct ManualTimer(Arc<std::sync::Mutex<Vec<futures::channel::oneshot::Sender<()>>>>);
+
+impl switchboard::Timer for ManualTimer {
+    fn sleep(&self, _: std::time::Duration) -> futures::future::BoxFuture<'static, ()> {
+        let (ring, rung) = futures::channel::oneshot::channel();
+        self.0.lock().unwrap().push(ring);
+        Box::pin(async move {
+            let _ = rung.await;
+        })
+    }
+}
+
+impl ManualTimer {
+    /// Ends every sleep started so far; returns how many there were.
+    pub(crate) fn ring(&self) -> usize {
+        let sleeps: Vec<_> = self.0.lock().unwrap().drain(..).collect();
+        let count = sleeps.len();
+        for ring in sleeps {
+            let _ = ring.send(());
+        }
+        count
+    }
+}

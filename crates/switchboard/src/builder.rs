@@ -6,13 +6,14 @@ use std::sync::Arc;
 
 use crate::actor::outgoing::{DEFAULT_MAX_OUTGOING_BYTES, PauseReading};
 use crate::actor::{self, Parts, StartTask};
-use crate::connection::{Settings, Shared};
+use crate::cancel::Cancellation;
 use crate::dynamic::registry::ParkingLimits;
 use crate::handler::{
     Chain, DispatchHandler, Handler, NotificationHandler, NullHandler, RequestHandler,
 };
 use crate::message::{JsonRpcNotification, JsonRpcRequest};
 use crate::peer::{FromPeer, HasPeer};
+use crate::shared::{Settings, Shared};
 use crate::timer::{Timer, default_timer};
 use crate::transport::{ConnectTo, TransportConfig};
 use crate::wire::DEFAULT_MAX_FRAME_BYTES;
@@ -56,17 +57,9 @@ use std::time::Duration;
 #[must_use = "a builder does nothing until connected with connect_to or connect_with"]
 pub struct Builder<R: Role, H = NullHandler> {
     role: R,
-    name: Option<Arc<str>>,
     handler: H,
     start_tasks: Vec<StartTask<R::Counterpart>>,
-    max_frame_bytes: usize,
-    max_outgoing_bytes: usize,
-    pause_reading: PauseReading,
-    max_running_tasks: usize,
-    parking: ParkingLimits,
-    timer: Option<Arc<dyn Timer>>,
-    request_timeout: Option<Duration>,
-    input_end_grace: Duration,
+    settings: Settings,
 }
 
 /// A builder with `H2` chained after its handlers `H`.
@@ -88,11 +81,8 @@ pub const DEFAULT_PARKING_TIME: Duration = Duration::from_secs(30);
 impl<R: Role> Builder<R> {
     /// A builder with no handlers. Usually reached through [`Role::builder`].
     pub fn new(role: R) -> Self {
-        Builder {
-            role,
+        let settings = Settings {
             name: None,
-            handler: NullHandler,
-            start_tasks: Vec::new(),
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
             max_outgoing_bytes: DEFAULT_MAX_OUTGOING_BYTES,
             pause_reading: PauseReading::AtHalfTheLimit,
@@ -104,6 +94,13 @@ impl<R: Role> Builder<R> {
             timer: None,
             request_timeout: None,
             input_end_grace: DEFAULT_INPUT_END_GRACE,
+            cancellation: role.cancellation(),
+        };
+        Builder {
+            role,
+            handler: NullHandler,
+            start_tasks: Vec::new(),
+            settings,
         }
     }
 }
@@ -111,14 +108,14 @@ impl<R: Role> Builder<R> {
 impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     /// Names the connection (shown in logs and by [`ConnectionTo::name`]).
     pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(Arc::from(name.into()));
+        self.settings.name = Some(Arc::from(name.into()));
         self
     }
 
     /// Refuses incoming frames longer than `bytes` (default 64 MiB). A longer frame is skipped
     /// without being buffered whole and answered with -32600, id `null`.
     pub fn max_frame_bytes(mut self, bytes: usize) -> Self {
-        self.max_frame_bytes = bytes;
+        self.settings.max_frame_bytes = bytes;
         self
     }
 
@@ -126,7 +123,7 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     /// and notifications fails until [`ConnectionTo::writable`] resolves, and no further
     /// incoming message is dispatched until the queue is below half of it.
     pub fn max_outgoing_bytes(mut self, bytes: usize) -> Self {
-        self.max_outgoing_bytes = bytes;
+        self.settings.max_outgoing_bytes = bytes;
         self
     }
 
@@ -135,7 +132,7 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     /// whose waits for room are elsewhere, as the conductor does towards its proxies: see
     /// [`PauseReading`].
     pub fn pause_reading(mut self, pause: PauseReading) -> Self {
-        self.pause_reading = pause;
+        self.settings.pause_reading = pause;
         self
     }
 
@@ -153,7 +150,7 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     /// # drop(builder);
     /// ```
     pub fn max_running_tasks(mut self, tasks: usize) -> Self {
-        self.max_running_tasks = tasks;
+        self.settings.max_running_tasks = tasks;
         self
     }
 
@@ -163,7 +160,7 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     /// dropped with a warning. Without a [`timer`](Builder::timer), ages are checked when
     /// messages arrive.
     pub fn parking(mut self, max_messages: usize, max_age: Duration) -> Self {
-        self.parking = ParkingLimits {
+        self.settings.parking = ParkingLimits {
             max_messages,
             max_age,
         };
@@ -173,7 +170,7 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     /// Gives every request this side sends `after` to be answered (none by default): see
     /// [`SentRequest::timeout`](crate::SentRequest::timeout), which also sets it per request.
     pub fn request_timeout(mut self, after: Duration) -> Self {
-        self.request_timeout = Some(after);
+        self.settings.request_timeout = Some(after);
         self
     }
 
@@ -194,14 +191,32 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     /// # drop(builder);
     /// ```
     pub fn input_end_grace(mut self, grace: Duration) -> Self {
-        self.input_end_grace = grace;
+        self.settings.input_end_grace = grace;
         self
     }
 
     /// The timer for age limits and request timeouts. By default, tokio's when the connection runs inside a tokio
     /// runtime (feature `tokio`), else none.
     pub fn timer(mut self, timer: impl Timer) -> Self {
-        self.timer = Some(Arc::new(timer));
+        self.settings.timer = Some(Arc::new(timer));
+        self
+    }
+
+    /// How requests are cancelled on this connection's wire, instead of the role's convention
+    /// ([`Role::cancellation`]): for plain JSON-RPC peers that speak one, or a test. See
+    /// [`Cancellation`].
+    ///
+    /// ```
+    /// use switchboard::UntypedRole;
+    /// use switchboard::cancel::Cancellation;
+    ///
+    /// // A plain peer that speaks LSP's convention.
+    /// let lsp = Cancellation::notification("$/cancelRequest").id_field("id");
+    /// let builder = UntypedRole.builder().cancellation(lsp);
+    /// # drop(builder);
+    /// ```
+    pub fn cancellation(mut self, convention: Cancellation) -> Self {
+        self.settings.cancellation = convention;
         self
     }
 
@@ -322,17 +337,9 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     ) -> Builder<R, Chain<H, H2>> {
         Builder {
             role: self.role,
-            name: self.name,
             handler: Chain::new(self.handler, handler),
             start_tasks: self.start_tasks,
-            max_frame_bytes: self.max_frame_bytes,
-            max_outgoing_bytes: self.max_outgoing_bytes,
-            pause_reading: self.pause_reading,
-            max_running_tasks: self.max_running_tasks,
-            parking: self.parking,
-            timer: self.timer,
-            request_timeout: self.request_timeout,
-            input_end_grace: self.input_end_grace,
+            settings: self.settings,
         }
     }
 
@@ -351,26 +358,16 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
 
     /// Call inside the connection's future, so the default timer sees the runtime it runs on.
     fn into_parts(self) -> (Parts<R, H>, TransportConfig) {
-        let timer = self.timer.or_else(default_timer);
-        let shared = Arc::new(Shared::new(Settings {
-            name: self.name,
-            max_outgoing_bytes: self.max_outgoing_bytes,
-            pause_reading: self.pause_reading,
-            max_running_tasks: self.max_running_tasks,
-            parking: self.parking,
-            timer,
-            request_timeout: self.request_timeout,
-            input_end_grace: self.input_end_grace,
-        }));
-        let config = TransportConfig {
-            max_frame_bytes: self.max_frame_bytes,
-        };
+        let mut settings = self.settings;
+        settings.timer = settings.timer.or_else(default_timer);
+        let max_frame_bytes = settings.max_frame_bytes;
+        let config = TransportConfig { max_frame_bytes };
         let parts = Parts {
             role: self.role,
             handler: self.handler,
-            shared,
+            shared: Arc::new(Shared::new(settings)),
             start_tasks: self.start_tasks,
-            max_frame_bytes: self.max_frame_bytes,
+            max_frame_bytes,
         };
         (parts, config)
     }
@@ -439,11 +436,7 @@ impl<R: Role, H> fmt::Debug for Builder<R, H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Builder")
             .field("role", &self.role)
-            .field("name", &self.name)
-            .field("max_frame_bytes", &self.max_frame_bytes)
-            .field("max_outgoing_bytes", &self.max_outgoing_bytes)
-            .field("parking", &self.parking)
-            .field("timer", &crate::timer::DebugTimer(&self.timer))
+            .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }

@@ -62,7 +62,9 @@ pub mod peer;
 mod pending;
 mod responder;
 mod role;
+mod router;
 mod sent_request;
+mod shared;
 mod timer;
 pub mod transport;
 pub mod wire;
@@ -80,8 +82,9 @@ pub use message::{
     Dispatch, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, RawJson,
     RequestId, UntypedMessage,
 };
-pub use responder::{Responder, ResponseRouter};
+pub use responder::Responder;
 pub use role::{Role, UntypedRole, unclaimed};
+pub use router::ResponseRouter;
 pub use sent_request::SentRequest;
 pub use timer::Timer;
 #[cfg(feature = "tokio")]

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::future::Future;
 
+use crate::cancel::Cancellation;
 use crate::{Builder, ConnectionTo, Dispatch, Error};
 
 /// Who an endpoint is.
@@ -24,6 +25,13 @@ pub trait Role: Clone + Send + Sync + fmt::Debug + 'static {
     /// Starts building a connection for this role.
     fn builder(self) -> Builder<Self> {
         Builder::new(self)
+    }
+
+    /// How this role's protocol cancels requests on the wire: none by default. A protocol
+    /// crate returns its convention here, so every connection of its roles speaks it; see
+    /// [`Cancellation`]. [`Builder::cancellation`] overrides it for one connection.
+    fn cancellation(&self) -> Cancellation {
+        Cancellation::NONE
     }
 
     /// Handles a request or notification that no handler claimed. Unclaimed responses never

@@ -24,8 +24,8 @@ use std::task::{Context, Poll};
 
 use futures::future::BoxFuture;
 
-use crate::connection::Shared;
 use crate::handler::Handler;
+use crate::shared::Shared;
 use crate::{ConnectionTo, Error, Role};
 use incoming::IncomingActor;
 use transport::Transport;
