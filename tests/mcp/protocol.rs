@@ -464,3 +464,48 @@ async fn a_stateless_request_gets_logs_only_at_the_level_its_meta_asks_for() {
     assert!(unasked.is_empty(), "{unasked:?}");
     assert_eq!(asked, [json!("error")]);
 }
+
+#[tokio::test]
+async fn our_client_dropping_a_call_cancels_it_on_the_server() {
+    let (started, running) = futures::channel::oneshot::channel::<()>();
+    let (stopped, dropped) = futures::channel::oneshot::channel::<()>();
+    let started = Mutex::new(Some(started));
+    let stopped = Arc::new(Mutex::new(Some(stopped)));
+    /// Says, when dropped, that the tool's work was dropped.
+    struct Stopped(Arc<Mutex<Option<futures::channel::oneshot::Sender<()>>>>);
+    impl Drop for Stopped {
+        fn drop(&mut self) {
+            if let Some(stopped) = self.0.lock().unwrap().take() {
+                let _ = stopped.send(());
+            }
+        }
+    }
+    let service = Service::new("waits", "0").tool(Tool::new(
+        "wait",
+        "waits until cancelled",
+        move |_: NoArguments, _cx| {
+            let started = started.lock().unwrap().take();
+            let guard = Stopped(Arc::clone(&stopped));
+            async move {
+                let _guard = guard;
+                if let Some(started) = started {
+                    let _ = started.send(());
+                }
+                std::future::pending::<()>().await;
+                Ok::<_, ToolError>(String::new())
+            }
+        },
+    ));
+    client_of(service, async move |cx| {
+        cx.initialize(client_info("test", "0")).await?;
+        let call = cx.call_tool("wait", json!({}));
+        running.await.expect("the tool runs");
+        // Cancelling sends `notifications/cancelled`; the server drops the tool's work.
+        call.cancel();
+        dropped.await.expect("the tool's work is dropped");
+        // The connection carries on.
+        cx.ping().block_task().await?;
+        Ok(())
+    })
+    .await;
+}

@@ -189,7 +189,6 @@ impl Drop for SetOnDrop {
 }
 
 #[tokio::test]
-#[ignore = "needs the core's per-role cancellation (notifications/cancelled), landing on main"]
 async fn rmcp_cancels_a_running_tool_and_its_work_is_dropped() {
     let dropped = Arc::new(AtomicBool::new(false));
     let (done, on_drop) = tokio::sync::oneshot::channel();

@@ -2,10 +2,9 @@
 //!
 //! Where the schema has a params type of its own for a method (`tools/call` takes
 //! [`CallToolRequestParams`](schema::CallToolRequestParams)), that type is the message: the
-//! table below pairs it with its method and its answer, once per role (Rust's coherence rules
-//! let this crate implement the core's traits for the schema's types only with a role of its
-//! own as the trait parameter). Method names come from the schema's own constants, so a
-//! rename upstream cannot leave a stale string here.
+//! table below (the core's `message_table!`) pairs it with its method and its answer, for
+//! both roles. Method names come from the schema's own whole-message types
+//! (`CallToolRequest::method_value()`), so a rename upstream cannot leave a stale string here.
 //!
 //! Methods whose params the schema shares (the four list methods take the same paginated
 //! params; `ping` and the list-changed notifications take almost nothing) get a small type of
@@ -13,79 +12,32 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use switchboard::message::__private::{parse_serde, write_serde};
-use switchboard::{Error, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, UntypedMessage};
 
 use crate::role::{McpClient, McpServer};
 use crate::schema;
 
-/// One schema params type as a message for `$role`: its method, its params written and read
-/// with serde.
-macro_rules! message {
-    ($role:ty, $ty:ident, $envelope:ident) => {
-        impl JsonRpcMessage<$role> for schema::$ty {
-            fn matches_method(method: &str) -> bool {
-                method == schema::$envelope::method_value()
-            }
-
-            fn method(&self) -> &str {
-                schema::$envelope::method_value()
-            }
-
-            fn write_params(&self, out: &mut Vec<u8>) -> Result<(), Error> {
-                write_serde(self, out)
-            }
-
-            fn from_untyped(message: UntypedMessage) -> Result<Self, Error> {
-                parse_serde(&message)
-            }
-        }
-    };
+switchboard::message_table! {
+    roles: [McpClient, McpServer],
+    requests: {
+        schema::InitializeRequestParams = schema::InitializeRequest::method_value() => schema::InitializeResult,
+        schema::CallToolRequestParams = schema::CallToolRequest::method_value() => schema::CallToolResult,
+        schema::ReadResourceRequestParams = schema::ReadResourceRequest::method_value() => schema::ReadResourceResult,
+        schema::SubscribeRequestParams = schema::SubscribeRequest::method_value() => schema::EmptyResult,
+        schema::UnsubscribeRequestParams = schema::UnsubscribeRequest::method_value() => schema::EmptyResult,
+        schema::GetPromptRequestParams = schema::GetPromptRequest::method_value() => schema::GetPromptResult,
+        schema::SetLevelRequestParams = schema::SetLevelRequest::method_value() => schema::EmptyResult,
+        schema::CompleteRequestParams = schema::CompleteRequest::method_value() => schema::CompleteResult,
+        schema::CreateMessageRequestParams = schema::CreateMessageRequest::method_value() => schema::CreateMessageResult,
+        schema::ElicitRequestParams = schema::ElicitRequest::method_value() => schema::ElicitResult,
+    },
+    notifications: {
+        schema::CancelledNotificationParams = schema::CancelledNotification::method_value(),
+        schema::ProgressNotificationParams = schema::ProgressNotification::method_value(),
+        schema::LoggingMessageNotificationParams = schema::LoggingMessageNotification::method_value(),
+        schema::ResourceUpdatedNotificationParams = schema::ResourceUpdatedNotification::method_value(),
+        schema::ElicitCompleteParams = schema::ElicitationCompleteNotification::method_value(),
+    },
 }
-
-/// The table, for one role: `Params(Envelope) -> Response` for requests, `Params(Envelope)`
-/// for notifications, where `Envelope` is the schema's whole-message type that names the
-/// method.
-macro_rules! table {
-    ($role:ty) => {
-        table!(@requests $role {
-            InitializeRequestParams(InitializeRequest) -> InitializeResult,
-            CallToolRequestParams(CallToolRequest) -> CallToolResult,
-            ReadResourceRequestParams(ReadResourceRequest) -> ReadResourceResult,
-            SubscribeRequestParams(SubscribeRequest) -> EmptyResult,
-            UnsubscribeRequestParams(UnsubscribeRequest) -> EmptyResult,
-            GetPromptRequestParams(GetPromptRequest) -> GetPromptResult,
-            SetLevelRequestParams(SetLevelRequest) -> EmptyResult,
-            CompleteRequestParams(CompleteRequest) -> CompleteResult,
-            CreateMessageRequestParams(CreateMessageRequest) -> CreateMessageResult,
-            ElicitRequestParams(ElicitRequest) -> ElicitResult,
-        });
-        table!(@notifications $role {
-            CancelledNotificationParams(CancelledNotification),
-            ProgressNotificationParams(ProgressNotification),
-            LoggingMessageNotificationParams(LoggingMessageNotification),
-            ResourceUpdatedNotificationParams(ResourceUpdatedNotification),
-            ElicitCompleteParams(ElicitationCompleteNotification),
-        });
-    };
-    (@requests $role:ty { $( $ty:ident($envelope:ident) -> $response:ident ),* $(,)? }) => {
-        $(
-            message!($role, $ty, $envelope);
-            impl JsonRpcRequest<$role> for schema::$ty {
-                type Response = schema::$response;
-            }
-        )*
-    };
-    (@notifications $role:ty { $( $ty:ident($envelope:ident) ),* $(,)? }) => {
-        $(
-            message!($role, $ty, $envelope);
-            impl JsonRpcNotification<$role> for schema::$ty {}
-        )*
-    };
-}
-
-table!(McpClient);
-table!(McpServer);
 
 /// `ping`, either way: answered `{}` while the peer is alive.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, switchboard::JsonRpcRequest)]
@@ -198,6 +150,7 @@ pub const CLIENT_REQUEST_METHODS: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+    use switchboard::JsonRpcMessage;
 
     fn method_of<M: JsonRpcMessage<McpServer>>(message: &M) -> String {
         message.method().to_owned()
@@ -236,6 +189,8 @@ mod tests {
 
     #[test]
     fn a_list_request_without_params_is_the_first_page() {
+        use switchboard::UntypedMessage;
+
         let untyped = UntypedMessage::from_raw("tools/list".into(), None);
         let list = <ListTools as JsonRpcMessage<McpClient>>::from_untyped(untyped).unwrap();
         assert_eq!(list.cursor, None);

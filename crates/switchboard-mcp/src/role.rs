@@ -8,6 +8,7 @@
 //! A handler of a server connection receives a `ConnectionTo<McpClient>`; a client's
 //! `connect_with` closure gets a `ConnectionTo<McpServer>`.
 
+use switchboard::cancel::Cancellation;
 use switchboard::handler::{Chain, NullHandler};
 use switchboard::{Builder, Role};
 
@@ -31,11 +32,24 @@ pub struct McpClient;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct McpServer;
 
+/// MCP's cancellation: `notifications/cancelled {"requestId": id, "reason": why}`, and no
+/// answer may follow a cancelled request. Both roles declare it, so the core sends it for a
+/// dropped or cancelled request, takes an incoming one before any handler (it drives
+/// [`Responder::cancelled`](switchboard::Responder::cancelled)), and sends nothing for a
+/// request the client cancelled.
+pub const MCP_CANCELLATION: Cancellation = Cancellation::notification("notifications/cancelled")
+    .reason_field("reason")
+    .no_answer_follows();
+
 impl Role for McpClient {
     type Counterpart = McpServer;
 
     fn counterpart(&self) -> McpServer {
         McpServer
+    }
+
+    fn cancellation(&self) -> Cancellation {
+        MCP_CANCELLATION
     }
 }
 
@@ -44,6 +58,10 @@ impl Role for McpServer {
 
     fn counterpart(&self) -> McpClient {
         McpClient
+    }
+
+    fn cancellation(&self) -> Cancellation {
+        MCP_CANCELLATION
     }
 }
 

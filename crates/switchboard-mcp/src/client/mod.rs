@@ -42,7 +42,7 @@ use std::future::Future;
 use futures::Stream;
 use serde::Serialize;
 use serde_json::{Map, Value};
-use switchboard::message::__private::write_serde;
+use switchboard::message::table::write_serde;
 use switchboard::{
     ConnectionTo, Error, JsonRpcMessage, JsonRpcRequest, SentRequest, UntypedMessage,
 };
