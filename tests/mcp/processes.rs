@@ -190,7 +190,6 @@ async fn mcp_server_sends_nothing_for_a_cancelled_call_and_stops_it() {
     assert_eq!(report["params"]["progressToken"], "nap");
     send(r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":2,"reason":"changed my mind"}}"#).await;
     send(r#"{"jsonrpc":"2.0","id":3,"method":"ping"}"#).await;
-    drop(send);
     drop(stdin);
     // Everything else it writes, up to its exit: the ping's answer and nothing for id 2.
     // (An hour's sleep still running would keep it from exiting.)
