@@ -3,11 +3,14 @@
 
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use switchboard::{ConnectionTo, JsonRpcNotification};
+use switchboard::{ConnectionTo, Error, JsonRpcNotification};
 
+use super::context::RequestContext;
+use super::tool::BoxFuture;
 use super::{Prompt, Resource, ResourceTemplate, Tool};
 use crate::messages::{PromptListChanged, ResourceListChanged, ToolListChanged};
 use crate::role::McpClient;
+use crate::schema::ReadResourceResult;
 
 /// The tools, resources, templates and prompts, in the order they were added (the order the
 /// list methods page through).
@@ -53,6 +56,45 @@ impl Catalog {
     fn tell<N: JsonRpcNotification<McpClient> + Clone>(&self, notification: N) {
         self.listeners()
             .retain(|cx| cx.send_notification(notification.clone()).is_ok());
+    }
+
+    /// The tool `name`, if there is one.
+    pub(crate) fn tool(&self, name: &str) -> Option<Tool> {
+        self.read()
+            .tools
+            .iter()
+            .find(|tool| tool.name() == name)
+            .cloned()
+    }
+
+    /// The prompt `name`, if there is one.
+    pub(crate) fn prompt(&self, name: &str) -> Option<Prompt> {
+        self.read()
+            .prompts
+            .iter()
+            .find(|prompt| prompt.definition().name == name)
+            .cloned()
+    }
+
+    /// Starts reading `uri`: the resource with that URI, else the first template it fits;
+    /// `None` when nothing serves it.
+    pub(crate) fn read_resource(
+        &self,
+        uri: &str,
+        cx: RequestContext,
+    ) -> Option<BoxFuture<Result<ReadResourceResult, Error>>> {
+        let lists = self.read();
+        if let Some(resource) = lists
+            .resources
+            .iter()
+            .find(|resource| resource.definition().uri == uri)
+        {
+            return Some(resource.read(uri.to_owned(), cx));
+        }
+        lists.templates.iter().find_map(|template| {
+            let vars = template.matches(uri)?;
+            Some(template.read(uri.to_owned(), vars, cx.clone()))
+        })
     }
 
     pub(crate) fn add_tool(&self, tool: Tool) {

@@ -9,17 +9,16 @@
 use std::sync::Arc;
 
 use futures::future::{Either, select};
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 use switchboard::{
     ConnectionTo, Dispatch, Error, Handled, Handler, JsonRpcResponse, Responder, UntypedMessage,
 };
 
-use super::Service;
 use super::context::{LogLevel, RequestContext};
 use super::paging::page;
 use super::resource::resource_not_found;
 use super::tool::BoxFuture;
+use super::{Prompt, Resource, ResourceTemplate, Service, Tool};
 use crate::discover::{DISCOVER_METHOD, DiscoverResult};
 use crate::gate::stateless_version;
 use crate::role::McpClient;
@@ -111,137 +110,86 @@ impl ServiceHandler {
                 answer(responder, stateless, EmptyResult(empty()))?;
             }
             "tools/list" => {
-                let lists = self.service.catalog.read();
-                let (tools, next_cursor) = page(&lists.tools, cursor()?.as_deref(), page_size)?;
-                let tools = tools.iter().map(|tool| tool.definition().clone()).collect();
-                answer(
-                    responder,
-                    stateless,
-                    ListToolsResult {
-                        meta: None,
-                        next_cursor,
-                        tools,
-                    },
+                let (tools, next_cursor) = definitions(
+                    &self.service.catalog.read().tools,
+                    cursor()?,
+                    page_size,
+                    Tool::definition,
                 )?;
+                let result = ListToolsResult {
+                    meta: None,
+                    next_cursor,
+                    tools,
+                };
+                answer(responder, stateless, result)?;
             }
             "resources/list" => {
-                let lists = self.service.catalog.read();
-                let (resources, next_cursor) =
-                    page(&lists.resources, cursor()?.as_deref(), page_size)?;
-                let resources = resources
-                    .iter()
-                    .map(|resource| resource.definition().clone())
-                    .collect();
-                answer(
-                    responder,
-                    stateless,
-                    ListResourcesResult {
-                        meta: None,
-                        next_cursor,
-                        resources,
-                    },
+                let (resources, next_cursor) = definitions(
+                    &self.service.catalog.read().resources,
+                    cursor()?,
+                    page_size,
+                    Resource::definition,
                 )?;
+                let result = ListResourcesResult {
+                    meta: None,
+                    next_cursor,
+                    resources,
+                };
+                answer(responder, stateless, result)?;
             }
             "resources/templates/list" => {
-                let lists = self.service.catalog.read();
-                let (templates, next_cursor) =
-                    page(&lists.templates, cursor()?.as_deref(), page_size)?;
-                let resource_templates = templates
-                    .iter()
-                    .map(|template| template.definition().clone())
-                    .collect();
-                answer(
-                    responder,
-                    stateless,
-                    ListResourceTemplatesResult {
-                        meta: None,
-                        next_cursor,
-                        resource_templates,
-                    },
+                let (resource_templates, next_cursor) = definitions(
+                    &self.service.catalog.read().templates,
+                    cursor()?,
+                    page_size,
+                    ResourceTemplate::definition,
                 )?;
+                let result = ListResourceTemplatesResult {
+                    meta: None,
+                    next_cursor,
+                    resource_templates,
+                };
+                answer(responder, stateless, result)?;
             }
             "prompts/list" => {
-                let lists = self.service.catalog.read();
-                let (prompts, next_cursor) = page(&lists.prompts, cursor()?.as_deref(), page_size)?;
-                let prompts = prompts
-                    .iter()
-                    .map(|prompt| prompt.definition().clone())
-                    .collect();
-                answer(
-                    responder,
-                    stateless,
-                    ListPromptsResult {
-                        meta: None,
-                        next_cursor,
-                        prompts,
-                    },
+                let (prompts, next_cursor) = definitions(
+                    &self.service.catalog.read().prompts,
+                    cursor()?,
+                    page_size,
+                    Prompt::definition,
                 )?;
+                let result = ListPromptsResult {
+                    meta: None,
+                    next_cursor,
+                    prompts,
+                };
+                answer(responder, stateless, result)?;
             }
             "tools/call" => {
                 let params: CallToolRequestParams = request.parse_params()?;
-                let tool = self
-                    .service
-                    .catalog
-                    .read()
-                    .tools
-                    .iter()
-                    .find(|tool| tool.name() == params.name)
-                    .cloned();
-                let Some(tool) = tool else {
-                    return Err(Error::invalid_params(format_args!(
-                        "no tool `{}`",
-                        params.name
-                    )));
-                };
-                let work = tool.start(
-                    params.arguments.unwrap_or_default(),
-                    self.context(cx, &request),
-                )?;
+                let tool = self.service.catalog.tool(&params.name).ok_or_else(|| {
+                    Error::invalid_params(format_args!("no tool `{}`", params.name))
+                })?;
+                let arguments = params.arguments.unwrap_or_default();
+                let work = tool.start(arguments, self.context(cx, &request))?;
                 run_cancellable(cx, responder, stateless, work);
             }
             "resources/read" => {
                 let params: ReadResourceRequestParams = request.parse_params()?;
-                let context = self.context(cx, &request);
-                let work = {
-                    let lists = self.service.catalog.read();
-                    if let Some(resource) = lists
-                        .resources
-                        .iter()
-                        .find(|resource| resource.definition().uri == params.uri)
-                    {
-                        resource.read(params.uri, context)
-                    } else if let Some((template, vars)) = lists
-                        .templates
-                        .iter()
-                        .find_map(|template| Some((template, template.matches(&params.uri)?)))
-                    {
-                        template.read(params.uri, vars, context)
-                    } else {
-                        return Err(resource_not_found(&params.uri));
-                    }
-                };
+                let work = self
+                    .service
+                    .catalog
+                    .read_resource(&params.uri, self.context(cx, &request))
+                    .ok_or_else(|| resource_not_found(&params.uri))?;
                 run_cancellable(cx, responder, stateless, work);
             }
             "prompts/get" => {
                 let params: GetPromptRequestParams = request.parse_params()?;
-                let prompt = self
-                    .service
-                    .catalog
-                    .read()
-                    .prompts
-                    .iter()
-                    .find(|prompt| prompt.definition().name == params.name)
-                    .cloned();
-                let Some(prompt) = prompt else {
-                    return Err(Error::invalid_params(format_args!(
-                        "no prompt `{}`",
-                        params.name
-                    )));
-                };
-                let work = prompt.start(
-                    params.arguments.unwrap_or_default(),
-                    self.context(cx, &request),
-                )?;
+                let prompt = self.service.catalog.prompt(&params.name).ok_or_else(|| {
+                    Error::invalid_params(format_args!("no prompt `{}`", params.name))
+                })?;
+                let arguments = params.arguments.unwrap_or_default();
+                let work = prompt.start(arguments, self.context(cx, &request))?;
                 run_cancellable(cx, responder, stateless, work);
             }
             _ => return Ok(Some((request, responder))),
@@ -318,6 +266,20 @@ fn answer<T: JsonRpcResponse>(
     responder.respond(value)
 }
 
+/// The definitions of one page of `items`, and the cursor of the next page.
+fn definitions<T: Clone, D: Clone>(
+    items: &[T],
+    cursor: Option<String>,
+    size: usize,
+    definition: fn(&T) -> &D,
+) -> Result<(Vec<D>, Option<String>), Error> {
+    let (items, next_cursor) = page(items, cursor.as_deref(), size)?;
+    Ok((
+        items.iter().map(|item| definition(item).clone()).collect(),
+        next_cursor,
+    ))
+}
+
 /// The `cursor` of a list request's params (absent params: the first page).
 fn cursor_of(request: &UntypedMessage) -> Result<Option<String>, Error> {
     #[derive(serde::Deserialize)]
@@ -327,11 +289,7 @@ fn cursor_of(request: &UntypedMessage) -> Result<Option<String>, Error> {
     if request.params().is_none() {
         return Ok(None);
     }
-    Ok(parse::<Paged>(request)?.cursor)
-}
-
-fn parse<T: DeserializeOwned>(request: &UntypedMessage) -> Result<T, Error> {
-    request.parse_params()
+    Ok(request.parse_params::<Paged>()?.cursor)
 }
 
 fn empty() -> EmptyObject {
