@@ -4,7 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::actor::outgoing::{DEFAULT_MAX_OUTGOING_BYTES, PauseReading};
+pub use crate::actor::outgoing::{DEFAULT_MAX_OUTGOING_BYTES, PauseReading};
 use crate::actor::{self, Parts, StartTask};
 use crate::cancel::Cancellation;
 use crate::dynamic::registry::ParkingLimits;

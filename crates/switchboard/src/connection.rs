@@ -4,6 +4,7 @@ use std::fmt;
 use std::future::{Future, poll_fn};
 use std::sync::Arc;
 
+pub use crate::census::Census;
 use crate::message::{
     JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, RequestId,
 };
@@ -185,10 +186,10 @@ impl<Cp: Role> ConnectionTo<Cp> {
     }
 
     /// What this connection holds right now: requests in flight both ways, registrations,
-    /// tasks, queued bytes. See [`Census`](crate::Census).
-    pub fn census(&self) -> crate::Census {
+    /// tasks, queued bytes. See [`Census`].
+    pub fn census(&self) -> crate::connection::Census {
         let shared = &self.shared;
-        crate::Census {
+        crate::connection::Census {
             awaiting_answers: shared.pending.len(),
             unanswered_requests: shared.unanswered(),
             cancellation_registrations: shared.cancellations.registered(),

@@ -59,7 +59,7 @@ pub(crate) struct Settings {
     pub(crate) name: Option<Arc<str>>,
     pub(crate) max_frame_bytes: usize,
     pub(crate) max_outgoing_bytes: usize,
-    pub(crate) pause_reading: crate::PauseReading,
+    pub(crate) pause_reading: crate::builder::PauseReading,
     pub(crate) max_running_tasks: usize,
     pub(crate) parking: ParkingLimits,
     pub(crate) timer: Option<Arc<dyn Timer>>,

@@ -25,11 +25,12 @@ use super::transport::FrameStream;
 use crate::dynamic::registry::Parked;
 use crate::handler::{Handled, Handler};
 use crate::responder::BatchAnswers;
+use crate::router::ResponseRouter;
 use crate::shared::Shared;
 use crate::wire::FrameEvent;
 use crate::wire::encode;
 use crate::wire::envelope::{Incoming, Parsed, parse_frame};
-use crate::{ConnectionTo, Dispatch, Error, RequestId, Responder, ResponseRouter, Role};
+use crate::{ConnectionTo, Dispatch, Error, RequestId, Responder, Role};
 
 /// Dispatches incoming messages through `handler`, then the role's default.
 pub(crate) struct IncomingActor<R: Role, H> {
