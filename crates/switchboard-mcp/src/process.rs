@@ -28,7 +28,8 @@
 
 use std::time::Duration;
 
-use switchboard::{ChildCommand, ChildProcess, ChildStdio, Error};
+use switchboard::transport::ChildStdio;
+use switchboard::{ChildCommand, ChildProcess, Error};
 
 /// How long [`ServerProcess::explain`] waits for a server whose connection failed to exit,
 /// to report how it exited.
