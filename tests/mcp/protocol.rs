@@ -509,3 +509,26 @@ async fn our_client_dropping_a_call_cancels_it_on_the_server() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_tool_can_ping_the_client_and_the_client_answers() {
+    use switchboard_mcp::messages::Ping;
+
+    let service = Service::new("pinger", "0").tool(Tool::new(
+        "ping_back",
+        "pings the client",
+        async |_: NoArguments, cx: RequestContext| {
+            cx.connection()
+                .send_request(Ping::default())
+                .block_task()
+                .await?;
+            Ok::<_, ToolError>("the client answered".to_owned())
+        },
+    ));
+    let result = client_of(service, async |cx| {
+        cx.initialize(client_info("test", "0")).await?;
+        cx.call_tool("ping_back", json!({})).block_task().await
+    })
+    .await;
+    assert_eq!(result.is_error, None);
+}

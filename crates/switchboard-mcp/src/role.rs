@@ -10,7 +10,7 @@
 
 use switchboard::cancel::Cancellation;
 use switchboard::handler::{Chain, NullHandler};
-use switchboard::{Builder, Role};
+use switchboard::{Builder, ConnectionTo, Dispatch, Error, Role};
 
 use crate::gate::InitializeGate;
 
@@ -22,6 +22,8 @@ use crate::gate::InitializeGate;
 ///
 /// assert_eq!(McpClient.counterpart(), McpServer);
 /// ```
+///
+/// A `ping` from the server that no handler took is answered `{}`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct McpClient;
 
@@ -51,6 +53,14 @@ impl Role for McpClient {
     fn cancellation(&self) -> Cancellation {
         MCP_CANCELLATION
     }
+
+    async fn default_dispatch(
+        &self,
+        dispatch: Dispatch,
+        _cx: ConnectionTo<McpServer>,
+    ) -> Result<(), Error> {
+        answer_ping(dispatch).await
+    }
 }
 
 impl Role for McpServer {
@@ -62,6 +72,26 @@ impl Role for McpServer {
 
     fn cancellation(&self) -> Cancellation {
         MCP_CANCELLATION
+    }
+
+    async fn default_dispatch(
+        &self,
+        dispatch: Dispatch,
+        _cx: ConnectionTo<McpClient>,
+    ) -> Result<(), Error> {
+        answer_ping(dispatch).await
+    }
+}
+
+/// What either side does with a message no handler took: `ping` is answered `{}` (MCP lets
+/// either side ping the other at any time, and wants an answer), everything else gets the
+/// core's treatment (-32601 for a request).
+async fn answer_ping(dispatch: Dispatch) -> Result<(), Error> {
+    match dispatch {
+        Dispatch::Request(request, responder) if request.method() == "ping" => {
+            responder.respond(serde_json::json!({}))
+        }
+        other => switchboard::role::unclaimed(other).await,
     }
 }
 
