@@ -1,7 +1,7 @@
 //! The lists a [`Service`](super::Service) offers, shared by its connections, and who to tell
 //! when they change.
 
-use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use switchboard::{ConnectionTo, Error, JsonRpcNotification};
 
@@ -26,10 +26,33 @@ pub(crate) struct Lists {
 #[derive(Debug, Default)]
 pub(crate) struct Catalog {
     lists: RwLock<Lists>,
-    /// Connections that finished `initialize`. One that has closed is dropped the next time
-    /// a notification to it fails, so this holds no more than the connections served since
-    /// the last change.
-    listeners: Mutex<Vec<ConnectionTo<McpClient>>>,
+    /// Connections that finished `initialize`, by a number of their own. Each one's handler
+    /// takes its entry out when the connection ends (see [`Listening`]), so this holds the
+    /// live connections only.
+    listeners: Mutex<Listeners>,
+}
+
+#[derive(Debug, Default)]
+struct Listeners {
+    next: u64,
+    connections: Vec<(u64, ConnectionTo<McpClient>)>,
+}
+
+/// A connection's place among the listeners: dropping it (with the connection's handler)
+/// takes the connection out.
+#[derive(Debug)]
+pub(crate) struct Listening {
+    catalog: Arc<Catalog>,
+    id: u64,
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.catalog
+            .listeners()
+            .connections
+            .retain(|(id, _)| *id != self.id);
+    }
 }
 
 impl Catalog {
@@ -43,19 +66,34 @@ impl Catalog {
         self.lists.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn listeners(&self) -> MutexGuard<'_, Vec<ConnectionTo<McpClient>>> {
+    fn listeners(&self) -> MutexGuard<'_, Listeners> {
         self.listeners
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) fn listen(&self, cx: ConnectionTo<McpClient>) {
-        self.listeners().push(cx);
+    /// Tells `cx` of every change from now on, until the returned [`Listening`] is dropped.
+    pub(crate) fn listen(self: &Arc<Self>, cx: ConnectionTo<McpClient>) -> Listening {
+        let mut listeners = self.listeners();
+        let id = listeners.next;
+        listeners.next += 1;
+        listeners.connections.push((id, cx));
+        Listening {
+            catalog: Arc::clone(self),
+            id,
+        }
     }
 
+    /// Sends `notification` to every listener; one whose connection has closed is dropped.
     fn tell<N: JsonRpcNotification<McpClient> + Clone>(&self, notification: N) {
         self.listeners()
-            .retain(|cx| cx.send_notification(notification.clone()).is_ok());
+            .connections
+            .retain(|(_, cx)| cx.send_notification(notification.clone()).is_ok());
+    }
+
+    #[cfg(test)]
+    pub(crate) fn listener_count(&self) -> usize {
+        self.listeners().connections.len()
     }
 
     /// The tool `name`, if there is one.
@@ -144,5 +182,35 @@ impl Catalog {
             lists.prompts.push(prompt);
         }
         self.tell(PromptListChanged::default());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use switchboard::Channel;
+
+    use super::Catalog;
+    use crate::McpClient;
+    use crate::client::{McpClientExt, client_info};
+    use crate::server::Service;
+
+    #[test]
+    fn a_connection_stops_listening_when_it_ends() {
+        let service = Service::new("s", "0");
+        let catalog: Arc<Catalog> = Arc::clone(&service.catalog);
+        futures::executor::block_on(async {
+            for _ in 0..3 {
+                let (client_end, server_end) = Channel::duplex();
+                let client = McpClient.builder().connect_with(client_end, async |cx| {
+                    cx.initialize(client_info("t", "0")).await.map(drop)
+                });
+                let (answer, served) = futures::join!(client, service.serve(server_end));
+                answer.unwrap();
+                served.unwrap();
+            }
+        });
+        assert_eq!(catalog.listener_count(), 0);
     }
 }

@@ -14,6 +14,7 @@ use switchboard::{
     ConnectionTo, Dispatch, Error, Handled, Handler, JsonRpcResponse, Responder, UntypedMessage,
 };
 
+use super::catalog::Listening;
 use super::context::{LogLevel, RequestContext};
 use super::paging::page;
 use super::resource::resource_not_found;
@@ -39,6 +40,9 @@ pub struct ServiceHandler {
     service: Service,
     /// The least severe log level this connection's client wants.
     log_level: Arc<LogLevel>,
+    /// Set at `initialize`: the connection hears of changes to the lists until this handler
+    /// (and so the connection) is gone.
+    listening: Option<Listening>,
 }
 
 impl ServiceHandler {
@@ -46,6 +50,7 @@ impl ServiceHandler {
         ServiceHandler {
             service,
             log_level: Arc::default(),
+            listening: None,
         }
     }
 
@@ -85,7 +90,7 @@ impl ServiceHandler {
         match request.method() {
             "initialize" => {
                 let params: InitializeRequestParams = request.parse_params()?;
-                self.service.catalog.listen(cx.clone());
+                self.listening = Some(self.service.catalog.listen(cx.clone()));
                 answer(
                     responder,
                     stateless,
