@@ -532,3 +532,70 @@ async fn a_tool_can_ping_the_client_and_the_client_answers() {
     .await;
     assert_eq!(result.is_error, None);
 }
+
+#[tokio::test]
+async fn a_client_asking_for_2025_06_18_gets_it_and_serves_the_roots_it_announced() {
+    use switchboard_mcp::messages::ListRoots;
+    use switchboard_mcp::schema::{
+        ClientCapabilities, ClientRoots, InitializeRequestParams, ListRootsResult, Root,
+    };
+
+    // A tool that asks the client for its roots, and names them.
+    let service = Service::new("roots", "0").tool(Tool::new(
+        "roots",
+        "lists the client's roots",
+        async |_: NoArguments, cx: RequestContext| {
+            let roots = cx
+                .connection()
+                .send_request(ListRoots::default())
+                .block_task()
+                .await?;
+            Ok::<_, ToolError>(
+                roots
+                    .roots
+                    .iter()
+                    .map(|root| root.uri.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )
+        },
+    ));
+    let (client_end, server_end) = Channel::duplex();
+    let client = McpClient
+        .builder()
+        .on_receive_request(async |_: ListRoots, responder, _cx| {
+            let root = Root {
+                meta: None,
+                name: Some("work".into()),
+                uri: "file:///work".into(),
+            };
+            responder.respond(ListRootsResult {
+                meta: None,
+                roots: vec![root],
+            })
+        })
+        .connect_with(client_end, async |cx| {
+            let params = InitializeRequestParams {
+                capabilities: ClientCapabilities {
+                    roots: Some(ClientRoots {
+                        list_changed: Some(false),
+                    }),
+                    ..Default::default()
+                },
+                client_info: client_info("rooted", "0"),
+                meta: None,
+                protocol_version: "2025-06-18".into(),
+            };
+            let info = cx.initialize_with(params).await?;
+            let result = cx.call_tool("roots", json!({})).block_task().await?;
+            Ok((info.protocol_version, result))
+        });
+    let (answer, served) = futures::join!(client, service.serve(server_end));
+    served.unwrap();
+    let (version, result) = answer.unwrap();
+    assert_eq!(version, "2025-06-18");
+    let switchboard_mcp::schema::ContentBlock::TextContent(text) = &result.content[0] else {
+        panic!("text expected");
+    };
+    assert_eq!(text.text, "file:///work");
+}

@@ -6,7 +6,17 @@
 //! - `progress.rs`: tool calls that report progress to a callback.
 //!
 //! Cancelling is the core's: `cancel()` a [`SentRequest`] (or drop it before its answer)
-//! and the server is told.
+//! and the server is told with `notifications/cancelled`.
+//!
+//! What the server sends on its own is served by handlers on the client's builder:
+//! `notifications/tools/list_changed` and its siblings ([`ToolListChanged`](crate::messages::ToolListChanged),
+//! ...), log messages ([`LoggingMessageNotificationParams`](crate::schema::LoggingMessageNotificationParams)),
+//! and the requests of the capabilities the client announced with
+//! [`initialize_with`](McpClientExt::initialize_with): `roots/list`
+//! ([`ListRoots`](crate::messages::ListRoots)), `sampling/createMessage`
+//! ([`CreateMessageRequestParams`](crate::schema::CreateMessageRequestParams)),
+//! `elicitation/create` ([`ElicitRequestParams`](crate::schema::ElicitRequestParams)). A
+//! `ping` is answered by the role itself.
 //!
 //! ```
 //! use futures::StreamExt;
@@ -79,11 +89,21 @@ pub fn client_info(name: impl Into<String>, version: impl Into<String>) -> Imple
 /// methods); the ones that return a future or a stream wait for answers, so they belong
 /// outside the dispatch loop: the `connect_with` closure, or a spawned task.
 pub trait McpClientExt {
-    /// The handshake: `initialize` asking for the latest version this crate speaks, a check
-    /// that the server chose one it speaks, then `notifications/initialized`.
+    /// The handshake: `initialize` asking for the latest version this crate speaks, with no
+    /// client capabilities, a check that the server chose a version this crate speaks, then
+    /// `notifications/initialized`.
     fn initialize(
         &self,
         client: Implementation,
+    ) -> impl Future<Output = Result<InitializeResult, Error>> + Send;
+
+    /// The handshake with `params` as they are: to ask for another version (2025-06-18), or
+    /// to announce capabilities (`roots`, `sampling`, `elicitation`) whose requests this
+    /// client's handlers serve. Checks the server's choice and sends
+    /// `notifications/initialized` like [`initialize`](McpClientExt::initialize).
+    fn initialize_with(
+        &self,
+        params: InitializeRequestParams,
     ) -> impl Future<Output = Result<InitializeResult, Error>> + Send;
 
     /// `ping`.
@@ -139,15 +159,20 @@ pub trait McpClientExt {
 
 impl McpClientExt for ConnectionTo<McpServer> {
     async fn initialize(&self, client: Implementation) -> Result<InitializeResult, Error> {
-        let result = self
-            .send_request(InitializeRequestParams {
-                capabilities: ClientCapabilities::default(),
-                client_info: client,
-                meta: None,
-                protocol_version: LATEST.to_owned(),
-            })
-            .block_task()
-            .await?;
+        self.initialize_with(InitializeRequestParams {
+            capabilities: ClientCapabilities::default(),
+            client_info: client,
+            meta: None,
+            protocol_version: LATEST.to_owned(),
+        })
+        .await
+    }
+
+    async fn initialize_with(
+        &self,
+        params: InitializeRequestParams,
+    ) -> Result<InitializeResult, Error> {
+        let result = self.send_request(params).block_task().await?;
         if !is_handshake_version(&result.protocol_version) {
             return Err(Error::invalid_request(format_args!(
                 "the server chose MCP version {}, which this client does not speak (it speaks {}); \
