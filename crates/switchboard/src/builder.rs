@@ -15,7 +15,7 @@ use crate::message::{JsonRpcNotification, JsonRpcRequest};
 use crate::peer::{FromPeer, HasPeer};
 use crate::timer::{Timer, default_timer};
 use crate::transport::{ConnectTo, TransportConfig};
-use crate::wire::DEFAULT_MAX_FRAME_BYTES;
+use crate::wire::{DEFAULT_MAX_FRAME_BYTES, Framing};
 use crate::{ConnectionTo, Dispatch, Error, Responder, Role};
 use std::time::Duration;
 
@@ -60,6 +60,7 @@ pub struct Builder<R: Role, H = NullHandler> {
     handler: H,
     start_tasks: Vec<StartTask<R::Counterpart>>,
     max_frame_bytes: usize,
+    framing: Framing,
     max_outgoing_bytes: usize,
     pause_reading: PauseReading,
     max_running_tasks: usize,
@@ -94,6 +95,7 @@ impl<R: Role> Builder<R> {
             handler: NullHandler,
             start_tasks: Vec::new(),
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
+            framing: Framing::Newline,
             max_outgoing_bytes: DEFAULT_MAX_OUTGOING_BYTES,
             pause_reading: PauseReading::AtHalfTheLimit,
             max_running_tasks: DEFAULT_MAX_RUNNING_TASKS,
@@ -119,6 +121,16 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     /// without being buffered whole and answered with -32600, id `null`.
     pub fn max_frame_bytes(mut self, bytes: usize) -> Self {
         self.max_frame_bytes = bytes;
+        self
+    }
+
+    /// Frames messages with `framing` on the byte components that were not given one of their
+    /// own ([`ByteStreams`](crate::ByteStreams), [`Stdio`](crate::transport::Stdio), a
+    /// child's stdio); newlines by default. How a protocol whose framing differs (LSP:
+    /// [`Framing::ContentLength`]) declares it once. Components that carry whole messages (a
+    /// [`Channel`](crate::Channel)) are not affected.
+    pub fn framing(mut self, framing: Framing) -> Self {
+        self.framing = framing;
         self
     }
 
@@ -326,6 +338,7 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
             handler: Chain::new(self.handler, handler),
             start_tasks: self.start_tasks,
             max_frame_bytes: self.max_frame_bytes,
+            framing: self.framing,
             max_outgoing_bytes: self.max_outgoing_bytes,
             pause_reading: self.pause_reading,
             max_running_tasks: self.max_running_tasks,
@@ -364,6 +377,7 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
         }));
         let config = TransportConfig {
             max_frame_bytes: self.max_frame_bytes,
+            framing: self.framing,
         };
         let parts = Parts {
             role: self.role,
@@ -441,6 +455,7 @@ impl<R: Role, H> fmt::Debug for Builder<R, H> {
             .field("role", &self.role)
             .field("name", &self.name)
             .field("max_frame_bytes", &self.max_frame_bytes)
+            .field("framing", &self.framing)
             .field("max_outgoing_bytes", &self.max_outgoing_bytes)
             .field("parking", &self.parking)
             .field("timer", &crate::timer::DebugTimer(&self.timer))

@@ -33,7 +33,7 @@
 //! # });
 //! ```
 //!
-//! Where things live: [`wire`] parses and writes frames; the actors (transport, incoming,
+//! Where things live: [`wire`] cuts frames with a [`Framing`] and parses and writes them; the actors (transport, incoming,
 //! outgoing, task) run inside the one future `connect_to` / `connect_with` returns; [`Responder`]
 //! answers incoming requests; [`SentRequest`] waits for answers to ours. No runtime is needed:
 //! the core depends on `futures` only, and the `tokio` feature adds [`Stdio`], child processes
@@ -91,6 +91,7 @@ pub use transport::{ByteStreams, Channel, ConnectTo, Lines, Transport};
 pub use transport::{
     ChildCommand, ChildProcess, ChildStdio, DEFAULT_EXIT_GRACE, DEFAULT_STDERR_TAIL_BYTES, Stdio,
 };
+pub use wire::Framing;
 
 pub use switchboard_macros::{JsonRpcNotification, JsonRpcRequest, JsonRpcResponse};
 
