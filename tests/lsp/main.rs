@@ -236,7 +236,7 @@ async fn a_real_language_server_speaks_content_length_framing_with_us() {
         .collect();
     assert_eq!(names, ["name", "ports"], "symbols: {}", seen.symbols);
     // The cancel named the request it meant (the guess at its id was right)...
-    let sent = sent.lock().unwrap();
+    let sent = sent.lock().unwrap().clone();
     let cancel = sent
         .iter()
         .position(|message| message["method"] == "$/cancelRequest")

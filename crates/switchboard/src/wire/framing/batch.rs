@@ -93,7 +93,8 @@ mod tests {
             assert_eq!(batch.message(1), Some(&b"[2]"[..]));
             assert_eq!(batch.message(2), None);
             batch.clear(1024);
-            assert!(batch.is_empty() && batch.len() == 0);
+            assert!(batch.is_empty());
+            assert_eq!(batch.bytes(), b"");
         }
     }
 
