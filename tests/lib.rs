@@ -46,6 +46,10 @@ mod sessions {}
 mod forwarding {}
 
 #[cfg(doctest)]
+#[doc = include_str!("../book/src/protocols.md")]
+mod protocols {}
+
+#[cfg(doctest)]
 #[doc = include_str!("../book/src/acp/spawning-agents.md")]
 mod spawning_agents {}
 

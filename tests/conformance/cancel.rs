@@ -1,4 +1,6 @@
-//! Cancellation with `$/cancel_request` `{"requestId": id}`: a `SentRequest` that is cancelled,
+//! Cancellation in a notification convention (here ACP's, `$/cancel_request` `{"requestId":
+//! id}`, set on each plain connection with `Builder::cancellation`; the other conventions are
+//! in `cancel_conventions.rs`): a `SentRequest` that is cancelled,
 //! dropped unconsumed, or whose `block_task()` future is dropped before the answer tells the
 //! peer (and a detached one does not); a handler sees the cancellation through its responder,
 //! and a cancelled request dropped unanswered is answered -32800; a request that times out
@@ -9,9 +11,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{Value, json};
+use switchboard::cancel::Cancellation;
 use switchboard::{ConnectionTo, Error, Responder, UntypedMessage, UntypedRole};
 
-use crate::support::{error_of, guard, hang_up, notification, pipe, poll_once, request, serve};
+use crate::support::{
+    ManualTimer, error_of, guard, hang_up, notification, pipe, poll_once, request, serve,
+};
+
+/// The convention every connection in this file speaks.
+pub(crate) const CONVENTION: Cancellation = Cancellation::notification("$/cancel_request");
 
 fn cancel_line(id: Value) -> String {
     notification("$/cancel_request", json!({ "requestId": id }))
@@ -24,15 +32,19 @@ fn ask(method: &str) -> UntypedMessage {
 #[tokio::test]
 async fn a_dropped_or_cancelled_request_is_cancelled_on_the_wire_and_a_detached_one_is_not() {
     let (mut peer, component) = pipe();
-    let client = UntypedRole.builder().connect_with(component, async |cx| {
-        drop(cx.send_request(ask("dropped")));
-        cx.send_request(ask("cancelled")).cancel();
-        cx.send_request(ask("detached")).detach();
-        let mut waiting = Box::pin(cx.send_request(ask("abandoned")).block_task());
-        assert!(poll_once(&mut waiting).is_pending());
-        drop(waiting);
-        cx.send_request(ask("last")).block_task().await
-    });
+    let client =
+        UntypedRole
+            .builder()
+            .cancellation(CONVENTION)
+            .connect_with(component, async |cx| {
+                drop(cx.send_request(ask("dropped")));
+                cx.send_request(ask("cancelled")).cancel();
+                cx.send_request(ask("detached")).detach();
+                let mut waiting = Box::pin(cx.send_request(ask("abandoned")).block_task());
+                assert!(poll_once(&mut waiting).is_pending());
+                drop(waiting);
+                cx.send_request(ask("last")).block_task().await
+            });
     let client = tokio::spawn(client);
 
     let mut lines = Vec::new();
@@ -68,11 +80,14 @@ async fn a_dropped_or_cancelled_request_is_cancelled_on_the_wire_and_a_detached_
 #[tokio::test]
 async fn an_answered_request_is_not_cancelled_when_its_handle_goes() {
     let (mut peer, component) = pipe();
-    let client = tokio::spawn(UntypedRole.builder().connect_with(component, async |cx| {
-        let first = cx.send_request(ask("first")).block_task().await?;
-        let second = cx.send_request(ask("second")).block_task().await?;
-        Ok::<_, Error>((first, second))
-    }));
+    let client = tokio::spawn(UntypedRole.builder().cancellation(CONVENTION).connect_with(
+        component,
+        async |cx| {
+            let first = cx.send_request(ask("first")).block_task().await?;
+            let second = cx.send_request(ask("second")).block_task().await?;
+            Ok::<_, Error>((first, second))
+        },
+    ));
     assert_eq!(peer.recv().await["method"], "first");
     peer.send(r#"{"jsonrpc":"2.0","id":1,"result":1}"#).await;
     // The very next line is the second request: no cancellation of the first went out.
@@ -90,6 +105,7 @@ fn server(
 ) -> switchboard::Builder<UntypedRole, impl switchboard::Handler<UntypedRole> + 'static> {
     UntypedRole
         .builder()
+        .cancellation(CONVENTION)
         .on_receive_request(
             |request: UntypedMessage,
              responder: Responder<Value>,
@@ -166,27 +182,31 @@ async fn a_cancellation_travels_through_a_forwarder_hop_by_hop() {
 
     let (seen, server_saw) = oneshot::channel::<()>();
     let seen = std::sync::Mutex::new(Some(seen));
-    let server = UntypedRole.builder().on_receive_request(
-        move |_: UntypedMessage, responder: Responder<Value>, cx: ConnectionTo<UntypedRole>| {
-            let seen = seen.lock().unwrap().take();
-            cx.spawn(async move {
-                responder.cancelled().await;
-                if let Some(seen) = seen {
-                    let _ = seen.send(());
-                }
-                Ok(())
-            });
-            std::future::ready(Ok(()))
-        },
-    );
+    let server = UntypedRole
+        .builder()
+        .cancellation(CONVENTION)
+        .on_receive_request(
+            move |_: UntypedMessage, responder: Responder<Value>, cx: ConnectionTo<UntypedRole>| {
+                let seen = seen.lock().unwrap().take();
+                cx.spawn(async move {
+                    responder.cancelled().await;
+                    if let Some(seen) = seen {
+                        let _ = seen.send(());
+                    }
+                    Ok(())
+                });
+                std::future::ready(Ok(()))
+            },
+        );
     let (client_end, forwarder_end) = Channel::duplex();
     let (to_server, server_end) = Channel::duplex();
     let server = tokio::spawn(server.connect_to(server_end));
-    let forwarder = tokio::spawn(UntypedRole.builder().connect_with(
+    let forwarder = tokio::spawn(UntypedRole.builder().cancellation(CONVENTION).connect_with(
         to_server,
         async |to_server| {
             UntypedRole
                 .builder()
+                .cancellation(CONVENTION)
                 .on_receive_dispatch(move |dispatch: Dispatch, _to_client| {
                     std::future::ready(to_server.send_proxied_message(dispatch))
                 })
@@ -194,44 +214,22 @@ async fn a_cancellation_travels_through_a_forwarder_hop_by_hop() {
                 .await
         },
     ));
-    let client = UntypedRole.builder().connect_with(client_end, async |cx| {
-        // Sent, then given up on: the cancellation follows the request on every hop.
-        let mut waiting = Box::pin(cx.send_request(ask("long")).block_task());
-        assert!(poll_once(&mut waiting).is_pending());
-        drop(waiting);
-        guard("the server seeing the cancellation", server_saw)
-            .await
-            .map_err(|_| Error::internal_error("the server never saw the cancellation"))
-    });
+    let client =
+        UntypedRole
+            .builder()
+            .cancellation(CONVENTION)
+            .connect_with(client_end, async |cx| {
+                // Sent, then given up on: the cancellation follows the request on every hop.
+                let mut waiting = Box::pin(cx.send_request(ask("long")).block_task());
+                assert!(poll_once(&mut waiting).is_pending());
+                drop(waiting);
+                guard("the server seeing the cancellation", server_saw)
+                    .await
+                    .map_err(|_| Error::internal_error("the server never saw the cancellation"))
+            });
     guard("the client", client).await.unwrap();
     server.abort();
     forwarder.abort();
-}
-
-/// A timer whose sleeps end when the test says so.
-#[derive(Clone, Default)]
-struct ManualTimer(Arc<std::sync::Mutex<Vec<futures::channel::oneshot::Sender<()>>>>);
-
-impl switchboard::Timer for ManualTimer {
-    fn sleep(&self, _: std::time::Duration) -> futures::future::BoxFuture<'static, ()> {
-        let (ring, rung) = futures::channel::oneshot::channel();
-        self.0.lock().unwrap().push(ring);
-        Box::pin(async move {
-            let _ = rung.await;
-        })
-    }
-}
-
-impl ManualTimer {
-    /// Ends every sleep started so far; returns how many there were.
-    fn ring(&self) -> usize {
-        let sleeps: Vec<_> = self.0.lock().unwrap().drain(..).collect();
-        let count = sleeps.len();
-        for ring in sleeps {
-            let _ = ring.send(());
-        }
-        count
-    }
 }
 
 #[tokio::test]
@@ -240,25 +238,28 @@ async fn a_request_that_times_out_fails_with_a_timeout_and_is_cancelled_on_the_w
     let timer = ManualTimer::default();
     let (mut peer, component) = pipe();
     let (answered, callback_heard) = futures::channel::oneshot::channel();
-    let client = tokio::spawn(UntypedRole.builder().timer(timer.clone()).connect_with(
-        component,
-        async |cx| {
-            // One waited on, one with a callback: both hear of the timeout.
-            let waited = cx
-                .send_request(ask("slow"))
-                .timeout(Duration::from_secs(5))
-                .block_task();
-            cx.send_request(ask("slower"))
-                .timeout(Duration::from_secs(5))
-                .on_receiving_result(async move |result: Result<Value, Error>| {
-                    let _ = answered.send(result);
-                    Ok(())
-                });
-            let waited = waited.await;
-            let heard = callback_heard.await;
-            Ok::<_, Error>((waited, heard))
-        },
-    ));
+    let client = tokio::spawn(
+        UntypedRole
+            .builder()
+            .cancellation(CONVENTION)
+            .timer(timer.clone())
+            .connect_with(component, async |cx| {
+                // One waited on, one with a callback: both hear of the timeout.
+                let waited = cx
+                    .send_request(ask("slow"))
+                    .timeout(Duration::from_secs(5))
+                    .block_task();
+                cx.send_request(ask("slower"))
+                    .timeout(Duration::from_secs(5))
+                    .on_receiving_result(async move |result: Result<Value, Error>| {
+                        let _ = answered.send(result);
+                        Ok(())
+                    });
+                let waited = waited.await;
+                let heard = callback_heard.await;
+                Ok::<_, Error>((waited, heard))
+            }),
+    );
     assert_eq!(peer.recv().await["method"], "slow");
     assert_eq!(peer.recv().await["method"], "slower");
     assert_eq!(
@@ -291,6 +292,7 @@ async fn the_connection_default_timeout_does_nothing_once_the_answer_is_in() {
     let client = tokio::spawn(
         UntypedRole
             .builder()
+            .cancellation(CONVENTION)
             .timer(timer.clone())
             .request_timeout(Duration::from_secs(1))
             .connect_with(component, async |cx| {

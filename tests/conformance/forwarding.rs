@@ -460,6 +460,8 @@ async fn a_cancelled_forwarded_request_the_next_hop_never_answers_gets_32800_aft
     use switchboard::cancel::FORWARDED_CANCEL_GRACE;
     use switchboard::{ConnectionTo, SentRequest};
 
+    use crate::cancel::CONVENTION;
+
     // The next hop reads everything and answers nothing, cancellations included.
     let (silent_end, forwarder_next) = Channel::duplex();
     let silent = tokio::spawn(
@@ -474,23 +476,25 @@ async fn a_cancelled_forwarded_request_the_next_hop_never_answers_gets_32800_aft
             .connect_to(silent_end),
     );
     let (next_hop, ready_to_forward) = oneshot::channel::<ConnectionTo<UntypedRole>>();
-    let next = tokio::spawn(
-        UntypedRole
-            .builder()
-            .connect_with(forwarder_next, async move |cx| {
-                next_hop.send(cx.clone()).ok().unwrap();
-                cx.input_ended().await;
-                Ok(())
-            }),
-    );
-    let to_next = guard("the next hop", ready_to_forward).await.unwrap();
-    let forwarder = UntypedRole.builder().on_receive_request(
-        move |request: UntypedMessage, responder: Responder<Value>, _cx| {
-            let sent: SentRequest<Value> = to_next.send_request(request);
-            sent.forward_response_to(responder);
-            ready(Ok(()))
+    let next = tokio::spawn(UntypedRole.builder().cancellation(CONVENTION).connect_with(
+        forwarder_next,
+        async move |cx| {
+            next_hop.send(cx.clone()).ok().unwrap();
+            cx.input_ended().await;
+            Ok(())
         },
-    );
+    ));
+    let to_next = guard("the next hop", ready_to_forward).await.unwrap();
+    let forwarder = UntypedRole
+        .builder()
+        .cancellation(CONVENTION)
+        .on_receive_request(
+            move |request: UntypedMessage, responder: Responder<Value>, _cx| {
+                let sent: SentRequest<Value> = to_next.send_request(request);
+                sent.forward_response_to(responder);
+                ready(Ok(()))
+            },
+        );
     let (mut peer, served) = crate::support::serve(forwarder);
     peer.send(&crate::support::request(json!(1), "work", json!({})))
         .await;

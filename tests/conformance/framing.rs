@@ -478,3 +478,69 @@ async fn whole_message_framing_on_a_byte_stream_is_refused_when_the_connection_s
         .unwrap_err();
     assert!(error.message().contains("no message boundaries"), "{error}");
 }
+
+/// A protocol whose framing is `Content-Length`, declared once on its role.
+#[derive(Clone, Debug)]
+struct HeaderFramed;
+
+impl switchboard::Role for HeaderFramed {
+    type Counterpart = HeaderFramed;
+
+    fn counterpart(&self) -> HeaderFramed {
+        HeaderFramed
+    }
+
+    fn framing(&self) -> Framing {
+        Framing::ContentLength
+    }
+}
+
+#[tokio::test]
+async fn a_role_declares_its_framing_and_a_builder_or_component_overrides_it() {
+    use switchboard::Role;
+    let request = echo(json!(1), "hi");
+    let answer = r#"{"jsonrpc":"2.0","id":1,"result":"hi"}"#;
+    let serve = |builder: switchboard::Builder<HeaderFramed>, streams: ByteStreams<_, _>| {
+        builder
+            .on_receive_request(async |request: UntypedMessage, responder, _cx| {
+                responder.respond(request.params_value()?["text"].clone())
+            })
+            .connect_to(streams)
+    };
+    // The role's framing, by default.
+    let output = SharedWriter::default();
+    let input = content_length_frame(&request);
+    guard(
+        "the role's framing",
+        serve(
+            HeaderFramed.builder(),
+            ByteStreams::new(output.clone(), futures::io::Cursor::new(input.clone())),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(output.bytes(), content_length_frame(answer));
+    // The builder's, over the role's.
+    let output = SharedWriter::default();
+    let input = format!("{request}\n").into_bytes();
+    let builder = HeaderFramed.builder().framing(Framing::Newline);
+    guard(
+        "the builder's framing",
+        serve(
+            builder,
+            ByteStreams::new(output.clone(), futures::io::Cursor::new(input.clone())),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(output.lines(), [answer]);
+    // The component's, over both.
+    let output = SharedWriter::default();
+    let streams = ByteStreams::new(output.clone(), futures::io::Cursor::new(input.clone()))
+        .framing(Framing::Newline);
+    let builder = HeaderFramed.builder().framing(Framing::ContentLength);
+    guard("the component's framing", serve(builder, streams))
+        .await
+        .unwrap();
+    assert_eq!(output.lines(), [answer]);
+}

@@ -6,16 +6,18 @@
 //! | file | what it proves |
 //! |---|---|
 //! | `order.rs` | guarantee 1: send order, notification-before-response, dispatch order |
+//! | `neutral.rs` | guarantee 9: the core's code names no protocol's method |
 //! | `no_deadlock.rs` | guarantee 2: `block_task()` inside a handler fails at once |
 //! | `close.rs` | guarantee 3: clean EOF, pending requests fail, transport errors are errors |
 //! | `faults.rs` | faults with requests in flight: read and write failures, a frame cut by EOF, panics |
 //! | `answers.rs` | guarantee 4: every request is answered exactly once |
 //! | `bounded.rs` | guarantee 5: backpressure, the outgoing bound, oversized frames |
-//! | `cancel.rs` | `$/cancel_request` and timeouts: sent for dropped or late requests, seen by responders, -32800, hop by hop |
+//! | `cancel.rs` | cancellation in a notification convention, and timeouts: sent for dropped or late requests, seen by responders, -32800, hop by hop |
+//! | `cancel_conventions.rs` | guarantee 9: cancellation is the protocol's (none, a field of its own, no answer after a cancellation, translation by forwarders) |
 //! | `runtime.rs` | guarantee 7: `Send` futures, running without tokio |
 //! | `echo_contract.rs` | the `echo_server` contract of issue 2, on the wire |
 //! | `batches.rs` | JSON-RPC 2.0 batches |
-//! | `framing.rs` | newline framing, parse errors, oversized frames, request ids |
+//! | `framing.rs` | newline and `Content-Length` framing (two peers over it, its bytes, malformed headers), who chooses the framing, parse errors, oversized frames, request ids |
 //! | `bad_input/` | a table of malformed and hostile inputs: exact answers or silence, and the connection serves on |
 //! | `dynamic.rs` | guarantee 6: dynamic handlers, keyed routing with thousands of sessions |
 //! | `parking.rs` | early messages: replay in order, bounds, expiry |
@@ -33,6 +35,7 @@ mod bad_input;
 mod batches;
 mod bounded;
 mod cancel;
+mod cancel_conventions;
 mod child;
 mod close;
 mod dynamic;
@@ -41,6 +44,7 @@ mod faults;
 mod forwarding;
 mod forwarding_pieces;
 mod framing;
+mod neutral;
 mod no_deadlock;
 mod order;
 mod parking;

@@ -239,6 +239,11 @@ pub(crate) fn off_runtime<T: Send + 'static>(test: impl FnOnce() -> T + Send + '
 pub(crate) struct SharedWriter(Arc<Mutex<Vec<u8>>>);
 
 impl SharedWriter {
+    /// Everything written so far, as it was written.
+    pub(crate) fn bytes(&self) -> Vec<u8> {
+        self.0.lock().unwrap().clone()
+    }
+
     /// Everything written so far, as lines (each must end with a newline).
     pub(crate) fn lines(&self) -> Vec<String> {
         let bytes = self.0.lock().unwrap().clone();
@@ -275,5 +280,31 @@ impl futures::io::AsyncWrite for SharedWriter {
 
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
+    }
+}
+
+/// A timer whose sleeps end when the test says so.
+#[derive(Clone, Default)]
+pub(crate) struct ManualTimer(Arc<std::sync::Mutex<Vec<futures::channel::oneshot::Sender<()>>>>);
+
+impl switchboard::Timer for ManualTimer {
+    fn sleep(&self, _: std::time::Duration) -> futures::future::BoxFuture<'static, ()> {
+        let (ring, rung) = futures::channel::oneshot::channel();
+        self.0.lock().unwrap().push(ring);
+        Box::pin(async move {
+            let _ = rung.await;
+        })
+    }
+}
+
+impl ManualTimer {
+    /// Ends every sleep started so far; returns how many there were.
+    pub(crate) fn ring(&self) -> usize {
+        let sleeps: Vec<_> = self.0.lock().unwrap().drain(..).collect();
+        let count = sleeps.len();
+        for ring in sleeps {
+            let _ = ring.send(());
+        }
+        count
     }
 }

@@ -4,8 +4,9 @@
 //! (from the npm package `vscode-langservers-extracted`, pinned in `package.json` and
 //! `package-lock.json` beside this file) through a whole session: `initialize`, `initialized`,
 //! `textDocument/didOpen`, a `textDocument/documentSymbol` whose answer is checked, a request
-//! cancelled with `$/cancelRequest` (answered -32800), `shutdown`, `exit`, and the process
-//! gone afterwards.
+//! cancelled through the connection's cancel convention (LSP's `$/cancelRequest`, set with
+//! `Builder::cancellation`; answered -32800), `shutdown`, `exit`, and the process gone
+//! afterwards.
 //!
 //! The server is installed by the test itself, with `npm ci` into `tests/lsp/node_modules`
 //! (ignored by git), and only when that folder is missing or older than the lockfile; `npm ci
@@ -19,17 +20,18 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::channel::oneshot;
 use serde_json::{Value, json};
+use switchboard::cancel::Cancellation;
 use switchboard::transport::{FrameDirection, Inspect};
-use switchboard::{
-    ChildCommand, ChildProcess, Error, Framing, RawJson, UntypedMessage, UntypedRole,
-};
-
-/// Every message sent to the server, as JSON, in order.
-type SentLog = Arc<Mutex<Vec<Value>>>;
+use switchboard::{ChildCommand, ChildProcess, Error, Framing, UntypedMessage, UntypedRole};
 
 /// How long the whole session may take before the test calls it a hang.
 const HANG_GUARD: Duration = Duration::from_secs(60);
+
+/// LSP's cancel convention: `$/cancelRequest` with the request's id in `id`, after which the
+/// server still answers the request (-32800 when it did cancel it).
+const LSP_CANCELLATION: Cancellation = Cancellation::notification("$/cancelRequest").id_field("id");
 
 /// Where `package.json` and the installed server live.
 fn lsp_dir() -> PathBuf {
@@ -109,17 +111,28 @@ const URI: &str = "file:///switchboard-lsp-test/settings.json";
 struct Seen {
     capabilities: Value,
     symbols: Value,
-    cancelled: Error,
+    /// The server's answer to the request this side cancelled, as it came over the wire.
+    cancelled_answer: Value,
     shutdown: Value,
 }
 
+/// Watches the wire for the answer to the cancelled request: the tap learns its id from the
+/// `$/cancelRequest` going out, and hands over the answer with that id when it comes in.
+#[derive(Default)]
+struct CancelWatch {
+    id: Option<Value>,
+    answer: Option<oneshot::Sender<Value>>,
+}
+
 /// The LSP session, from `initialize` to `exit`.
-async fn session(cx: switchboard::ConnectionTo<UntypedRole>, sent: SentLog) -> Result<Seen, Error> {
-    let request = |method: &str, params: Value| UntypedMessage::new(method, params);
-    let notification = |method: &str, params: Value| UntypedMessage::new(method, params);
+async fn session(
+    cx: switchboard::ConnectionTo<UntypedRole>,
+    cancelled_answer: oneshot::Receiver<Value>,
+) -> Result<Seen, Error> {
+    let message = |method: &str, params: Value| UntypedMessage::new(method, params);
 
     let initialized = cx
-        .send_request(request(
+        .send_request(message(
             "initialize",
             json!({
                 "processId": std::process::id(),
@@ -133,8 +146,8 @@ async fn session(cx: switchboard::ConnectionTo<UntypedRole>, sent: SentLog) -> R
         )?)
         .block_task()
         .await?;
-    cx.send_notification(notification("initialized", json!({}))?)?;
-    cx.send_notification(notification(
+    cx.send_notification(message("initialized", json!({}))?)?;
+    cx.send_notification(message(
         "textDocument/didOpen",
         json!({
             "textDocument": { "uri": URI, "languageId": "json", "version": 1, "text": DOCUMENT }
@@ -142,51 +155,32 @@ async fn session(cx: switchboard::ConnectionTo<UntypedRole>, sent: SentLog) -> R
     )?)?;
     let symbols_params = json!({ "textDocument": { "uri": URI } });
     let symbols = cx
-        .send_request(request(
+        .send_request(message(
             "textDocument/documentSymbol",
             symbols_params.clone(),
         )?)
         .block_task()
         .await?;
 
-    // The cancelled request and its `$/cancelRequest` are queued together, so they leave in
-    // one write (under the pipe's atomic size) and the server reads both in one chunk: it
-    // takes the cancel before it gets to the request, and answers -32800.
-    //
-    // Until the core has a per-protocol cancel convention, the notification is sent by hand,
-    // with the id the request will get: Switchboard numbers a connection's requests 1, 2,
-    // 3, ..., so one more than the last id on the wire. The test checks that guess below.
-    let last_id = sent
-        .lock()
-        .unwrap()
-        .iter()
-        .filter_map(|message| message["id"].as_u64())
-        .max()
-        .unwrap_or(0);
-    let cancel_id = last_id + 1;
-    let cancelled = cx.send_request(request(
-        "textDocument/documentSymbol",
-        symbols_params.clone(),
-    )?);
-    let cancel_params = RawJson::from_serialize(&json!({ "id": cancel_id }))?;
-    cx.send_notification(UntypedMessage::from_raw(
-        "$/cancelRequest".into(),
-        Some(cancel_params),
-    ))?;
-    let cancelled = match cancelled.block_task().await {
-        Ok(answer) => panic!("the cancelled request was answered: {answer}"),
-        Err(error) => error,
-    };
+    // Cancelled at once: the connection's convention sends `$/cancelRequest` right behind the
+    // request, in the same write (under the pipe's atomic size), so the server reads both in
+    // one chunk, takes the cancel before it gets to the request, and answers it -32800. The
+    // answer is not awaited through the dropped request but read off the wire by the tap.
+    cx.send_request(message("textDocument/documentSymbol", symbols_params)?)
+        .cancel();
+    let cancelled_answer = cancelled_answer.await.map_err(|_| {
+        Error::internal_error("the connection ended before the cancelled request's answer")
+    })?;
 
     let shutdown = cx
-        .send_request(request("shutdown", Value::Null)?)
+        .send_request(message("shutdown", Value::Null)?)
         .block_task()
         .await?;
-    cx.send_notification(notification("exit", Value::Null)?)?;
+    cx.send_notification(message("exit", Value::Null)?)?;
     Ok(Seen {
         capabilities: initialized["capabilities"].clone(),
         symbols,
-        cancelled,
+        cancelled_answer,
         shutdown,
     })
 }
@@ -202,21 +196,38 @@ async fn a_real_language_server_speaks_content_length_framing_with_us() {
         ChildProcess::spawn(ChildCommand::new("node").arg(&server).arg("--stdio")).unwrap();
     let pid = child.id().expect("a running child has an id");
     let stdio = child.stdio().unwrap().framing(Framing::ContentLength);
-    let sent = SentLog::default();
-    let log = Arc::clone(&sent);
+
+    let (answer_tx, answer_rx) = oneshot::channel();
+    let watch = Arc::new(Mutex::new(CancelWatch {
+        id: None,
+        answer: Some(answer_tx),
+    }));
+    let sent_cancel = Arc::new(Mutex::new(None::<Value>));
+    let seen_cancel = Arc::clone(&sent_cancel);
     let tapped = Inspect::new(stdio, move |direction, frame: &[u8]| {
-        if direction == FrameDirection::Sent {
-            log.lock()
-                .unwrap()
-                .push(serde_json::from_slice(frame).unwrap());
+        let message: Value = serde_json::from_slice(frame).unwrap();
+        let mut watch = watch.lock().unwrap();
+        match direction {
+            FrameDirection::Sent if message["method"] == "$/cancelRequest" => {
+                watch.id = Some(message["params"]["id"].clone());
+                *seen_cancel.lock().unwrap() = Some(message);
+            }
+            FrameDirection::Received
+                if watch.id.is_some() && message.get("id") == watch.id.as_ref() =>
+            {
+                if let Some(answer) = watch.answer.take() {
+                    let _ = answer.send(message);
+                }
+            }
+            _ => {}
         }
     });
-    let in_session = Arc::clone(&sent);
     let seen = tokio::time::timeout(
         HANG_GUARD,
         UntypedRole
             .builder()
-            .connect_with(tapped, async move |cx| session(cx, in_session).await),
+            .cancellation(LSP_CANCELLATION)
+            .connect_with(tapped, async move |cx| session(cx, answer_rx).await),
     )
     .await
     .expect("the LSP session hung")
@@ -235,20 +246,22 @@ async fn a_real_language_server_speaks_content_length_framing_with_us() {
         .filter_map(|symbol| symbol["name"].as_str())
         .collect();
     assert_eq!(names, ["name", "ports"], "symbols: {}", seen.symbols);
-    // The cancel named the request it meant (the guess at its id was right)...
-    let sent = sent.lock().unwrap().clone();
-    let cancel = sent
-        .iter()
-        .position(|message| message["method"] == "$/cancelRequest")
-        .expect("the cancel was sent");
-    assert_eq!(sent[cancel - 1]["method"], "textDocument/documentSymbol");
-    assert_eq!(sent[cancel - 1]["id"], sent[cancel]["params"]["id"]);
-    // ...and the server answered that request -32800 (RequestCancelled).
+    // The convention wrote LSP's cancel, and the server answered that request -32800
+    // (RequestCancelled) instead of with its symbols.
+    let cancel = sent_cancel
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("a cancel was sent");
     assert_eq!(
-        seen.cancelled.code(),
-        -32800,
-        "the cancelled request: {}",
-        seen.cancelled
+        cancel["params"].as_object().map(|params| params.len()),
+        Some(1),
+        "{cancel}"
+    );
+    assert_eq!(
+        seen.cancelled_answer["error"]["code"], -32800,
+        "the cancelled request's answer: {}",
+        seen.cancelled_answer
     );
     assert_eq!(seen.shutdown, Value::Null);
 

@@ -1,7 +1,8 @@
 //! Every ACP v1 message as a Switchboard message: the schema's types, with their method names
 //! and response types, implement the core traits for each ACP role.
 //!
-//! The table below is the one place that pairs a type with its method and its answer. It is
+//! The table below is the one place that pairs a type with its method and its answer; each
+//! entry becomes an entry of the core's [`message_table!`](switchboard::message_table). It is
 //! expanded once per role (Rust's coherence rules let this crate implement the core's traits
 //! for the schema's types only with a role of its own as the trait parameter; see the core's
 //! [`JsonRpcMessage`]). Method names come from the schema's own constants, so a rename
@@ -18,54 +19,33 @@
 use std::sync::Arc;
 
 use serde_json::value::RawValue;
-use switchboard::message::__private::{parse_serde, write_serde};
+use switchboard::message::table::{parse_serde, write_serde};
 use switchboard::{Error, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, UntypedMessage};
 
 use crate::role::{Agent, Client, Conductor, Proxy};
 use crate::schema;
 
-/// One message type with a fixed method, its params written and read with serde.
-macro_rules! message {
-    ($role:ty, $ty:ident, $names:ident . $field:ident) => {
-        impl JsonRpcMessage<$role> for schema::$ty {
-            fn matches_method(method: &str) -> bool {
-                method == schema::$names.$field
-            }
-
-            fn method(&self) -> &str {
-                schema::$names.$field
-            }
-
-            fn write_params(&self, out: &mut Vec<u8>) -> Result<(), Error> {
-                write_serde(self, out)
-            }
-
-            fn from_untyped(message: UntypedMessage) -> Result<Self, Error> {
-                let value: Self = parse_serde(&message)?;
-                crate::checks::check(&value)?;
-                Ok(value)
-            }
-        }
-    };
-}
-
-/// One request: its method and its response type.
+/// One request: its method and its response type, declared with the core's message table.
 macro_rules! request {
     ($role:ty, $ty:ident, $names:ident . $field:ident, $response:ty) => {
-        message!($role, $ty, $names.$field);
-
-        impl JsonRpcRequest<$role> for schema::$ty {
-            type Response = $response;
+        switchboard::message_table! {
+            roles: [$role],
+            check: crate::checks::check,
+            requests: { schema::$ty = schema::$names.$field => $response },
+            notifications: {},
         }
     };
 }
 
-/// One notification: its method.
+/// One notification: its method, declared with the core's message table.
 macro_rules! notification {
     ($role:ty, $ty:ident, $names:ident . $field:ident) => {
-        message!($role, $ty, $names.$field);
-
-        impl JsonRpcNotification<$role> for schema::$ty {}
+        switchboard::message_table! {
+            roles: [$role],
+            check: crate::checks::check,
+            requests: {},
+            notifications: { schema::$ty = schema::$names.$field },
+        }
     };
 }
 

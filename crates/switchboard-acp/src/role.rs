@@ -12,6 +12,7 @@
 //! does: what goes to or comes from the agent side travels wrapped in `proxy/successor`
 //! (`{"method": ..., "params": ...}`); the client side's messages travel as they are.
 
+use switchboard::cancel::Cancellation;
 use switchboard::handler::{Chain, NullHandler};
 use switchboard::peer::HasPeer;
 use switchboard::{Builder, ConnectionTo, Dispatch, Error, Role, UntypedMessage};
@@ -49,6 +50,10 @@ impl Role for Client {
     fn counterpart(&self) -> Agent {
         Agent
     }
+
+    fn cancellation(&self) -> Cancellation {
+        CANCELLATION
+    }
 }
 
 /// A request for a session that no session handler claimed is answered with ACP's
@@ -59,6 +64,10 @@ impl Role for Agent {
 
     fn counterpart(&self) -> Client {
         Client
+    }
+
+    fn cancellation(&self) -> Cancellation {
+        CANCELLATION
     }
 
     async fn default_dispatch(
@@ -75,6 +84,12 @@ impl Role for Agent {
         }
     }
 }
+
+/// ACP's cancel convention, which every ACP role speaks: `$/cancel_request`
+/// `{"requestId": id}`, and the cancelled request is still answered (-32800 unless its handler
+/// finished first).
+pub const CANCELLATION: Cancellation =
+    Cancellation::notification(crate::schema::PROTOCOL_LEVEL_METHOD_NAMES.cancel_request);
 
 /// ACP's error code for a resource that does not exist: a session, say.
 pub const RESOURCE_NOT_FOUND: i32 = -32002;
@@ -122,6 +137,10 @@ impl Role for Proxy {
         Conductor
     }
 
+    fn cancellation(&self) -> Cancellation {
+        CANCELLATION
+    }
+
     async fn default_dispatch(
         &self,
         dispatch: Dispatch,
@@ -139,6 +158,10 @@ impl Role for Conductor {
 
     fn counterpart(&self) -> Proxy {
         Proxy
+    }
+
+    fn cancellation(&self) -> Cancellation {
+        CANCELLATION
     }
 }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::actor::outgoing::{DEFAULT_MAX_OUTGOING_BYTES, PauseReading};
 use crate::actor::{self, Parts, StartTask};
+use crate::cancel::Cancellation;
 use crate::connection::{Settings, Shared};
 use crate::dynamic::registry::ParkingLimits;
 use crate::handler::{
@@ -56,18 +57,9 @@ use std::time::Duration;
 #[must_use = "a builder does nothing until connected with connect_to or connect_with"]
 pub struct Builder<R: Role, H = NullHandler> {
     role: R,
-    name: Option<Arc<str>>,
     handler: H,
     start_tasks: Vec<StartTask<R::Counterpart>>,
-    max_frame_bytes: usize,
-    framing: Framing,
-    max_outgoing_bytes: usize,
-    pause_reading: PauseReading,
-    max_running_tasks: usize,
-    parking: ParkingLimits,
-    timer: Option<Arc<dyn Timer>>,
-    request_timeout: Option<Duration>,
-    input_end_grace: Duration,
+    settings: Settings,
 }
 
 /// A builder with `H2` chained after its handlers `H`.
@@ -89,13 +81,10 @@ pub const DEFAULT_PARKING_TIME: Duration = Duration::from_secs(30);
 impl<R: Role> Builder<R> {
     /// A builder with no handlers. Usually reached through [`Role::builder`].
     pub fn new(role: R) -> Self {
-        Builder {
-            role,
+        let settings = Settings {
             name: None,
-            handler: NullHandler,
-            start_tasks: Vec::new(),
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
-            framing: Framing::Newline,
+            framing: role.framing(),
             max_outgoing_bytes: DEFAULT_MAX_OUTGOING_BYTES,
             pause_reading: PauseReading::AtHalfTheLimit,
             max_running_tasks: DEFAULT_MAX_RUNNING_TASKS,
@@ -106,6 +95,13 @@ impl<R: Role> Builder<R> {
             timer: None,
             request_timeout: None,
             input_end_grace: DEFAULT_INPUT_END_GRACE,
+            cancellation: role.cancellation(),
+        };
+        Builder {
+            role,
+            handler: NullHandler,
+            start_tasks: Vec::new(),
+            settings,
         }
     }
 }
@@ -113,24 +109,32 @@ impl<R: Role> Builder<R> {
 impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     /// Names the connection (shown in logs and by [`ConnectionTo::name`]).
     pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(Arc::from(name.into()));
+        self.settings.name = Some(Arc::from(name.into()));
         self
     }
 
     /// Refuses incoming frames longer than `bytes` (default 64 MiB). A longer frame is skipped
     /// without being buffered whole and answered with -32600, id `null`.
     pub fn max_frame_bytes(mut self, bytes: usize) -> Self {
-        self.max_frame_bytes = bytes;
+        self.settings.max_frame_bytes = bytes;
         self
     }
 
     /// Frames messages with `framing` on the byte components that were not given one of their
     /// own ([`ByteStreams`](crate::ByteStreams), [`Stdio`](crate::transport::Stdio), a
-    /// child's stdio); newlines by default. How a protocol whose framing differs (LSP:
-    /// [`Framing::ContentLength`]) declares it once. Components that carry whole messages (a
-    /// [`Channel`](crate::Channel)) are not affected.
+    /// child's stdio), instead of the role's ([`Role::framing`], newlines unless the protocol
+    /// says otherwise). Components that carry whole messages (a [`Channel`](crate::Channel))
+    /// are not affected.
+    ///
+    /// ```
+    /// use switchboard::{Framing, UntypedRole};
+    ///
+    /// // A plain peer that speaks LSP's framing on whatever byte stream it is connected to.
+    /// let builder = UntypedRole.builder().framing(Framing::ContentLength);
+    /// # drop(builder);
+    /// ```
     pub fn framing(mut self, framing: Framing) -> Self {
-        self.framing = framing;
+        self.settings.framing = framing;
         self
     }
 
@@ -138,7 +142,7 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     /// and notifications fails until [`ConnectionTo::writable`] resolves, and no further
     /// incoming message is dispatched until the queue is below half of it.
     pub fn max_outgoing_bytes(mut self, bytes: usize) -> Self {
-        self.max_outgoing_bytes = bytes;
+        self.settings.max_outgoing_bytes = bytes;
         self
     }
 
@@ -147,7 +151,7 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     /// whose waits for room are elsewhere, as the conductor does towards its proxies: see
     /// [`PauseReading`].
     pub fn pause_reading(mut self, pause: PauseReading) -> Self {
-        self.pause_reading = pause;
+        self.settings.pause_reading = pause;
         self
     }
 
@@ -165,7 +169,7 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     /// # drop(builder);
     /// ```
     pub fn max_running_tasks(mut self, tasks: usize) -> Self {
-        self.max_running_tasks = tasks;
+        self.settings.max_running_tasks = tasks;
         self
     }
 
@@ -175,7 +179,7 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     /// dropped with a warning. Without a [`timer`](Builder::timer), ages are checked when
     /// messages arrive.
     pub fn parking(mut self, max_messages: usize, max_age: Duration) -> Self {
-        self.parking = ParkingLimits {
+        self.settings.parking = ParkingLimits {
             max_messages,
             max_age,
         };
@@ -185,7 +189,7 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     /// Gives every request this side sends `after` to be answered (none by default): see
     /// [`SentRequest::timeout`](crate::SentRequest::timeout), which also sets it per request.
     pub fn request_timeout(mut self, after: Duration) -> Self {
-        self.request_timeout = Some(after);
+        self.settings.request_timeout = Some(after);
         self
     }
 
@@ -206,14 +210,32 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     /// # drop(builder);
     /// ```
     pub fn input_end_grace(mut self, grace: Duration) -> Self {
-        self.input_end_grace = grace;
+        self.settings.input_end_grace = grace;
         self
     }
 
     /// The timer for age limits and request timeouts. By default, tokio's when the connection runs inside a tokio
     /// runtime (feature `tokio`), else none.
     pub fn timer(mut self, timer: impl Timer) -> Self {
-        self.timer = Some(Arc::new(timer));
+        self.settings.timer = Some(Arc::new(timer));
+        self
+    }
+
+    /// How requests are cancelled on this connection's wire, instead of the role's convention
+    /// ([`Role::cancellation`]): for plain JSON-RPC peers that speak one, or a test. See
+    /// [`Cancellation`].
+    ///
+    /// ```
+    /// use switchboard::UntypedRole;
+    /// use switchboard::cancel::Cancellation;
+    ///
+    /// // A plain peer that speaks LSP's convention.
+    /// let lsp = Cancellation::notification("$/cancelRequest").id_field("id");
+    /// let builder = UntypedRole.builder().cancellation(lsp);
+    /// # drop(builder);
+    /// ```
+    pub fn cancellation(mut self, convention: Cancellation) -> Self {
+        self.settings.cancellation = convention;
         self
     }
 
@@ -334,18 +356,9 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     ) -> Builder<R, Chain<H, H2>> {
         Builder {
             role: self.role,
-            name: self.name,
             handler: Chain::new(self.handler, handler),
             start_tasks: self.start_tasks,
-            max_frame_bytes: self.max_frame_bytes,
-            framing: self.framing,
-            max_outgoing_bytes: self.max_outgoing_bytes,
-            pause_reading: self.pause_reading,
-            max_running_tasks: self.max_running_tasks,
-            parking: self.parking,
-            timer: self.timer,
-            request_timeout: self.request_timeout,
-            input_end_grace: self.input_end_grace,
+            settings: self.settings,
         }
     }
 
@@ -364,27 +377,19 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
 
     /// Call inside the connection's future, so the default timer sees the runtime it runs on.
     fn into_parts(self) -> (Parts<R, H>, TransportConfig) {
-        let timer = self.timer.or_else(default_timer);
-        let shared = Arc::new(Shared::new(Settings {
-            name: self.name,
-            max_outgoing_bytes: self.max_outgoing_bytes,
-            pause_reading: self.pause_reading,
-            max_running_tasks: self.max_running_tasks,
-            parking: self.parking,
-            timer,
-            request_timeout: self.request_timeout,
-            input_end_grace: self.input_end_grace,
-        }));
+        let mut settings = self.settings;
+        settings.timer = settings.timer.or_else(default_timer);
+        let max_frame_bytes = settings.max_frame_bytes;
         let config = TransportConfig {
-            max_frame_bytes: self.max_frame_bytes,
-            framing: self.framing,
+            max_frame_bytes,
+            framing: settings.framing,
         };
         let parts = Parts {
             role: self.role,
             handler: self.handler,
-            shared,
+            shared: Arc::new(Shared::new(settings)),
             start_tasks: self.start_tasks,
-            max_frame_bytes: self.max_frame_bytes,
+            max_frame_bytes,
         };
         (parts, config)
     }
@@ -453,12 +458,7 @@ impl<R: Role, H> fmt::Debug for Builder<R, H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Builder")
             .field("role", &self.role)
-            .field("name", &self.name)
-            .field("max_frame_bytes", &self.max_frame_bytes)
-            .field("framing", &self.framing)
-            .field("max_outgoing_bytes", &self.max_outgoing_bytes)
-            .field("parking", &self.parking)
-            .field("timer", &crate::timer::DebugTimer(&self.timer))
+            .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::actor::outgoing::OutgoingQueue;
 use crate::actor::task::TaskQueue;
 use crate::actor::wake::LoopWake;
-use crate::cancel::Cancellations;
+use crate::cancel::{Cancellation, Cancellations};
 use crate::dynamic::registry::{ParkingLimits, Registry};
 use crate::latch::Latch;
 use crate::message::{
@@ -43,6 +43,8 @@ pub(crate) struct Shared {
     pub(crate) request_timeout: Option<std::time::Duration>,
     /// How long requests being handled have after the input ends before they are cancelled.
     pub(crate) input_end_grace: std::time::Duration,
+    /// How requests are cancelled on the wire, both ways.
+    pub(crate) cancellation: crate::cancel::Cancellation,
     /// Tasks waiting in `ConnectionTo::all_answered`.
     answered_waiters: Mutex<Vec<std::task::Waker>>,
     next_request_id: AtomicU64,
@@ -58,6 +60,9 @@ pub(crate) struct Shared {
 /// What the builder decided for one connection.
 pub(crate) struct Settings {
     pub(crate) name: Option<Arc<str>>,
+    pub(crate) max_frame_bytes: usize,
+    /// The framing byte components use unless given their own (`Builder::framing`).
+    pub(crate) framing: crate::wire::Framing,
     pub(crate) max_outgoing_bytes: usize,
     pub(crate) pause_reading: crate::PauseReading,
     pub(crate) max_running_tasks: usize,
@@ -65,12 +70,33 @@ pub(crate) struct Settings {
     pub(crate) timer: Option<Arc<dyn Timer>>,
     pub(crate) request_timeout: Option<std::time::Duration>,
     pub(crate) input_end_grace: std::time::Duration,
+    pub(crate) cancellation: Cancellation,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("name", &self.name)
+            .field("max_frame_bytes", &self.max_frame_bytes)
+            .field("framing", &self.framing)
+            .field("max_outgoing_bytes", &self.max_outgoing_bytes)
+            .field("pause_reading", &self.pause_reading)
+            .field("max_running_tasks", &self.max_running_tasks)
+            .field("parking", &self.parking)
+            .field("timer", &crate::timer::DebugTimer(&self.timer))
+            .field("request_timeout", &self.request_timeout)
+            .field("input_end_grace", &self.input_end_grace)
+            .field("cancellation", &self.cancellation)
+            .finish()
+    }
 }
 
 impl Shared {
     pub(crate) fn new(settings: Settings) -> Self {
         let Settings {
             name,
+            max_frame_bytes: _,
+            framing: _,
             max_outgoing_bytes,
             pause_reading,
             max_running_tasks,
@@ -78,6 +104,7 @@ impl Shared {
             timer,
             request_timeout,
             input_end_grace,
+            cancellation,
         } = settings;
         let wake = Arc::new(LoopWake::default());
         let id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
@@ -93,6 +120,7 @@ impl Shared {
             timer,
             request_timeout,
             input_end_grace,
+            cancellation,
             answered_waiters: Mutex::new(Vec::new()),
             next_request_id: AtomicU64::new(1),
             responder_serial: AtomicU64::new(0),

@@ -67,12 +67,17 @@ impl ResponderCore {
         }
     }
 
-    /// Puts one answer frame on its way: into the batch it belongs to, or onto the queue.
+    /// Puts one answer frame on its way: into the batch it belongs to, or onto the queue. A
+    /// cancelled request is not answered where the protocol says no answer follows.
     fn send(self, frame: &[u8]) -> Result<(), Error> {
+        let silenced = !self.shared.cancellation.answer_follows()
+            && self.shared.cancellations.is_cancelled(&self.id);
         self.shared.cancellations.forget(&self.id);
-        let result = match &self.batch {
-            Some(batch) => batch.add(frame, &self.shared),
-            None => self.shared.outgoing.push_answer(frame),
+        let result = match (&self.batch, silenced) {
+            (Some(batch), true) => batch.add_nothing(&self.shared),
+            (Some(batch), false) => batch.add(frame, &self.shared),
+            (None, true) => Ok(()),
+            (None, false) => self.shared.outgoing.push_answer(frame),
         };
         self.shared.responder_done();
         result
@@ -167,8 +172,10 @@ impl<T> Responder<T> {
         self.core.as_ref().map(|core| core.serial)
     }
 
-    /// Whether the peer has cancelled this request (`$/cancel_request`). A handler that sees
-    /// it may stop and drop the responder: the request is then answered -32800.
+    /// Whether the peer has cancelled this request (in the connection's
+    /// [cancel convention](crate::cancel::Cancellation)). A handler that sees it may stop and
+    /// drop the responder: the request is then answered -32800, or not at all where the
+    /// convention says no answer follows a cancellation.
     pub fn is_cancelled(&self) -> bool {
         self.core
             .as_ref()
@@ -303,20 +310,36 @@ impl BatchAnswers {
     }
 
     pub(crate) fn add(&self, answer: &[u8], shared: &Shared) -> Result<(), Error> {
+        self.settle(Some(answer), shared)
+    }
+
+    /// One expected member is settled without an answer (it was cancelled, and the protocol
+    /// answers nothing then).
+    pub(crate) fn add_nothing(&self, shared: &Shared) -> Result<(), Error> {
+        self.settle(None, shared)
+    }
+
+    fn settle(&self, answer: Option<&[u8]>, shared: &Shared) -> Result<(), Error> {
         let mut state = self
             .state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if state.frame.len() > 1 {
-            state.frame.push(b',');
+        if let Some(answer) = answer {
+            if state.frame.len() > 1 {
+                state.frame.push(b',');
+            }
+            state.frame.extend_from_slice(answer);
         }
-        state.frame.extend_from_slice(answer);
         state.remaining = state.remaining.saturating_sub(1);
         if state.remaining > 0 {
             return Ok(());
         }
         let mut frame = std::mem::take(&mut state.frame);
         drop(state);
+        if frame.len() == 1 {
+            // Nothing to answer: JSON-RPC sends no empty array.
+            return Ok(());
+        }
         frame.push(b']');
         shared.outgoing.push_answer(&frame)
     }

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::future::Future;
 
+use crate::cancel::Cancellation;
+use crate::wire::Framing;
 use crate::{Builder, ConnectionTo, Dispatch, Error};
 
 /// Who an endpoint is.
@@ -24,6 +26,21 @@ pub trait Role: Clone + Send + Sync + fmt::Debug + 'static {
     /// Starts building a connection for this role.
     fn builder(self) -> Builder<Self> {
         Builder::new(self)
+    }
+
+    /// How this role's protocol cancels requests on the wire: none by default. A protocol
+    /// crate returns its convention here, so every connection of its roles speaks it; see
+    /// [`Cancellation`]. [`Builder::cancellation`] overrides it for one connection.
+    fn cancellation(&self) -> Cancellation {
+        Cancellation::NONE
+    }
+
+    /// How this role's protocol frames messages on a byte stream: newlines by default. A
+    /// protocol whose framing differs (LSP: [`Framing::ContentLength`]) returns it here, so
+    /// every byte component its connections use follows it; [`Builder::framing`] overrides it
+    /// for one connection, and a component's own `.framing(..)` for that component.
+    fn framing(&self) -> Framing {
+        Framing::Newline
     }
 
     /// Handles a request or notification that no handler claimed. Unclaimed responses never

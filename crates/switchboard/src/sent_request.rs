@@ -109,7 +109,10 @@ impl<T: JsonRpcResponse> SentRequest<T> {
     /// cancellation is passed on (this request is cancelled on its connection too), and the
     /// answer the next hop gives to it still goes back: whatever the far side sent before its
     /// answer (the last updates of a turn) reaches the caller before that answer, through any
-    /// number of forwarders. Only if no answer comes within
+    /// number of forwarders. Each hop is told in its own connection's
+    /// [cancel convention](crate::cancel::Cancellation), so a forwarder between two protocols
+    /// translates. Where the next hop's convention says no answer follows a cancellation,
+    /// the request is answered -32800 at once. Otherwise, only if no answer comes within
     /// [`FORWARDED_CANCEL_GRACE`](crate::cancel::FORWARDED_CANCEL_GRACE) (and the connection
     /// has a timer) is the request answered -32800 here.
     pub fn forward_response_to(self, responder: Responder<T>) {
@@ -145,8 +148,8 @@ impl<T: Send + 'static> SentRequest<T> {
     /// Gives the request `after` to be answered (replacing the connection's default, see
     /// [`Builder::request_timeout`](crate::Builder::request_timeout)). If no answer comes in
     /// time, whoever waits gets an error with code
-    /// [`TIMED_OUT`](crate::error::codes::TIMED_OUT) and the peer is sent `$/cancel_request`.
-    /// It needs the connection's timer: tokio's inside a tokio runtime, or one given to
+    /// [`TIMED_OUT`](crate::error::codes::TIMED_OUT) and the peer is told to stop, in the
+    /// connection's [cancel convention](crate::cancel::Cancellation). It needs the connection's timer: tokio's inside a tokio runtime, or one given to
     /// [`Builder::timer`](crate::Builder::timer); without one it has no effect (and says so in
     /// the log).
     #[must_use = "the timeout belongs to this SentRequest; use it (block_task, a callback)"]
@@ -159,8 +162,9 @@ impl<T: Send + 'static> SentRequest<T> {
         self
     }
 
-    /// Cancels the request: the peer is sent `$/cancel_request` with its id, and the answer,
-    /// if it still comes, is dropped. Dropping an unconsumed `SentRequest` does the same; see
+    /// Cancels the request: the peer is told so in the connection's
+    /// [cancel convention](crate::cancel::Cancellation) (if it has one), and the answer, if
+    /// it still comes, is dropped. Dropping an unconsumed `SentRequest` does the same; see
     /// [`detach`](SentRequest::detach) to let the request run on instead.
     pub fn cancel(self) {
         drop(self);
@@ -336,7 +340,7 @@ impl<T> Drop for SentRequest<T> {
 /// Forgets request `id` and, if the peer may still be working on it, tells it to stop.
 pub(crate) fn cancel(shared: &Shared, id: u64) {
     if shared.pending.forget(id) {
-        send_cancel(shared, id);
+        send_cancel(shared, id, "the caller stopped waiting for the answer");
     }
 }
 
@@ -354,13 +358,18 @@ pub(crate) fn arm_timeout(shared: &Arc<Shared>, id: u64, after: std::time::Durat
 }
 
 /// Request `id` was sent on for one that has been cancelled: tells the peer, and waits for
-/// its answer (which is passed back as it is) for a grace; then fails it -32800.
+/// its answer (which is passed back as it is) for a grace; then fails it -32800. Where the
+/// peer's convention says no answer follows a cancellation, it fails -32800 at once.
 fn pass_cancel_on(shared: &Arc<Shared>, id: u64) {
     if !shared.pending.is_pending(id) {
         return;
     }
-    send_cancel(shared, id);
-    if shared.timer.is_some() {
+    send_cancel(shared, id, "the request it was sent on for was cancelled");
+    if !shared.cancellation.answer_follows() {
+        if let Some(Some(callback)) = shared.pending.time_out(id, Error::request_cancelled()) {
+            shared.tasks.spawn_owed(callback);
+        }
+    } else if shared.timer.is_some() {
         let grace = crate::cancel::FORWARDED_CANCEL_GRACE;
         arm_deadline(shared, id, grace, Error::request_cancelled(), false);
     }
@@ -389,7 +398,8 @@ fn arm_deadline(
             && let Some(callback) = connection.pending.time_out(id, error)
         {
             if cancel_on_wire {
-                send_cancel(&connection, id);
+                let why = format!("no answer within {after:?}");
+                send_cancel(&connection, id, &why);
             }
             if let Some(callback) = callback {
                 connection.tasks.spawn_owed(callback);
@@ -398,13 +408,15 @@ fn arm_deadline(
     });
 }
 
-/// Tells the peer to stop working on request `id`.
-fn send_cancel(shared: &Shared, id: u64) {
-    let params = crate::cancel::CancelParams {
-        request_id: RequestId::from(id),
+/// Tells the peer to stop working on request `id`, in the connection's cancel convention
+/// (nothing, if it has none).
+fn send_cancel(shared: &Shared, id: u64, why: &str) {
+    let request = RequestId::from(id);
+    let Some(params) = shared.cancellation.params(&request, why) else {
+        return;
     };
     let sent = crate::wire::encode::with_scratch(|frame| {
-        let message = UntypedMessage::new(crate::cancel::CANCEL_METHOD, &params)?;
+        let message = UntypedMessage::new(params.method(), &params)?;
         crate::wire::encode::notification_frame::<_, crate::UntypedRole>(frame, &message)?;
         // Queued like an answer: a full queue must not keep the peer working for nobody.
         shared.outgoing.push_answer(frame)

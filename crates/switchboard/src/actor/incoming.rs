@@ -21,7 +21,6 @@ use futures::future::BoxFuture;
 
 use super::scope::{DispatchScope, run_in_scope};
 use super::task::panic_message;
-use crate::cancel::{CANCEL_METHOD, CancelParams};
 use crate::connection::Shared;
 use crate::dynamic::registry::Parked;
 use crate::handler::{Handled, Handler};
@@ -158,14 +157,16 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
                 let responder = Responder::new(id, Arc::clone(self.shared()), batch.cloned());
                 Some(Dispatch::Request(message, responder))
             }
-            Incoming::Notification(message) if message.method() == CANCEL_METHOD => {
+            Incoming::Notification(message)
+                if self.shared().cancellation.is_cancellation(message.method()) =>
+            {
                 // Protocol business: marks the request, handlers never see it.
-                match message
-                    .params()
-                    .map(|params| params.parse::<CancelParams>())
-                {
-                    Some(Ok(cancel)) => self.shared().cancellations.cancel(cancel.request_id),
-                    _ => tracing::debug!("ignoring a malformed cancellation"),
+                match self.shared().cancellation.cancelled_id(message.params()) {
+                    Some(id) => self.shared().cancellations.cancel(id),
+                    None => tracing::debug!(
+                        method = message.method(),
+                        "ignoring a cancellation that names no request"
+                    ),
                 }
                 None
             }

@@ -3,11 +3,14 @@
 //! A message type knows its method name, how to write its params and how to read itself back
 //! from an [`UntypedMessage`]. The derive macros ([`JsonRpcRequest`](macro@crate::JsonRpcRequest),
 //! [`JsonRpcNotification`](macro@crate::JsonRpcNotification),
-//! [`JsonRpcResponse`](macro@crate::JsonRpcResponse)) write these impls for structs and enums.
+//! [`JsonRpcResponse`](macro@crate::JsonRpcResponse)) write these impls for structs and enums;
+//! [`message_table!`](crate::message_table) writes them for another crate's types (see
+//! [`table`]).
 
 mod dispatch;
 mod id;
 mod raw;
+pub mod table;
 mod untyped;
 
 pub use dispatch::{Dispatch, Typed};
@@ -165,22 +168,7 @@ pub mod __private {
 
     pub use serde_json;
 
-    /// Writes `params` with serde.
-    pub fn write_serde<T: Serialize + ?Sized>(params: &T, out: &mut Vec<u8>) -> Result<(), Error> {
-        serde_json::to_writer(out, params).map_err(Error::serialization)
-    }
-
-    /// Reads `T` from the params of `message`. Absent params are read as `{}` (or as `null`
-    /// for types that want that, such as unit structs).
-    pub fn parse_serde<T: DeserializeOwned>(message: &UntypedMessage) -> Result<T, Error> {
-        match message.params() {
-            Some(params) => params.parse(),
-            None => match parse_json::<T>("{}", |detail| Error::invalid_params(detail)) {
-                Ok(value) => Ok(value),
-                Err(error) => serde_json::from_str("null").map_err(|_| error),
-            },
-        }
-    }
+    pub use super::table::{parse_serde, write_serde};
 
     /// The error an enum of messages returns when no variant takes the method.
     pub fn no_variant(method: &str) -> Error {

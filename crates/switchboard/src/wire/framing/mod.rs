@@ -29,7 +29,8 @@ pub(crate) use newline::strip_line_ending;
 /// A component that carries bytes ([`ByteStreams`](crate::ByteStreams),
 /// [`Stdio`](crate::transport::Stdio), a child's stdio) takes its framing from
 /// `.framing(..)` on the component, else from [`Builder::framing`](crate::Builder::framing),
-/// else newlines. A component that carries whole messages ([`Channel`](crate::Channel), a
+/// else from the role ([`Role::framing`](crate::Role::framing)), which is newlines unless its
+/// protocol says otherwise. A component that carries whole messages ([`Channel`](crate::Channel), a
 /// sink and stream of frames given to [`Transport::new`](crate::Transport::new)) needs none.
 ///
 /// ```

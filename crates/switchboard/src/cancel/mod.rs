@@ -1,14 +1,19 @@
-//! Cancelling requests with the notification `$/cancel_request` `{"requestId": id}`.
+//! Cancelling requests: the protocol's convention ([`Cancellation`]) and what this side
+//! remembers of the cancellations its peer sent.
+//!
+//! The core names no cancel notification: a protocol declares its own (ACP's
+//! `$/cancel_request`, LSP's `$/cancelRequest`, MCP's `notifications/cancelled`), and
+//! [`Cancellation`] says what the connection then does on each side.
 //!
 //! Sending side: a [`SentRequest`](crate::SentRequest) that is cancelled, dropped unconsumed,
-//! or whose `block_task()` future is dropped before the answer, tells the peer with this
-//! notification (unless it was detached). The answer, if it still comes, is dropped.
+//! or whose `block_task()` future is dropped before the answer, tells the peer (unless it was
+//! detached). The answer, if it still comes, is dropped.
 //!
 //! Receiving side: the incoming actor takes the notification itself (handlers do not see it)
 //! and marks the request. Its [`Responder`](crate::Responder) can ask `is_cancelled()` or wait
 //! for `cancelled()`; a cancelled request whose handler drops the responder unanswered is
 //! answered -32800 instead of -32603. A handler that answers anyway is free to: the peer gets
-//! that answer.
+//! that answer, unless the convention says no answer follows a cancellation.
 //!
 //! When the peer ends its input, every request still being handled is cancelled the same way
 //! once the connection's input-end grace is over (see `Builder::input_end_grace`): the peer
@@ -18,17 +23,16 @@
 //! and never more than [`REMEMBERED`] at once (a peer cancelling ids it never sent cannot make
 //! this grow). While there are none, checking costs one atomic load.
 
+mod convention;
+
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use serde::{Deserialize, Serialize};
-
 use crate::message::RequestId;
 
-/// The method of the cancellation notification.
-pub const CANCEL_METHOD: &str = "$/cancel_request";
+pub use convention::Cancellation;
 
 /// How long a request sent on for one that was cancelled (`forward_response_to`) waits for
 /// the next hop's answer to the cancellation before it is answered -32800 without it: 2 s.
@@ -36,13 +40,6 @@ pub const FORWARDED_CANCEL_GRACE: std::time::Duration = std::time::Duration::fro
 
 /// At most this many cancellations are remembered; the oldest is forgotten first.
 pub const REMEMBERED: usize = 4096;
-
-/// The params of `$/cancel_request`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct CancelParams {
-    pub(crate) request_id: RequestId,
-}
 
 /// What is waiting on the cancellation of one request being handled.
 #[derive(Default)]
