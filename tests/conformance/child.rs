@@ -12,9 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use switchboard::error::codes;
-use switchboard::{
-    ChildCommand, ChildProcess, DEFAULT_STDERR_TAIL_BYTES, UntypedMessage, UntypedRole,
-};
+use switchboard::transport::DEFAULT_STDERR_TAIL_BYTES;
+use switchboard::{ChildCommand, ChildProcess, UntypedMessage, UntypedRole};
 
 use crate::support::guard;
 

@@ -15,8 +15,9 @@ use std::task::{Context, Poll};
 use futures::StreamExt;
 use futures::channel::mpsc;
 use serde_json::{Value, json};
+use switchboard::transport::Framing;
 use switchboard::{
-    ByteStreams, Channel, ConnectionTo, Dispatch, Error, Framing, Handled, Handler, Lines, RawJson,
+    ByteStreams, Channel, ConnectionTo, Dispatch, Error, Handled, Handler, Lines, RawJson,
     UntypedMessage, UntypedRole,
 };
 use switchboard_examples::echo_service::echo_service;

@@ -19,11 +19,11 @@ use futures::channel::mpsc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use switchboard::error::codes;
-use switchboard::peer::{Left, Member, Relay, Right};
 use switchboard::{
     Builder, Channel, ConnectionTo, Dispatch, Error, Handler, JsonRpcNotification, JsonRpcRequest,
     JsonRpcResponse, Lines, Role, UntypedMessage,
 };
+use switchboard_examples::relay::{Left, Member, Relay, Right};
 
 use crate::support::{guard, request, result_of};
 

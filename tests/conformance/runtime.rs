@@ -15,9 +15,10 @@ use futures::channel::oneshot;
 use futures::executor::{LocalPool, block_on};
 use futures::task::LocalSpawnExt;
 use serde_json::{Value, json};
+use switchboard::router::ResponseRouter;
 use switchboard::{
     ByteStreams, Channel, ConnectionTo, Dispatch, Error, Handled, Handler, Lines, Responder,
-    ResponseRouter, SentRequest, UntypedMessage, UntypedRole,
+    SentRequest, UntypedMessage, UntypedRole,
 };
 
 use crate::support::{SharedWriter, notification, off_runtime};
@@ -84,7 +85,7 @@ impl Handler<UntypedRole> for RouteItMyself {
                 Ok(Handled::Yes)
             }
             other => {
-                let unclaimed = switchboard::unclaimed(other);
+                let unclaimed = switchboard::role::unclaimed(other);
                 assert_send(&unclaimed);
                 unclaimed.await?;
                 Ok(Handled::Yes)

@@ -287,7 +287,7 @@ impl futures::io::AsyncWrite for SharedWriter {
 #[derive(Clone, Default)]
 pub(crate) struct ManualTimer(Arc<std::sync::Mutex<Vec<futures::channel::oneshot::Sender<()>>>>);
 
-impl switchboard::Timer for ManualTimer {
+impl switchboard::timer::Timer for ManualTimer {
     fn sleep(&self, _: std::time::Duration) -> futures::future::BoxFuture<'static, ()> {
         let (ring, rung) = futures::channel::oneshot::channel();
         self.0.lock().unwrap().push(ring);

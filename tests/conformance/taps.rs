@@ -11,10 +11,9 @@ use futures::FutureExt;
 use futures::channel::{mpsc, oneshot};
 use serde_json::{Value, json};
 use switchboard::error::codes;
+use switchboard::transport::Transport;
 use switchboard::transport::{FrameDirection, Inspect, TransportConfig};
-use switchboard::{
-    Channel, ConnectTo, Error, Lines, Responder, Role, Transport, UntypedMessage, UntypedRole,
-};
+use switchboard::{Channel, ConnectTo, Error, Lines, Responder, Role, UntypedMessage, UntypedRole};
 
 use crate::support::{guard, off_runtime, pipe, poll_once, poll_to_end, request};
 

@@ -23,8 +23,9 @@ use std::time::Duration;
 use futures::channel::oneshot;
 use serde_json::{Value, json};
 use switchboard::cancel::Cancellation;
+use switchboard::transport::Framing;
 use switchboard::transport::{FrameDirection, Inspect};
-use switchboard::{ChildCommand, ChildProcess, Error, Framing, UntypedMessage, UntypedRole};
+use switchboard::{ChildCommand, ChildProcess, Error, UntypedMessage, UntypedRole};
 
 /// How long the whole session may take before the test calls it a hang.
 const HANG_GUARD: Duration = Duration::from_secs(60);

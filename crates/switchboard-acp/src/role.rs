@@ -78,9 +78,9 @@ impl Role for Agent {
         match dispatch {
             Dispatch::Request(request, responder) => match session_of(&request) {
                 Some(session) => responder.respond_with_error(session_not_found(&session)),
-                None => switchboard::unclaimed(Dispatch::Request(request, responder)).await,
+                None => switchboard::role::unclaimed(Dispatch::Request(request, responder)).await,
             },
-            other => switchboard::unclaimed(other).await,
+            other => switchboard::role::unclaimed(other).await,
         }
     }
 }

@@ -2,8 +2,9 @@
 
 use std::future::Future;
 
+use switchboard::transport::Transport;
 use switchboard::transport::TransportConfig;
-use switchboard::{Channel, ChildCommand, ConnectTo, Error, Transport};
+use switchboard::{Channel, ChildCommand, ConnectTo, Error};
 use switchboard_acp::{Agent, Client, Conductor};
 
 use crate::component::Component;
@@ -73,7 +74,7 @@ impl Chain {
 
     /// Sets the queue size of every hop, toward the editor and toward each component, to
     /// `bytes` (the default is the core's
-    /// [`DEFAULT_MAX_OUTGOING_BYTES`](switchboard::DEFAULT_MAX_OUTGOING_BYTES)).
+    /// [`DEFAULT_MAX_OUTGOING_BYTES`](switchboard::builder::DEFAULT_MAX_OUTGOING_BYTES)).
     ///
     /// The conductor takes a message from the editor in only while every hop below it holds
     /// less than half of `bytes`, and one from the agent while every hop above it does: a

@@ -3,8 +3,9 @@
 use std::marker::PhantomData;
 use std::path::Path;
 
+use switchboard::transport::Transport;
 use switchboard::transport::TransportConfig;
-use switchboard::{ChildCommand, ConnectTo, Error, Role, Transport};
+use switchboard::{ChildCommand, ConnectTo, Error, Role};
 use switchboard_acp::process::AgentProcess;
 
 /// Turns into a transport when the connection starts.

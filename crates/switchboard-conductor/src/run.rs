@@ -18,7 +18,9 @@ use std::future::Future;
 use std::sync::Arc;
 
 use futures::future::join_all;
-use switchboard::{Builder, ConnectTo, Error, PauseReading, Transport};
+use switchboard::builder::PauseReading;
+use switchboard::transport::Transport;
+use switchboard::{Builder, ConnectTo, Error};
 use switchboard_acp::process::{AgentProcess, EXIT_GRACE};
 use switchboard_acp::{Agent, Client, Conductor};
 
@@ -39,7 +41,7 @@ pub(crate) async fn run(
         trace,
         max_outgoing_bytes,
     } = chain;
-    let limit = max_outgoing_bytes.unwrap_or(switchboard::DEFAULT_MAX_OUTGOING_BYTES);
+    let limit = max_outgoing_bytes.unwrap_or(switchboard::builder::DEFAULT_MAX_OUTGOING_BYTES);
     let bounds = Bounds::new(limit, proxies.len());
     let mut names = vec!["the editor".to_owned()];
     for (index, proxy) in proxies.iter().enumerate() {
@@ -118,7 +120,7 @@ pub(crate) async fn run(
                             // requests are cancelled, hop by hop; the components then get as
                             // long to answer that as they get to exit.
                             let answered = cx.all_answered();
-                            let bound = switchboard::DEFAULT_INPUT_END_GRACE + EXIT_GRACE;
+                            let bound = switchboard::builder::DEFAULT_INPUT_END_GRACE + EXIT_GRACE;
                             tokio::select! {
                                 _ = tokio::time::timeout(bound, answered) => {}
                                 () = state.ended() => {}

@@ -79,7 +79,7 @@ impl Trace {
     }
 
     /// The tap for one hop (`hop`, and `component` at its other end): writes a line for
-    /// every frame crossing it. Give it to [`Transport::inspect`](switchboard::Transport::inspect)
+    /// every frame crossing it. Give it to [`Transport::inspect`](switchboard::transport::Transport::inspect)
     /// or [`Inspect`](switchboard::transport::Inspect) to trace a connection of your own in
     /// the same format (`acp_client --trace` does).
     pub fn tap(

@@ -4,16 +4,16 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::actor::outgoing::{DEFAULT_MAX_OUTGOING_BYTES, PauseReading};
+pub use crate::actor::outgoing::{DEFAULT_MAX_OUTGOING_BYTES, PauseReading};
 use crate::actor::{self, Parts, StartTask};
 use crate::cancel::Cancellation;
-use crate::connection::{Settings, Shared};
 use crate::dynamic::registry::ParkingLimits;
 use crate::handler::{
     Chain, DispatchHandler, Handler, NotificationHandler, NullHandler, RequestHandler,
 };
 use crate::message::{JsonRpcNotification, JsonRpcRequest};
 use crate::peer::{FromPeer, HasPeer};
+use crate::shared::{Settings, Shared};
 use crate::timer::{Timer, default_timer};
 use crate::transport::{ConnectTo, TransportConfig};
 use crate::wire::{DEFAULT_MAX_FRAME_BYTES, Framing};
@@ -127,7 +127,8 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     /// are not affected.
     ///
     /// ```
-    /// use switchboard::{Framing, UntypedRole};
+    /// use switchboard::{UntypedRole};
+    /// use switchboard::transport::Framing;
     ///
     /// // A plain peer that speaks LSP's framing on whatever byte stream it is connected to.
     /// let builder = UntypedRole.builder().framing(Framing::ContentLength);

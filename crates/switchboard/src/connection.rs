@@ -1,224 +1,16 @@
-//! The connection handle, and the state its clones share with the actors.
+//! The connection handle: what handlers and tasks hold to send, spawn and watch.
 
 use std::fmt;
 use std::future::{Future, poll_fn};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::task::Poll;
+use std::sync::Arc;
 
-use std::sync::{Arc, Mutex, MutexGuard};
-
-use crate::actor::outgoing::OutgoingQueue;
-use crate::actor::task::TaskQueue;
-use crate::actor::wake::LoopWake;
-use crate::cancel::{Cancellation, Cancellations};
-use crate::dynamic::registry::{ParkingLimits, Registry};
-use crate::latch::Latch;
+pub use crate::census::Census;
 use crate::message::{
     JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, RequestId,
 };
-use crate::pending::PendingRequests;
-use crate::timer::Timer;
+use crate::shared::Shared;
 use crate::wire::encode;
 use crate::{Error, Role, SentRequest};
-
-/// Gives every connection a distinct id, so a dispatch scope knows whose loop it is in.
-static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
-
-/// What the actors and every [`ConnectionTo`] clone of one connection share.
-pub(crate) struct Shared {
-    pub(crate) id: u64,
-    pub(crate) name: Option<Arc<str>>,
-    pub(crate) outgoing: OutgoingQueue,
-    pub(crate) pending: PendingRequests,
-    /// Cancellations the peer sent for requests this side is handling.
-    pub(crate) cancellations: Cancellations,
-    pub(crate) tasks: TaskQueue,
-    dynamic: Mutex<Registry>,
-    /// How many dynamic handlers there are, as of the last time the registry was unlocked:
-    /// lets the incoming actor skip the lock for every message when there are none.
-    dynamic_handlers: AtomicUsize,
-    /// Sleeps for age limits and request timeouts; `None` when no runtime timer is known.
-    pub(crate) timer: Option<Arc<dyn Timer>>,
-    /// The timeout every request this side sends gets, unless it sets its own.
-    pub(crate) request_timeout: Option<std::time::Duration>,
-    /// How long requests being handled have after the input ends before they are cancelled.
-    pub(crate) input_end_grace: std::time::Duration,
-    /// How requests are cancelled on the wire, both ways.
-    pub(crate) cancellation: crate::cancel::Cancellation,
-    /// Tasks waiting in `ConnectionTo::all_answered`.
-    answered_waiters: Mutex<Vec<std::task::Waker>>,
-    next_request_id: AtomicU64,
-    pub(crate) responder_serial: AtomicU64,
-    /// Responders not yet answered: at end of input, the connection waits for them to reach 0.
-    live_responders: AtomicUsize,
-    /// Wakes the connection's poll loop (see `actor::wake`).
-    pub(crate) wake: Arc<LoopWake>,
-    /// Set when nothing more will arrive from the peer (see [`ConnectionTo::input_ended`]).
-    pub(crate) input_ended: Latch,
-}
-
-/// What the builder decided for one connection.
-pub(crate) struct Settings {
-    pub(crate) name: Option<Arc<str>>,
-    pub(crate) max_frame_bytes: usize,
-    /// The framing byte components use unless given their own (`Builder::framing`).
-    pub(crate) framing: crate::wire::Framing,
-    pub(crate) max_outgoing_bytes: usize,
-    pub(crate) pause_reading: crate::PauseReading,
-    pub(crate) max_running_tasks: usize,
-    pub(crate) parking: ParkingLimits,
-    pub(crate) timer: Option<Arc<dyn Timer>>,
-    pub(crate) request_timeout: Option<std::time::Duration>,
-    pub(crate) input_end_grace: std::time::Duration,
-    pub(crate) cancellation: Cancellation,
-}
-
-impl fmt::Debug for Settings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Settings")
-            .field("name", &self.name)
-            .field("max_frame_bytes", &self.max_frame_bytes)
-            .field("framing", &self.framing)
-            .field("max_outgoing_bytes", &self.max_outgoing_bytes)
-            .field("pause_reading", &self.pause_reading)
-            .field("max_running_tasks", &self.max_running_tasks)
-            .field("parking", &self.parking)
-            .field("timer", &crate::timer::DebugTimer(&self.timer))
-            .field("request_timeout", &self.request_timeout)
-            .field("input_end_grace", &self.input_end_grace)
-            .field("cancellation", &self.cancellation)
-            .finish()
-    }
-}
-
-impl Shared {
-    pub(crate) fn new(settings: Settings) -> Self {
-        let Settings {
-            name,
-            max_frame_bytes: _,
-            framing: _,
-            max_outgoing_bytes,
-            pause_reading,
-            max_running_tasks,
-            parking,
-            timer,
-            request_timeout,
-            input_end_grace,
-            cancellation,
-        } = settings;
-        let wake = Arc::new(LoopWake::default());
-        let id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
-        Shared {
-            id,
-            tasks: TaskQueue::new(id, name.clone(), Arc::clone(&wake), max_running_tasks),
-            name,
-            outgoing: OutgoingQueue::new(max_outgoing_bytes, pause_reading, Arc::clone(&wake)),
-            pending: PendingRequests::default(),
-            cancellations: Cancellations::default(),
-            dynamic: Mutex::new(Registry::new(parking)),
-            dynamic_handlers: AtomicUsize::new(0),
-            timer,
-            request_timeout,
-            input_end_grace,
-            cancellation,
-            answered_waiters: Mutex::new(Vec::new()),
-            next_request_id: AtomicU64::new(1),
-            responder_serial: AtomicU64::new(0),
-            live_responders: AtomicUsize::new(0),
-            wake,
-            input_ended: Latch::default(),
-        }
-    }
-
-    /// The dynamic handlers and the parking lot. Never held across an await.
-    pub(crate) fn dynamic(&self) -> RegistryGuard<'_> {
-        // Every critical section leaves the registry consistent, so poisoning can be ignored.
-        let registry = self
-            .dynamic
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        RegistryGuard {
-            registry,
-            count: &self.dynamic_handlers,
-        }
-    }
-
-    /// Whether any dynamic handler is registered (without taking the lock).
-    pub(crate) fn has_dynamic_handlers(&self) -> bool {
-        self.dynamic_handlers.load(Ordering::Acquire) > 0
-    }
-
-    pub(crate) fn responder_started(&self) {
-        self.live_responders.fetch_add(1, Ordering::AcqRel);
-    }
-
-    pub(crate) fn responder_done(&self) {
-        if self.live_responders.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.wake.wake();
-            let waiters = std::mem::take(&mut *self.lock_answered_waiters());
-            waiters.into_iter().for_each(std::task::Waker::wake);
-        }
-    }
-
-    fn lock_answered_waiters(&self) -> MutexGuard<'_, Vec<std::task::Waker>> {
-        // A list of wakers cannot be left half-updated, so poisoning can be ignored.
-        self.answered_waiters
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Ready once every incoming request has been answered.
-    pub(crate) fn poll_all_answered(&self) -> Poll<()> {
-        if self.live_responders.load(Ordering::Acquire) == 0 {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
-    }
-
-    /// Like [`poll_all_answered`](Self::poll_all_answered), for a task other than the
-    /// connection's loop: it is woken when the last answer goes.
-    fn poll_all_answered_from(&self, cx: &mut std::task::Context<'_>) -> Poll<()> {
-        if self.poll_all_answered().is_ready() {
-            return Poll::Ready(());
-        }
-        let mut waiters = self.lock_answered_waiters();
-        // Checked again under the lock: the last answer takes the waiters under it.
-        if self.poll_all_answered().is_ready() {
-            return Poll::Ready(());
-        }
-        if !waiters.iter().any(|waiter| waiter.will_wake(cx.waker())) {
-            waiters.push(cx.waker().clone());
-        }
-        Poll::Pending
-    }
-}
-
-/// The locked registry; on unlock it publishes how many handlers it holds.
-pub(crate) struct RegistryGuard<'a> {
-    registry: MutexGuard<'a, Registry>,
-    count: &'a AtomicUsize,
-}
-
-impl std::ops::Deref for RegistryGuard<'_> {
-    type Target = Registry;
-
-    fn deref(&self) -> &Registry {
-        &self.registry
-    }
-}
-
-impl std::ops::DerefMut for RegistryGuard<'_> {
-    fn deref_mut(&mut self) -> &mut Registry {
-        &mut self.registry
-    }
-}
-
-impl Drop for RegistryGuard<'_> {
-    fn drop(&mut self) {
-        self.count.store(self.registry.len(), Ordering::Release);
-    }
-}
 
 /// A handle to a running connection, for sending to the counterpart `Cp`.
 ///
@@ -277,7 +69,7 @@ impl<Cp: Role> ConnectionTo<Cp> {
         &self,
         request: &M,
     ) -> SentRequest<T> {
-        let id = self.shared.next_request_id.fetch_add(1, Ordering::Relaxed);
+        let id = self.shared.next_request_id();
         let sent = encode::with_scratch(|frame| {
             encode::request_frame::<M, As>(frame, &RequestId::from(id), request)?;
             self.shared.pending.insert(id)?;
@@ -394,15 +186,15 @@ impl<Cp: Role> ConnectionTo<Cp> {
     }
 
     /// What this connection holds right now: requests in flight both ways, registrations,
-    /// tasks, queued bytes. See [`Census`](crate::Census).
-    pub fn census(&self) -> crate::Census {
+    /// tasks, queued bytes. See [`Census`].
+    pub fn census(&self) -> crate::connection::Census {
         let shared = &self.shared;
-        crate::Census {
+        crate::connection::Census {
             awaiting_answers: shared.pending.len(),
-            unanswered_requests: shared.live_responders.load(Ordering::Acquire),
+            unanswered_requests: shared.unanswered(),
             cancellation_registrations: shared.cancellations.registered(),
             running_tasks: shared.tasks.running(),
-            dynamic_handlers: shared.dynamic_handlers.load(Ordering::Acquire),
+            dynamic_handlers: shared.dynamic_handler_count(),
             queued_bytes: self.queued_bytes(),
         }
     }

@@ -33,8 +33,8 @@
 //! # });
 //! ```
 //!
-//! Where things live: [`wire`] cuts frames with a [`Framing`] and parses and writes them; the actors (transport, incoming,
-//! outgoing, task) run inside the one future `connect_to` / `connect_with` returns; [`Responder`]
+//! Where things live: [`wire`] cuts frames with a [`Framing`](wire::Framing) and parses and
+//! writes them; the actors (transport, incoming, outgoing, task) run inside the one future `connect_to` / `connect_with` returns; [`Responder`]
 //! answers incoming requests; [`SentRequest`] waits for answers to ours. No runtime is needed:
 //! the core depends on `futures` only, and the `tokio` feature adds [`Stdio`], child processes
 //! ([`ChildCommand`], [`ChildProcess`]) and [`ByteStreams::tokio`].
@@ -47,10 +47,10 @@
 extern crate self as switchboard;
 
 mod actor;
-mod builder;
+pub mod builder;
 pub mod cancel;
 mod census;
-mod connection;
+pub mod connection;
 pub mod dynamic;
 pub mod error;
 mod forward;
@@ -61,18 +61,16 @@ pub mod message;
 pub mod peer;
 mod pending;
 mod responder;
-mod role;
+pub mod role;
+pub mod router;
 mod sent_request;
-mod timer;
+mod shared;
+pub mod timer;
 pub mod transport;
 pub mod wire;
 
-pub use actor::outgoing::{DEFAULT_MAX_OUTGOING_BYTES, PauseReading};
-pub use builder::{
-    Builder, DEFAULT_INPUT_END_GRACE, DEFAULT_MAX_RUNNING_TASKS, DEFAULT_PARKED_MESSAGES,
-    DEFAULT_PARKING_TIME,
-};
-pub use census::Census;
+// The names almost every user needs; everything else is reached through its module.
+pub use builder::Builder;
 pub use connection::ConnectionTo;
 pub use error::{Error, Result};
 pub use handler::{Handled, Handler};
@@ -80,18 +78,12 @@ pub use message::{
     Dispatch, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, RawJson,
     RequestId, UntypedMessage,
 };
-pub use responder::{Responder, ResponseRouter};
-pub use role::{Role, UntypedRole, unclaimed};
+pub use responder::Responder;
+pub use role::{Role, UntypedRole};
 pub use sent_request::SentRequest;
-pub use timer::Timer;
+pub use transport::{ByteStreams, Channel, ConnectTo, Lines};
 #[cfg(feature = "tokio")]
-pub use timer::TokioTimer;
-pub use transport::{ByteStreams, Channel, ConnectTo, Lines, Transport};
-#[cfg(feature = "tokio")]
-pub use transport::{
-    ChildCommand, ChildProcess, ChildStdio, DEFAULT_EXIT_GRACE, DEFAULT_STDERR_TAIL_BYTES, Stdio,
-};
-pub use wire::Framing;
+pub use transport::{ChildCommand, ChildProcess, Stdio};
 
 pub use switchboard_macros::{JsonRpcNotification, JsonRpcRequest, JsonRpcResponse};
 

@@ -14,8 +14,60 @@
 //! Responses need no wrapping: a request keeps its id on the connection, so its answer comes
 //! back as the answer to the wrapped request.
 //!
-//! [`Relay`] is a small plain-JSON-RPC instance of the idea, used by the tests and the book:
-//! an endpoint of role [`Member`] reaches the peers [`Left`] and [`Right`] through a relay.
+//! A relay that tells its one peer apart by a method prefix:
+//!
+//! ```
+//! use switchboard::peer::HasPeer;
+//! use switchboard::{Channel, Error, Role, UntypedMessage};
+//!
+//! /// Relays for [`Far`]; its counterpart is [`Near`].
+//! #[derive(Clone, Copy, Debug)]
+//! struct Relay;
+//! /// Talks to the relay, and through it to [`Far`].
+//! #[derive(Clone, Copy, Debug)]
+//! struct Near;
+//! /// The party behind the relay.
+//! #[derive(Clone, Copy, Debug)]
+//! struct Far;
+//!
+//! impl Role for Relay {
+//!     type Counterpart = Near;
+//!     fn counterpart(&self) -> Near { Near }
+//! }
+//! impl Role for Near {
+//!     type Counterpart = Relay;
+//!     fn counterpart(&self) -> Relay { Relay }
+//! }
+//! impl HasPeer<Far> for Relay {
+//!     fn wrap_for_peer(&self, _: &Far, message: UntypedMessage) -> Result<UntypedMessage, Error> {
+//!         let (method, params) = message.into_parts();
+//!         Ok(UntypedMessage::from_raw(format!("far/{method}"), params))
+//!     }
+//!     fn unwrap_from_peer(&self, _: &Far, message: UntypedMessage) -> Result<UntypedMessage, UntypedMessage> {
+//!         match message.method().strip_prefix("far/").map(str::to_owned) {
+//!             Some(method) => Ok(UntypedMessage::from_raw(method, message.into_parts().1)),
+//!             None => Err(message),
+//!         }
+//!     }
+//! }
+//!
+//! # futures::executor::block_on(async {
+//! let (near_end, relay_end) = Channel::duplex();
+//! // This relay answers with the method it saw on the wire.
+//! let relay = Relay.builder().on_receive_request(
+//!     async |request: UntypedMessage, responder, _cx| responder.respond(request.method().into()),
+//! );
+//! let seen = Near.builder().connect_with(near_end, async |cx| {
+//!     cx.send_request_to(Far, UntypedMessage::new("ping", ())?).block_task().await
+//! });
+//! let (seen, served) = futures::join!(seen, relay.connect_to(relay_end));
+//! assert_eq!(seen.unwrap(), "far/ping");
+//! served.unwrap();
+//! # });
+//! ```
+//!
+//! The examples crate has a relay for two peers (`switchboard_examples::relay`), which the
+//! tests and the book use.
 
 use std::fmt;
 use std::sync::Arc;
@@ -110,127 +162,9 @@ fn pass(message: Dispatch) -> Result<Handled<Dispatch>, Error> {
     })
 }
 
-/// A plain JSON-RPC role that relays for two peers, [`Left`] and [`Right`]: a message for a
-/// peer travels with the peer's name before its method (`"left/ping"`), and a message
-/// without either prefix is the relay's own. Its counterpart is [`Member`].
-///
-/// It exists to exercise peers without a real protocol; a protocol crate declares its own
-/// roles and conventions the same way.
-///
-/// ```
-/// use switchboard::peer::{HasPeer, Left, Relay, Right};
-/// use switchboard::UntypedMessage;
-///
-/// let message = UntypedMessage::new("ping", ()).unwrap();
-/// let wrapped = Relay.wrap_for_peer(&Left, message.clone()).unwrap();
-/// assert_eq!(wrapped.method(), "left/ping");
-/// assert!(Relay.unwrap_from_peer(&Right, wrapped.clone()).is_err());
-/// assert_eq!(Relay.unwrap_from_peer(&Left, wrapped).unwrap(), message);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Relay;
-
-/// The role of an endpoint whose counterpart is a [`Relay`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Member;
-
-/// One of the two peers behind a [`Relay`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Left;
-
-/// The other of the two peers behind a [`Relay`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Right;
-
-impl Role for Relay {
-    type Counterpart = Member;
-
-    fn counterpart(&self) -> Member {
-        Member
-    }
-}
-
-impl Role for Member {
-    type Counterpart = Relay;
-
-    fn counterpart(&self) -> Relay {
-        Relay
-    }
-}
-
-impl HasPeer<Left> for Relay {
-    fn wrap_for_peer(
-        &self,
-        _peer: &Left,
-        message: UntypedMessage,
-    ) -> Result<UntypedMessage, Error> {
-        Ok(add_prefix("left/", message))
-    }
-
-    fn unwrap_from_peer(
-        &self,
-        _peer: &Left,
-        message: UntypedMessage,
-    ) -> Result<UntypedMessage, UntypedMessage> {
-        strip_prefix("left/", message)
-    }
-}
-
-impl HasPeer<Right> for Relay {
-    fn wrap_for_peer(
-        &self,
-        _peer: &Right,
-        message: UntypedMessage,
-    ) -> Result<UntypedMessage, Error> {
-        Ok(add_prefix("right/", message))
-    }
-
-    fn unwrap_from_peer(
-        &self,
-        _peer: &Right,
-        message: UntypedMessage,
-    ) -> Result<UntypedMessage, UntypedMessage> {
-        strip_prefix("right/", message)
-    }
-}
-
-fn add_prefix(prefix: &str, message: UntypedMessage) -> UntypedMessage {
-    let (method, params) = message.into_parts();
-    UntypedMessage::from_raw(format!("{prefix}{method}"), params)
-}
-
-fn strip_prefix(prefix: &str, message: UntypedMessage) -> Result<UntypedMessage, UntypedMessage> {
-    match message.method().strip_prefix(prefix) {
-        Some(inner) => {
-            let inner = inner.to_owned();
-            let (_, params) = message.into_parts();
-            Ok(UntypedMessage::from_raw(inner, params))
-        }
-        None => Err(message),
-    }
-}
-
 impl<Cp: Role> ConnectionTo<Cp> {
-    /// Sends a request to `peer` through the counterpart, wrapped the counterpart's way.
-    ///
-    /// ```
-    /// use switchboard::peer::{Left, Member, Relay};
-    /// use switchboard::{Channel, Role, UntypedMessage};
-    ///
-    /// # futures::executor::block_on(async {
-    /// let (member_end, relay_end) = Channel::duplex();
-    /// // This relay answers with the method it saw on the wire.
-    /// let relay = Relay.builder().on_receive_request(
-    ///     async |request: UntypedMessage, responder, _cx| responder.respond(request.method().into()),
-    /// );
-    /// let seen = Member.builder().connect_with(member_end, async |cx| {
-    ///     cx.send_request_to(Left, UntypedMessage::new("ping", ())?).block_task().await
-    /// });
-    /// let (seen, served) = futures::join!(seen, relay.connect_to(relay_end));
-    /// assert_eq!(seen.unwrap(), "left/ping");
-    /// served.unwrap();
-    /// # });
-    /// ```
+    /// Sends a request to `peer` through the counterpart, wrapped the counterpart's way (see
+    /// the [module's example](self)).
     pub fn send_request_to<P, M>(&self, peer: P, request: M) -> SentRequest<M::Response>
     where
         Cp: HasPeer<P>,

@@ -5,9 +5,9 @@ use std::future::{Future, poll_fn};
 use std::sync::Arc;
 
 use crate::actor::scope::inside_dispatch_of;
-use crate::connection::Shared;
 use crate::message::{JsonRpcResponse, RawJson, RequestId, UntypedMessage};
 use crate::pending::ResponseCallback;
+use crate::shared::Shared;
 use crate::{Error, Responder};
 
 /// A request that has been sent, whose answer has not been consumed yet.

@@ -15,7 +15,7 @@ use futures::future::BoxFuture;
 /// ```
 /// use std::time::Duration;
 /// use futures::future::BoxFuture;
-/// use switchboard::Timer;
+/// use switchboard::timer::Timer;
 ///
 /// /// A timer for an executor of your own, built on a thread per sleep (for illustration).
 /// struct ThreadTimer;

@@ -37,7 +37,8 @@ mod handshake;
 
 use std::process::ExitStatus;
 
-use switchboard::{ChildCommand, ChildProcess, ChildStdio, Error};
+use switchboard::transport::ChildStdio;
+use switchboard::{ChildCommand, ChildProcess, Error};
 
 pub use explain::{EXIT_GRACE, EXPLAINED_STDERR_BYTES, EXPLAINED_STDERR_LINES};
 pub use handshake::{DEFAULT_HANDSHAKE_TIMEOUT, Handshake, Started, handshake};

@@ -21,15 +21,16 @@ use futures::future::BoxFuture;
 
 use super::scope::{DispatchScope, run_in_scope};
 use super::task::panic_message;
-use crate::connection::Shared;
 use crate::dynamic::registry::Parked;
 use crate::handler::{Handled, Handler};
 use crate::responder::BatchAnswers;
+use crate::router::ResponseRouter;
+use crate::shared::Shared;
 use crate::transport::seam::FrameStream;
 use crate::wire::FrameEvent;
 use crate::wire::encode;
 use crate::wire::envelope::{Incoming, Parsed, parse_frame};
-use crate::{ConnectionTo, Dispatch, Error, RequestId, Responder, ResponseRouter, Role};
+use crate::{ConnectionTo, Dispatch, Error, RequestId, Responder, Role};
 
 /// Dispatches incoming messages through `handler`, then the role's default.
 pub(crate) struct IncomingActor<R: Role, H> {

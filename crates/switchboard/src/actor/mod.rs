@@ -25,8 +25,8 @@ use std::task::{Context, Poll};
 
 use futures::future::BoxFuture;
 
-use crate::connection::Shared;
 use crate::handler::Handler;
+use crate::shared::Shared;
 use crate::transport::Transport;
 use crate::{ConnectionTo, Error, Role};
 use incoming::IncomingActor;

@@ -24,8 +24,8 @@ pub use park::ParkKeyed;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::connection::Shared;
 use crate::handler::Handler;
+use crate::shared::Shared;
 use crate::{ConnectionTo, Role};
 use registry::Bound;
 

@@ -3,7 +3,8 @@
 use std::fmt;
 
 use super::{JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, RawJson, UntypedMessage};
-use crate::{Error, Responder, ResponseRouter, UntypedRole};
+use crate::router::ResponseRouter;
+use crate::{Error, Responder, UntypedRole};
 
 /// One incoming item: a request with its [`Responder`], a notification, or a response with its
 /// [`ResponseRouter`].

@@ -88,7 +88,7 @@ pub trait JsonRpcResponse: Serialize + DeserializeOwned + Send + 'static {
     fn from_result(result: &RawJson) -> Result<Self, Error>;
 
     /// The answer as raw JSON (used to pass a typed answer on through a
-    /// [`ResponseRouter`](crate::ResponseRouter)).
+    /// [`ResponseRouter`](crate::router::ResponseRouter)).
     fn into_raw(self) -> Result<RawJson, Error>;
 }
 

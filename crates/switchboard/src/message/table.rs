@@ -2,7 +2,7 @@
 //! and the serde helpers it expands to.
 //!
 //! A protocol crate usually takes its types from a schema crate it does not own, so it cannot
-//! derive our traits on them. Rust still lets it implement them, because [`JsonRpcMessage`]
+//! derive our traits on them. Rust still lets it implement them, because [`JsonRpcMessage`](crate::JsonRpcMessage)
 //! takes the counterpart role as a parameter and the protocol's roles are its own types. The
 //! macro writes those impls from one table: each type with its method and, for requests, its
 //! answer type. Params are written and read with serde; an optional check runs on every value

@@ -54,7 +54,8 @@ use crate::{Error, Role};
 /// The same over LSP's `Content-Length` framing:
 ///
 /// ```
-/// use switchboard::{ByteStreams, Framing, UntypedMessage, UntypedRole};
+/// use switchboard::{ByteStreams, UntypedMessage, UntypedRole};
+/// use switchboard::transport::Framing;
 /// # use std::sync::{Arc, Mutex};
 /// # use std::{io, pin::Pin, task::{Context, Poll}};
 /// # #[derive(Clone, Default)]

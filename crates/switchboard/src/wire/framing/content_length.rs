@@ -4,10 +4,10 @@
 //! `Content-Length` header says:
 //!
 //! ```text
-//! Content-Length: 52\r\n
+//! Content-Length: 40\r\n
 //! Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n
 //! \r\n
-//! {"jsonrpc":"2.0","id":1,"method":"shutdown"}
+//! {"jsonrpc":"2.0","id":1,"method":"ping"}
 //! ```
 //!
 //! Writing ([`encode`]): `Content-Length: N\r\n\r\n`, then the message, unchanged.

@@ -31,7 +31,7 @@ pub(crate) use newline::strip_line_ending;
 /// `.framing(..)` on the component, else from [`Builder::framing`](crate::Builder::framing),
 /// else from the role ([`Role::framing`](crate::Role::framing)), which is newlines unless its
 /// protocol says otherwise. A component that carries whole messages ([`Channel`](crate::Channel), a
-/// sink and stream of frames given to [`Transport::new`](crate::Transport::new)) needs none.
+/// sink and stream of frames given to [`Transport::new`](crate::transport::Transport::new)) needs none.
 ///
 /// ```
 /// use switchboard::wire::Framing;

@@ -25,7 +25,7 @@ impl FrameEvent {
     /// What one whole message received from a message-carrying transport is, under the same
     /// rules as every framing: `None` when it is only whitespace, [`FrameEvent::TooLarge`]
     /// when it is longer than `max_frame` bytes, else the frame. For the incoming stream of a
-    /// [`Transport::new`](crate::Transport::new).
+    /// [`Transport::new`](crate::transport::Transport::new).
     ///
     /// ```
     /// use switchboard::wire::FrameEvent;

@@ -1,18 +1,21 @@
-//! Answering incoming requests, and routing incoming answers.
+//! Answering incoming requests.
 //!
 //! A [`Responder`] is created for every incoming request and answers it exactly once: by
-//! `respond*`, or, if dropped unanswered, with -32603. A [`ResponseRouter`] carries an
-//! incoming answer to the [`SentRequest`](crate::SentRequest) waiting for it.
+//! `respond*`, or, if dropped unanswered, with -32603 (-32800 once cancelled). The answers to
+//! one incoming batch are gathered into one array ([`batch`]).
+
+mod batch;
+
+pub(crate) use batch::BatchAnswers;
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 
 use crate::Error;
-use crate::connection::Shared;
-use crate::message::{JsonRpcResponse, RawJson, RequestId};
-use crate::pending::Delivery;
+use crate::message::{JsonRpcResponse, RequestId};
+use crate::shared::Shared;
 use crate::wire::encode;
 
 /// Answers one incoming request, exactly once.
@@ -284,181 +287,5 @@ impl<T> Drop for Responder<T> {
 impl<T> fmt::Debug for Responder<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Responder").field("id", self.id()).finish()
-    }
-}
-
-/// Collects the answers to one incoming batch, and sends them as one array once all are in.
-pub(crate) struct BatchAnswers {
-    state: Mutex<BatchState>,
-}
-
-struct BatchState {
-    /// `[` then the answers so far, comma separated.
-    frame: Vec<u8>,
-    remaining: usize,
-}
-
-impl BatchAnswers {
-    /// A batch that will send its array after `expected` answers.
-    pub(crate) fn new(expected: usize) -> Self {
-        BatchAnswers {
-            state: Mutex::new(BatchState {
-                frame: vec![b'['],
-                remaining: expected,
-            }),
-        }
-    }
-
-    pub(crate) fn add(&self, answer: &[u8], shared: &Shared) -> Result<(), Error> {
-        self.settle(Some(answer), shared)
-    }
-
-    /// One expected member is settled without an answer (it was cancelled, and the protocol
-    /// answers nothing then).
-    pub(crate) fn add_nothing(&self, shared: &Shared) -> Result<(), Error> {
-        self.settle(None, shared)
-    }
-
-    fn settle(&self, answer: Option<&[u8]>, shared: &Shared) -> Result<(), Error> {
-        let mut state = self
-            .state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(answer) = answer {
-            if state.frame.len() > 1 {
-                state.frame.push(b',');
-            }
-            state.frame.extend_from_slice(answer);
-        }
-        state.remaining = state.remaining.saturating_sub(1);
-        if state.remaining > 0 {
-            return Ok(());
-        }
-        let mut frame = std::mem::take(&mut state.frame);
-        drop(state);
-        if frame.len() == 1 {
-            // Nothing to answer: JSON-RPC sends no empty array.
-            return Ok(());
-        }
-        frame.push(b']');
-        shared.outgoing.push_answer(&frame)
-    }
-}
-
-/// Delivers one incoming answer to the request it answers.
-///
-/// It comes with every [`Dispatch::Response`](crate::Dispatch::Response). A response that no
-/// handler claims is routed automatically; a handler that claims one must call
-/// [`ResponseRouter::route`] itself, or the request waits until the connection closes.
-///
-/// `T` is the type of the answer it passes on: raw JSON as received, or, after
-/// [`cast`](ResponseRouter::cast), a typed answer, for a handler that reads a response and
-/// passes on a changed one.
-///
-/// ```
-/// use switchboard::{Dispatch, Error, Handled, RawJson};
-///
-/// /// Passes every answer on with a `"seen": true` member added.
-/// async fn mark_seen(dispatch: Dispatch) -> Result<Handled<Dispatch>, Error> {
-///     match dispatch {
-///         Dispatch::Response(Ok(raw), router) => {
-///             let mut answer: serde_json::Value = raw.parse()?;
-///             answer["seen"] = true.into();
-///             router.cast::<serde_json::Value>().route(Ok(answer)).await;
-///             Ok(Handled::Yes)
-///         }
-///         other => Ok(Handled::No { message: other, retry: false }),
-///     }
-/// }
-/// # let _ = mark_seen;
-/// ```
-pub struct ResponseRouter<T = RawJson> {
-    id: RequestId,
-    shared: Arc<Shared>,
-    _answer: PhantomData<fn(T)>,
-}
-
-impl ResponseRouter {
-    pub(crate) fn new(id: RequestId, shared: Arc<Shared>) -> Self {
-        ResponseRouter {
-            id,
-            shared,
-            _answer: PhantomData,
-        }
-    }
-}
-
-impl<T> ResponseRouter<T> {
-    /// The id the answer carries.
-    pub fn id(&self) -> &RequestId {
-        &self.id
-    }
-
-    /// The same router, passing on answers of type `U`.
-    pub fn cast<U>(self) -> ResponseRouter<U> {
-        ResponseRouter {
-            id: self.id,
-            shared: self.shared,
-            _answer: PhantomData,
-        }
-    }
-
-    /// Delivers a raw answer to the request with this id from a task of its connection, for
-    /// code that cannot await.
-    pub(crate) fn deliver_later(self, result: Result<RawJson, Error>) {
-        let router: ResponseRouter = self.cast();
-        let shared = Arc::clone(&router.shared);
-        shared.tasks.spawn_owed(Box::pin(router.route_raw(result)));
-    }
-
-    /// Delivers a raw answer to the request with this id.
-    pub(crate) async fn route_raw(self, result: Result<RawJson, Error>) {
-        let Some(id) = self.id.as_u64() else {
-            match result {
-                Err(error) if self.id == RequestId::Null => {
-                    tracing::warn!(
-                        connection = self.shared.name.as_deref(),
-                        %error,
-                        "the peer reported an error that belongs to no request"
-                    );
-                }
-                _ => {
-                    tracing::warn!(
-                        connection = self.shared.name.as_deref(),
-                        id = %self.id,
-                        "dropping an answer whose id this side never sent"
-                    )
-                }
-            }
-            return;
-        };
-        match self.shared.pending.deliver(id, result) {
-            Delivery::Done => {}
-            Delivery::Run(callback) => callback.await,
-            Delivery::Unknown => {
-                tracing::debug!(
-                    id,
-                    "dropping an answer nobody waits for (unknown id, or its SentRequest was dropped)"
-                );
-            }
-        }
-    }
-}
-
-impl<T: JsonRpcResponse> ResponseRouter<T> {
-    /// Delivers `result` to the request with this id. A callback waiting for it (from
-    /// `on_receiving_result` and friends) runs as part of this future. A typed answer that
-    /// cannot be serialized is delivered as that error.
-    pub async fn route(self, result: Result<T, Error>) {
-        let raw = result.and_then(JsonRpcResponse::into_raw);
-        self.route_raw(raw).await;
-    }
-}
-
-impl<T> fmt::Debug for ResponseRouter<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResponseRouter")
-            .field("id", &self.id)
-            .finish()
     }
 }
