@@ -9,7 +9,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use switchboard::wire::{FrameDecoder, FrameEvent};
+use switchboard::wire::{FrameEvent, NewlineDecoder};
 
 /// Small maximums make the oversized paths common; the last ones pass the decoder's initial
 /// 16 KiB buffer, which libFuzzer's inputs reach when run with a larger `-max_len`.
@@ -39,7 +39,7 @@ fn reference(stream: &[u8], max: usize) -> Vec<FrameEvent> {
 
 /// Feeds `stream` in chunks of `sizes` (in turn; all at once when there are none).
 fn decode(stream: &[u8], max: usize, sizes: &[u8]) -> Vec<FrameEvent> {
-    let mut decoder = FrameDecoder::new(max);
+    let mut decoder = NewlineDecoder::new(max);
     let mut events = Vec::new();
     let mut rest = stream;
     let mut turn = 0;

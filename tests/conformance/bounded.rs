@@ -19,7 +19,7 @@ use futures::channel::oneshot;
 use futures::{Sink, StreamExt};
 use serde_json::{Value, json};
 use switchboard::error::codes;
-use switchboard::wire::{FrameDecoder, FrameEvent};
+use switchboard::wire::{FrameEvent, NewlineDecoder};
 use switchboard::{ByteStreams, Error, Lines, UntypedMessage, UntypedRole};
 
 use crate::support::{
@@ -527,7 +527,7 @@ async fn an_oversized_frame_is_refused_without_being_buffered() {
 async fn the_frame_decoder_never_holds_an_oversized_frame() {
     const MAX: usize = 100;
     const STREAMED: usize = 10 * 1024 * 1024;
-    let mut decoder = FrameDecoder::new(MAX);
+    let mut decoder = NewlineDecoder::new(MAX);
     let mut fed = 0;
     while fed < STREAMED {
         let space = decoder.read_buf();

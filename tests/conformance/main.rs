@@ -17,7 +17,7 @@
 //! | `runtime.rs` | guarantee 7: `Send` futures, running without tokio |
 //! | `echo_contract.rs` | the `echo_server` contract of issue 2, on the wire |
 //! | `batches.rs` | JSON-RPC 2.0 batches |
-//! | `framing.rs` | newline framing, parse errors, oversized frames, request ids |
+//! | `framing.rs` | newline and `Content-Length` framing (two peers over it, its bytes, malformed headers), who chooses the framing, parse errors, oversized frames, request ids |
 //! | `bad_input/` | a table of malformed and hostile inputs: exact answers or silence, and the connection serves on |
 //! | `dynamic.rs` | guarantee 6: dynamic handlers, keyed routing with thousands of sessions |
 //! | `parking.rs` | early messages: replay in order, bounds, expiry |

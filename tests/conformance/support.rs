@@ -239,6 +239,11 @@ pub(crate) fn off_runtime<T: Send + 'static>(test: impl FnOnce() -> T + Send + '
 pub(crate) struct SharedWriter(Arc<Mutex<Vec<u8>>>);
 
 impl SharedWriter {
+    /// Everything written so far, as it was written.
+    pub(crate) fn bytes(&self) -> Vec<u8> {
+        self.0.lock().unwrap().clone()
+    }
+
     /// Everything written so far, as lines (each must end with a newline).
     pub(crate) fn lines(&self) -> Vec<String> {
         let bytes = self.0.lock().unwrap().clone();

@@ -16,7 +16,7 @@ use crate::peer::{FromPeer, HasPeer};
 use crate::shared::{Settings, Shared};
 use crate::timer::{Timer, default_timer};
 use crate::transport::{ConnectTo, TransportConfig};
-use crate::wire::DEFAULT_MAX_FRAME_BYTES;
+use crate::wire::{DEFAULT_MAX_FRAME_BYTES, Framing};
 use crate::{ConnectionTo, Dispatch, Error, Responder, Role};
 use std::time::Duration;
 
@@ -84,6 +84,7 @@ impl<R: Role> Builder<R> {
         let settings = Settings {
             name: None,
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
+            framing: role.framing(),
             max_outgoing_bytes: DEFAULT_MAX_OUTGOING_BYTES,
             pause_reading: PauseReading::AtHalfTheLimit,
             max_running_tasks: DEFAULT_MAX_RUNNING_TASKS,
@@ -116,6 +117,25 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     /// without being buffered whole and answered with -32600, id `null`.
     pub fn max_frame_bytes(mut self, bytes: usize) -> Self {
         self.settings.max_frame_bytes = bytes;
+        self
+    }
+
+    /// Frames messages with `framing` on the byte components that were not given one of their
+    /// own ([`ByteStreams`](crate::ByteStreams), [`Stdio`](crate::transport::Stdio), a
+    /// child's stdio), instead of the role's ([`Role::framing`], newlines unless the protocol
+    /// says otherwise). Components that carry whole messages (a [`Channel`](crate::Channel))
+    /// are not affected.
+    ///
+    /// ```
+    /// use switchboard::{UntypedRole};
+    /// use switchboard::transport::Framing;
+    ///
+    /// // A plain peer that speaks LSP's framing on whatever byte stream it is connected to.
+    /// let builder = UntypedRole.builder().framing(Framing::ContentLength);
+    /// # drop(builder);
+    /// ```
+    pub fn framing(mut self, framing: Framing) -> Self {
+        self.settings.framing = framing;
         self
     }
 
@@ -361,7 +381,10 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
         let mut settings = self.settings;
         settings.timer = settings.timer.or_else(default_timer);
         let max_frame_bytes = settings.max_frame_bytes;
-        let config = TransportConfig { max_frame_bytes };
+        let config = TransportConfig {
+            max_frame_bytes,
+            framing: settings.framing,
+        };
         let parts = Parts {
             role: self.role,
             handler: self.handler,

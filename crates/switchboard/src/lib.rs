@@ -33,8 +33,8 @@
 //! # });
 //! ```
 //!
-//! Where things live: [`wire`] parses and writes frames; the actors (transport, incoming,
-//! outgoing, task) run inside the one future `connect_to` / `connect_with` returns; [`Responder`]
+//! Where things live: [`wire`] cuts frames with a [`Framing`](wire::Framing) and parses and
+//! writes them; the actors (transport, incoming, outgoing, task) run inside the one future `connect_to` / `connect_with` returns; [`Responder`]
 //! answers incoming requests; [`SentRequest`] waits for answers to ours. No runtime is needed:
 //! the core depends on `futures` only, and the `tokio` feature adds [`Stdio`], child processes
 //! ([`ChildCommand`], [`ChildProcess`]) and [`ByteStreams::tokio`].

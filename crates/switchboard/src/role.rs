@@ -4,6 +4,7 @@ use std::fmt;
 use std::future::Future;
 
 use crate::cancel::Cancellation;
+use crate::wire::Framing;
 use crate::{Builder, ConnectionTo, Dispatch, Error};
 
 /// Who an endpoint is.
@@ -32,6 +33,14 @@ pub trait Role: Clone + Send + Sync + fmt::Debug + 'static {
     /// [`Cancellation`]. [`Builder::cancellation`] overrides it for one connection.
     fn cancellation(&self) -> Cancellation {
         Cancellation::NONE
+    }
+
+    /// How this role's protocol frames messages on a byte stream: newlines by default. A
+    /// protocol whose framing differs (LSP: [`Framing::ContentLength`]) returns it here, so
+    /// every byte component its connections use follows it; [`Builder::framing`] overrides it
+    /// for one connection, and a component's own `.framing(..)` for that component.
+    fn framing(&self) -> Framing {
+        Framing::Newline
     }
 
     /// Handles a request or notification that no handler claimed. Unclaimed responses never

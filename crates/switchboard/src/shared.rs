@@ -58,6 +58,8 @@ pub(crate) struct Shared {
 pub(crate) struct Settings {
     pub(crate) name: Option<Arc<str>>,
     pub(crate) max_frame_bytes: usize,
+    /// The framing byte components use unless given their own (`Builder::framing`).
+    pub(crate) framing: crate::wire::Framing,
     pub(crate) max_outgoing_bytes: usize,
     pub(crate) pause_reading: crate::builder::PauseReading,
     pub(crate) max_running_tasks: usize,
@@ -73,6 +75,7 @@ impl fmt::Debug for Settings {
         f.debug_struct("Settings")
             .field("name", &self.name)
             .field("max_frame_bytes", &self.max_frame_bytes)
+            .field("framing", &self.framing)
             .field("max_outgoing_bytes", &self.max_outgoing_bytes)
             .field("pause_reading", &self.pause_reading)
             .field("max_running_tasks", &self.max_running_tasks)
@@ -90,6 +93,7 @@ impl Shared {
         let Settings {
             name,
             max_frame_bytes: _,
+            framing: _,
             max_outgoing_bytes,
             pause_reading,
             max_running_tasks,

@@ -12,7 +12,7 @@
 //! The main table runs on one connection with the default maximum frame size (64 MiB), so the
 //! 100 MiB row meets the real limit. Its bytes are streamed in 1 MiB pieces and the server
 //! drops an oversized frame as it arrives, holding at most one maximal frame; that bound is
-//! checked by `FrameDecoder`'s own unit tests, since an integration test cannot see the
+//! checked by `NewlineDecoder`'s own unit tests, since an integration test cannot see the
 //! server's allocations. Rows that must end the input (a last frame without a newline) each
 //! get a fresh connection, in the second table.
 

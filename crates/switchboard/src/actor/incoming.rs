@@ -21,12 +21,12 @@ use futures::future::BoxFuture;
 
 use super::scope::{DispatchScope, run_in_scope};
 use super::task::panic_message;
-use super::transport::FrameStream;
 use crate::dynamic::registry::Parked;
 use crate::handler::{Handled, Handler};
 use crate::responder::BatchAnswers;
 use crate::router::ResponseRouter;
 use crate::shared::Shared;
+use crate::transport::seam::FrameStream;
 use crate::wire::FrameEvent;
 use crate::wire::encode;
 use crate::wire::envelope::{Incoming, Parsed, parse_frame};

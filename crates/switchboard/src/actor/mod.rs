@@ -1,10 +1,12 @@
 //! The actors of one connection, and the one future that drives them all.
 //!
-//! - [`transport`]: the transport's halves (bytes ↔ frames live in the components).
 //! - [`incoming`]: frames → messages → the handler chain, one at a time; answers → the
 //!   waiting `SentRequest`.
 //! - [`outgoing`]: the one FIFO of frames to the wire.
 //! - [`task`]: futures started with `spawn`.
+//!
+//! The transport they read from and write to is the seam in
+//! [`transport`](crate::transport::Transport); framing lives in `wire`.
 //!
 //! [`run`] polls them together in one future, so a connection needs no runtime: whoever
 //! awaits `connect_to` / `connect_with` drives everything. Each poll serves the outgoing actor
@@ -14,7 +16,6 @@ pub(crate) mod incoming;
 pub(crate) mod outgoing;
 pub(crate) mod scope;
 pub(crate) mod task;
-pub(crate) mod transport;
 pub(crate) mod wake;
 
 use std::future::{Future, poll_fn};
@@ -26,9 +27,9 @@ use futures::future::BoxFuture;
 
 use crate::handler::Handler;
 use crate::shared::Shared;
+use crate::transport::Transport;
 use crate::{ConnectionTo, Error, Role};
 use incoming::IncomingActor;
-use transport::Transport;
 
 /// How many rounds one poll of the connection may take before it yields to the runtime, so
 /// that a future that keeps waking itself (or an exhausted tokio budget) cannot starve others.
@@ -101,9 +102,11 @@ where
     let Transport {
         incoming: mut frames,
         outgoing: mut sink,
+        framing,
         mut driver,
         sent_tap,
     } = transport;
+    shared.outgoing.use_framing(framing);
     let cx = ConnectionTo::new(Arc::clone(&shared), role.counterpart());
     for start in start_tasks {
         shared.tasks.spawn(start(cx.clone()));

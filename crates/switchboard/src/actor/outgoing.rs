@@ -2,11 +2,12 @@
 //!
 //! Every frame this side sends (requests, notifications, answers) is serialized by the sender
 //! and appended to one [`OutgoingQueue`], so what one task sends leaves in the order it was
-//! sent. The queue is one byte buffer of newline-terminated frames (a frame never contains a
-//! raw newline: serde_json writes compact JSON and raw JSON is written on one line). The actor
-//! takes the whole buffer at once by swapping it with its own, hands it to a byte transport in
-//! one write, and flushes only when the queue has run dry: a burst of answers costs one write
-//! and no per-frame allocation. A frame transport (a channel) gets the frames one by one.
+//! sent. The queue is one [`FrameBatch`]: frames encoded back to back with the transport's
+//! [`Framing`] (newline, `Content-Length`, or none for a transport that carries whole
+//! messages), as they will go on the wire. The actor takes the whole batch at once by swapping
+//! it with its own, hands it to the transport's [`FrameSink`] (a byte transport writes it in
+//! one write), and flushes only when the queue has run dry: a burst of answers costs one write
+//! and no per-frame allocation.
 //!
 //! Bounds and backpressure: the queue counts the bytes waiting in it, and the bytes the actor
 //! has taken but not yet written. Requests and
@@ -26,17 +27,16 @@
 //! [`ConnectionTo::queued_below`]: crate::ConnectionTo::queued_below
 
 use std::future::poll_fn;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use futures::io::{AsyncWrite, AsyncWriteExt};
-use futures::{Sink, SinkExt};
-
-use super::transport::{FrameDirection, FrameTap};
 use super::wake::LoopWake;
 use crate::Error;
+use crate::transport::seam::{FrameDirection, FrameTap};
+use crate::transport::sink::FrameSink;
+use crate::wire::Framing;
+use crate::wire::framing::batch::FrameBatch;
 
 /// The default bound of the outgoing queue: 8 MiB of frames.
 pub const DEFAULT_MAX_OUTGOING_BYTES: usize = 8 * 1024 * 1024;
@@ -69,8 +69,10 @@ pub enum PauseReading {
 }
 
 struct State {
-    /// Queued frames, each followed by `\n`.
-    frames: Vec<u8>,
+    /// Queued frames, encoded.
+    frames: FrameBatch,
+    /// How frames are encoded: the transport's framing, set when the connection starts.
+    framing: Framing,
     /// Bytes the actor has taken and not yet written: they still count against the limit.
     in_flight: usize,
     closed: bool,
@@ -109,7 +111,8 @@ impl OutgoingQueue {
         };
         OutgoingQueue {
             state: Mutex::new(State {
-                frames: Vec::new(),
+                frames: FrameBatch::default(),
+                framing: Framing::default(),
                 in_flight: 0,
                 closed: false,
                 consumer_waiting: false,
@@ -139,6 +142,11 @@ impl OutgoingQueue {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Encodes every frame from now on with `framing` (the transport's), before any is queued.
+    pub(crate) fn use_framing(&self, framing: Framing) {
+        self.lock().framing = framing;
+    }
+
     /// Queues a request or notification; refused when the queue is full or closed.
     pub(crate) fn push(&self, frame: &[u8]) -> Result<(), Error> {
         self.push_inner(frame, false)
@@ -157,19 +165,8 @@ impl OutgoingQueue {
         if !is_answer && state.used() >= self.limit {
             return Err(Error::outgoing_queue_full(self.limit));
         }
-        let start = state.frames.len();
-        state.frames.extend_from_slice(frame);
-        // A frame is one line. Serde writes compact JSON, but raw JSON a peer sent (a
-        // `Box<RawValue>` inside a typed message) goes out as it came, line breaks and all;
-        // outside strings they are only whitespace, so they become spaces.
-        if memchr::memchr(b'\n', frame).is_some() {
-            for byte in &mut state.frames[start..] {
-                if matches!(*byte, b'\n' | b'\r') {
-                    *byte = b' ';
-                }
-            }
-        }
-        state.frames.push(b'\n');
+        let framing = state.framing;
+        state.frames.push(framing, frame);
         self.used.store(state.used(), Ordering::Release);
         let waiting = std::mem::take(&mut state.consumer_waiting);
         drop(state);
@@ -216,7 +213,7 @@ impl OutgoingQueue {
 
     /// Swaps every queued frame into `batch` (which must be empty). `Ready(false)` means closed
     /// and empty: the end.
-    fn poll_take(&self, batch: &mut Vec<u8>) -> Poll<bool> {
+    fn poll_take(&self, batch: &mut FrameBatch) -> Poll<bool> {
         debug_assert!(batch.is_empty());
         let mut state = self.lock();
         if state.frames.is_empty() {
@@ -265,80 +262,29 @@ impl OutgoingQueue {
     }
 }
 
-/// The transport's write half, as the outgoing actor sees it.
-pub(crate) enum FrameSink {
-    /// A byte stream: whole batches of newline-terminated frames are written as they are.
-    Bytes(Pin<Box<dyn AsyncWrite + Send>>),
-    /// A sink of single frames, without their newline.
-    Frames(Pin<Box<dyn Sink<Vec<u8>, Error = Error> + Send>>),
-}
-
 /// Writes queued frames until the queue is closed and empty, then closes the sink.
 pub(crate) async fn run(
     queue: &OutgoingQueue,
     sink: &mut FrameSink,
     tap: Option<FrameTap>,
 ) -> Result<(), Error> {
-    let mut batch = Vec::new();
+    let mut batch = FrameBatch::default();
     while poll_fn(|_| queue.poll_take(&mut batch)).await {
         if let Some(tap) = &tap {
-            let mut start = 0;
-            for end in memchr::memchr_iter(b'\n', &batch) {
-                tap(FrameDirection::Sent, &batch[start..end]);
-                start = end + 1;
+            for message in batch.messages() {
+                tap(FrameDirection::Sent, message);
             }
         }
-        let wrote = match sink {
-            FrameSink::Bytes(writer) => write_all(writer, &batch).await.map_err(Error::transport),
-            FrameSink::Frames(frames) => feed_frames(frames, &batch).await,
-        };
+        let wrote = sink.send(&batch).await;
         // Even after a failure: the bytes are gone either way, and waiters must not hang.
         let drained = queue.written();
         wrote?;
-        batch.clear();
-        if batch.capacity() > RETAINED_CAPACITY {
-            batch = Vec::new();
-        }
+        batch.clear(RETAINED_CAPACITY);
         if drained {
-            match sink {
-                FrameSink::Bytes(writer) => writer.flush().await.map_err(Error::transport)?,
-                FrameSink::Frames(frames) => frames.flush().await?,
-            }
+            sink.flush().await?;
         }
     }
-    match sink {
-        FrameSink::Bytes(writer) => writer.close().await.map_err(Error::transport),
-        FrameSink::Frames(frames) => frames.close().await,
-    }
-}
-
-/// `AsyncWriteExt::write_all`, except that an `Interrupted` write is tried again (as the byte
-/// reader does), not taken for a failure.
-async fn write_all(
-    writer: &mut Pin<Box<dyn AsyncWrite + Send>>,
-    mut bytes: &[u8],
-) -> std::io::Result<()> {
-    while !bytes.is_empty() {
-        match poll_fn(|cx| writer.as_mut().poll_write(cx, bytes)).await {
-            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
-            Ok(n) => bytes = &bytes[n..],
-            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(error),
-        }
-    }
-    Ok(())
-}
-
-async fn feed_frames(
-    frames: &mut Pin<Box<dyn Sink<Vec<u8>, Error = Error> + Send>>,
-    batch: &[u8],
-) -> Result<(), Error> {
-    let mut start = 0;
-    for end in memchr::memchr_iter(b'\n', batch) {
-        frames.feed(batch[start..end].to_vec()).await?;
-        start = end + 1;
-    }
-    Ok(())
+    sink.close().await
 }
 
 #[cfg(test)]
@@ -364,18 +310,20 @@ mod tests {
         for n in 0..5u8 {
             queue.push(&[b'0' + n]).unwrap();
         }
-        let mut batch = Vec::new();
+        let mut batch = FrameBatch::default();
         assert_eq!(queue.poll_take(&mut batch), Poll::Ready(true));
-        assert_eq!(batch, b"0\n1\n2\n3\n4\n");
+        assert_eq!(batch.bytes(), b"0\n1\n2\n3\n4\n");
     }
 
     #[test]
-    fn a_frame_with_line_breaks_goes_out_as_one_line() {
+    fn frames_are_encoded_with_the_transports_framing_and_counted_as_such() {
         let queue = OutgoingQueue::new(1000, PauseReading::default(), Arc::default());
-        queue.push(b"{\"a\":\n1,\r\n\"b\":2}").unwrap();
-        let mut batch = Vec::new();
+        queue.use_framing(Framing::ContentLength);
+        queue.push(b"{}").unwrap();
+        assert_eq!(queue.used(), b"Content-Length: 2\r\n\r\n{}".len());
+        let mut batch = FrameBatch::default();
         assert_eq!(queue.poll_take(&mut batch), Poll::Ready(true));
-        assert_eq!(batch, b"{\"a\": 1,  \"b\":2}\n");
+        assert_eq!(batch.bytes(), b"Content-Length: 2\r\n\r\n{}");
     }
 
     #[test]
@@ -394,7 +342,7 @@ mod tests {
         queue.push(&[b'x'; 15]).unwrap();
         let waker = futures::task::noop_waker();
         let mut cx = Context::from_waker(&waker);
-        let mut batch = Vec::new();
+        let mut batch = FrameBatch::default();
         assert_eq!(queue.poll_take(&mut batch), Poll::Ready(true));
         // Taken but not written: the queue is empty, yet the room is not back.
         queue.push(&[b'y'; 5]).unwrap();
@@ -434,7 +382,7 @@ mod tests {
         let mut cx = Context::from_waker(&waker);
         queue.push(&[b'x'; 30]).unwrap();
         assert_eq!(queue.poll_below(10, &mut cx), Poll::Pending);
-        let mut batch = Vec::new();
+        let mut batch = FrameBatch::default();
         assert_eq!(queue.poll_take(&mut batch), Poll::Ready(true));
         queue.push(&[b'y'; 19]).unwrap();
         queue.written();

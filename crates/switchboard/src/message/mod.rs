@@ -95,7 +95,7 @@ pub trait JsonRpcResponse: Serialize + DeserializeOwned + Send + 'static {
 impl<T: Serialize + DeserializeOwned + Send + 'static> JsonRpcResponse for T {
     fn write_result(&self, out: &mut Vec<u8>) -> Result<(), Error> {
         if let Some(raw) = (self as &dyn Any).downcast_ref::<RawJson>() {
-            raw.write_one_line(out);
+            raw.write_to(out);
             return Ok(());
         }
         serde_json::to_writer(out, self).map_err(Error::serialization)

@@ -28,22 +28,10 @@ use crate::Error;
 pub struct RawJson(Box<RawValue>);
 
 impl RawJson {
-    /// Appends the text to an outgoing frame, with any line break turned into a space.
-    ///
-    /// Raw text is the one thing a frame carries that the encoder did not write itself, and
-    /// it may be pretty-printed. In valid JSON a raw line break can only be whitespace between
-    /// tokens (inside strings it must be escaped), so a space means the same, and the frame
-    /// stays one line on a newline-framed transport. Typed values never pay for this scan:
-    /// serde_json's compact writer puts no line break of its own.
-    pub(crate) fn write_one_line(&self, out: &mut Vec<u8>) {
-        let text = self.0.get().as_bytes();
-        let start = out.len();
-        out.extend_from_slice(text);
-        for byte in &mut out[start..] {
-            if matches!(*byte, b'\n' | b'\r') {
-                *byte = b' ';
-            }
-        }
+    /// Appends the text to an outgoing message, as it is. It may be pretty-printed; the
+    /// framing decides whether that matters (newline framing makes each message one line).
+    pub(crate) fn write_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.0.get().as_bytes());
     }
 
     /// Checks that `text` is one JSON value and keeps it.

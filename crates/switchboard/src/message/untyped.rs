@@ -76,7 +76,7 @@ impl<Cp> JsonRpcMessage<Cp> for UntypedMessage {
 
     fn write_params(&self, out: &mut Vec<u8>) -> Result<(), Error> {
         match &self.params {
-            Some(params) => params.write_one_line(out),
+            Some(params) => params.write_to(out),
             None => out.extend_from_slice(b"null"),
         }
         Ok(())

@@ -1,4 +1,4 @@
-//! A transport over a byte reader and writer, one message per line.
+//! A transport over a byte reader and writer, framed by newlines or `Content-Length` headers.
 
 use std::fmt;
 use std::io;
@@ -9,17 +9,18 @@ use futures::Stream;
 use futures::io::{AsyncRead, AsyncWrite};
 
 use super::{ConnectTo, Transport, TransportConfig};
-use crate::wire::{FrameDecoder, FrameEvent};
+use crate::wire::{FrameDecoder, FrameEvent, Framing};
 use crate::{Error, Role};
 
-/// A transport over an [`AsyncWrite`] and an [`AsyncRead`] (the `futures` traits), framed by
-/// newlines: the usual form of JSON-RPC over pipes and sockets.
+/// A transport over an [`AsyncWrite`] and an [`AsyncRead`] (the `futures` traits): JSON-RPC
+/// over pipes and sockets.
 ///
-/// Reading: frames end at `\n` (a `\r` before it is dropped), blank lines are skipped, a frame
-/// over the connection's maximum is skipped as it streams in without being held whole, and
-/// bytes after the last newline at end of input are one last frame. Writing: frames are
-/// written in batches: everything queued since the last write goes out in one write, and the
-/// writer is flushed when the outgoing queue has run dry.
+/// Frames are cut and written with a [`Framing`]: [`ByteStreams::framing`] chooses one for
+/// this component; without it, the connection's ([`Builder::framing`](crate::Builder::framing)),
+/// which is newlines unless set. The rules of each are in [`wire`](crate::wire); in every one,
+/// a frame over the connection's maximum is skipped as it streams in without being held whole.
+/// Writing: frames are written in batches: everything queued since the last write goes out in
+/// one write, and the writer is flushed when the outgoing queue has run dry.
 ///
 /// With the `tokio` feature, [`ByteStreams::tokio`] takes tokio's I/O types.
 ///
@@ -49,9 +50,44 @@ use crate::{Error, Role};
 /// assert_eq!(*output.0.lock().unwrap(), b"{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":\"pong\"}\n");
 /// # });
 /// ```
+///
+/// The same over LSP's `Content-Length` framing:
+///
+/// ```
+/// use switchboard::{ByteStreams, UntypedMessage, UntypedRole};
+/// use switchboard::transport::Framing;
+/// # use std::sync::{Arc, Mutex};
+/// # use std::{io, pin::Pin, task::{Context, Poll}};
+/// # #[derive(Clone, Default)]
+/// # struct Shared(Arc<Mutex<Vec<u8>>>);
+/// # impl futures::io::AsyncWrite for Shared {
+/// #     fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, bytes: &[u8]) -> Poll<io::Result<usize>> {
+/// #         self.0.lock().unwrap().extend_from_slice(bytes);
+/// #         Poll::Ready(Ok(bytes.len()))
+/// #     }
+/// #     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> { Poll::Ready(Ok(())) }
+/// #     fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> { Poll::Ready(Ok(())) }
+/// # }
+///
+/// # futures::executor::block_on(async {
+/// let input = &b"Content-Length: 40\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"ping\"}"[..];
+/// let output = Shared::default();
+/// let server = UntypedRole.builder().on_receive_request(async |_: UntypedMessage, responder, _cx| {
+///     responder.respond(serde_json::json!("pong"))
+/// });
+/// let streams = ByteStreams::new(output.clone(), input).framing(Framing::ContentLength);
+/// server.connect_to(streams).await.unwrap();
+/// assert_eq!(
+///     *output.0.lock().unwrap(),
+///     b"Content-Length: 40\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":\"pong\"}"
+/// );
+/// # });
+/// ```
 pub struct ByteStreams<W, R> {
     writer: W,
     reader: R,
+    /// `None`: the connection's framing.
+    framing: Option<Framing>,
 }
 
 impl<W, R> ByteStreams<W, R>
@@ -61,7 +97,22 @@ where
 {
     /// Byte streams from `writer` (where frames go) and `reader` (where they come from).
     pub fn new(writer: W, reader: R) -> Self {
-        ByteStreams { writer, reader }
+        ByteStreams {
+            writer,
+            reader,
+            framing: None,
+        }
+    }
+}
+
+impl<W, R> ByteStreams<W, R> {
+    /// Reads and writes with `framing`, whatever the connection's. A byte stream has no
+    /// message boundaries of its own, so [`Framing::WholeMessage`] fails when the connection
+    /// starts.
+    #[must_use]
+    pub fn framing(mut self, framing: Framing) -> Self {
+        self.framing = Some(framing);
+        self
     }
 }
 
@@ -77,13 +128,16 @@ where
         ByteStreams {
             writer: writer.compat_write(),
             reader: reader.compat(),
+            framing: None,
         }
     }
 }
 
 impl<W, R> fmt::Debug for ByteStreams<W, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ByteStreams").finish_non_exhaustive()
+        f.debug_struct("ByteStreams")
+            .field("framing", &self.framing)
+            .finish_non_exhaustive()
     }
 }
 
@@ -94,12 +148,13 @@ where
     R: AsyncRead + Send + Unpin + 'static,
 {
     fn into_transport(self, config: &TransportConfig) -> Result<Transport, Error> {
+        let framing = self.framing.unwrap_or(config.framing);
         let incoming = FrameReader {
             reader: self.reader,
-            decoder: FrameDecoder::new(config.max_frame_bytes),
+            decoder: FrameDecoder::new(framing, config.max_frame_bytes)?,
             state: ReadState::Reading,
         };
-        Ok(Transport::from_writer(incoming, self.writer))
+        Ok(Transport::from_writer(incoming, self.writer, framing))
     }
 }
 
@@ -128,12 +183,18 @@ impl<R: AsyncRead + Unpin> Stream for FrameReader<R> {
                 ReadState::Done => return Poll::Ready(None),
                 ReadState::Eof => {
                     this.state = ReadState::Done;
-                    return Poll::Ready(this.decoder.finish().map(Ok));
+                    return Poll::Ready(this.decoder.finish().transpose());
                 }
                 ReadState::Reading => {}
             }
-            if let Some(event) = this.decoder.next_frame() {
-                return Poll::Ready(Some(Ok(event)));
+            match this.decoder.next_frame() {
+                Ok(Some(event)) => return Poll::Ready(Some(Ok(event))),
+                Ok(None) => {}
+                // The framing cannot be followed any further: the input ends here.
+                Err(error) => {
+                    this.state = ReadState::Done;
+                    return Poll::Ready(Some(Err(error)));
+                }
             }
             match Pin::new(&mut this.reader).poll_read(cx, this.decoder.read_buf()) {
                 Poll::Pending => return Poll::Pending,

@@ -7,10 +7,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use futures::Stream;
-use futures::io::AsyncWrite;
 
 use super::{ConnectTo, Transport, TransportConfig};
-use crate::wire::FrameEvent;
+use crate::wire::framing::batch::FrameBatch;
+use crate::wire::framing::whole;
+use crate::wire::{FrameEvent, Framing};
 use crate::{Error, Role};
 
 /// How many frames may wait in each direction of a [`Channel::duplex`] pair.
@@ -23,7 +24,8 @@ const MAX_WAITING_BYTES: usize = 64 * 1024;
 /// One end of an in-process connection.
 ///
 /// [`Channel::duplex`] gives two connected ends: connect one builder to each and they talk
-/// without sockets, pipes or a runtime. Frames pass whole (no byte framing), through a bounded
+/// without sockets, pipes or a runtime. Frames pass whole ([`Framing::WholeMessage`]: no
+/// delimiter, no byte framing), through a bounded
 /// queue in each direction, handed over in batches: the frames a connection has ready go
 /// across together under one lock, and the receiver takes everything waiting at once. It is
 /// the standard tool for unit tests, and the fastest way to connect two peers in one process.
@@ -105,14 +107,14 @@ impl<R: Role> ConnectTo<R> for Channel {
         };
         let incoming = Receiver {
             direction: ends.incoming,
-            taken: Vec::new(),
+            taken: FrameBatch::default(),
             next: 0,
             max_frame: config.max_frame_bytes,
         };
         let outgoing = Sender {
             direction: ends.outgoing,
         };
-        Ok(Transport::from_writer(incoming, outgoing))
+        Ok(Transport::from_channel(incoming, outgoing))
     }
 }
 
@@ -123,10 +125,8 @@ struct Direction {
 }
 
 struct DirectionState {
-    /// Whole frames, each followed by `\n`, as the sender wrote them.
-    bytes: Vec<u8>,
-    /// How many frames `bytes` holds: never more than the capacity.
-    frames: usize,
+    /// Whole frames, as the sender handed them over; never more than the capacity.
+    frames: FrameBatch,
     sender_gone: bool,
     receiver_gone: bool,
     /// The receiver, waiting for frames.
@@ -139,8 +139,7 @@ impl Direction {
     fn new(capacity: usize) -> Arc<Direction> {
         Arc::new(Direction {
             state: Mutex::new(DirectionState {
-                bytes: Vec::new(),
-                frames: 0,
+                frames: FrameBatch::default(),
                 sender_gone: false,
                 receiver_gone: false,
                 receiver: None,
@@ -161,10 +160,10 @@ impl Direction {
     fn hang_up_receiver(&self) {
         let mut state = self.lock();
         state.receiver_gone = true;
-        let bytes = std::mem::take(&mut state.bytes);
+        let frames = std::mem::take(&mut state.frames);
         let sender = state.sender.take();
         drop(state);
-        drop(bytes);
+        drop(frames);
         if let Some(sender) = sender {
             sender.wake();
         }
@@ -181,18 +180,21 @@ impl Direction {
     }
 }
 
-/// The sending half. The connection's outgoing actor writes batches of newline-terminated
-/// frames to it; as much of a batch is taken as there is room for, cut at a frame boundary,
-/// so a frame is never split. Frames are only cut apart (and allocated) on the receiving side.
-struct Sender {
+/// The sending half. The connection's outgoing actor hands it batches of frames; as many
+/// frames of a batch are taken as there is room for, so a frame is never split. Frames are
+/// only allocated one by one on the receiving side.
+pub(crate) struct Sender {
     direction: Arc<Direction>,
 }
 
-impl AsyncWrite for Sender {
-    fn poll_write(
-        self: Pin<&mut Self>,
+impl Sender {
+    /// Takes frames of `batch` from the `from`th on, as many as there is room for, and says
+    /// how many (at least one, or `Pending` until there is room).
+    pub(crate) fn poll_send(
+        &self,
         cx: &mut Context<'_>,
-        batch: &[u8],
+        batch: &FrameBatch,
+        from: usize,
     ) -> Poll<io::Result<usize>> {
         let mut state = self.direction.lock();
         if state.receiver_gone {
@@ -201,47 +203,36 @@ impl AsyncWrite for Sender {
                 "the other end of the channel is gone",
             )));
         }
-        let room = self.direction.capacity.saturating_sub(state.frames);
-        let room_bytes = MAX_WAITING_BYTES.saturating_sub(state.bytes.len());
-        if room == 0 || room_bytes == 0 {
-            state.sender = Some(cx.waker().clone());
-            return Poll::Pending;
-        }
+        let room = self
+            .direction
+            .capacity
+            .saturating_sub(state.frames.frames());
         let mut accepted = 0;
-        let mut taken = 0;
-        for newline in memchr::memchr_iter(b'\n', batch).take(room) {
-            // Whole frames only; one larger than the byte bound goes alone into an empty queue.
-            if newline >= room_bytes && !(accepted == 0 && state.bytes.is_empty()) {
+        for message in batch.messages().skip(from).take(room) {
+            // Within the byte bound, except that a frame larger than it goes alone into an
+            // empty queue.
+            let waiting = state.frames.len();
+            if waiting > 0 && waiting + message.len() > MAX_WAITING_BYTES {
                 break;
             }
+            state.frames.push(Framing::WholeMessage, message);
             accepted += 1;
-            taken = newline + 1;
         }
-        if accepted == 0 && !state.bytes.is_empty() {
+        if accepted == 0 {
             state.sender = Some(cx.waker().clone());
             return Poll::Pending;
         }
-        if taken == 0 {
-            // Not a whole frame: cannot come from a connection, but take it rather than spin.
-            taken = batch.len();
-        }
-        state.bytes.extend_from_slice(&batch[..taken]);
-        state.frames += accepted;
         let receiver = state.receiver.take();
         drop(state);
         if let Some(receiver) = receiver {
             receiver.wake();
         }
-        Poll::Ready(Ok(taken))
+        Poll::Ready(Ok(accepted))
     }
 
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    /// No more frames: the receiver sees the end once it has taken what waits.
+    pub(crate) fn close(&self) {
         self.direction.hang_up_sender();
-        Poll::Ready(Ok(()))
     }
 }
 
@@ -254,8 +245,8 @@ impl Drop for Sender {
 /// The receiving half: takes every waiting frame at once, then hands them out one by one.
 struct Receiver {
     direction: Arc<Direction>,
-    /// Frames taken from the direction; `taken[next..]` are not handed out yet.
-    taken: Vec<u8>,
+    /// Frames taken from the direction; those from the `next`th on are not handed out yet.
+    taken: FrameBatch,
     next: usize,
     max_frame: usize,
 }
@@ -265,35 +256,33 @@ impl Stream for Receiver {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        if this.next >= this.taken.len() {
-            this.taken.clear();
+        loop {
+            if let Some(message) = this.taken.message(this.next) {
+                this.next += 1;
+                // The size rule of every framing; a connection sends no blank frames, but
+                // one is skipped like anywhere else.
+                match whole::decode(message, this.max_frame) {
+                    Some(event) => return Poll::Ready(Some(Ok(event))),
+                    None => continue,
+                }
+            }
+            this.taken.clear(usize::MAX);
             this.next = 0;
             let mut state = this.direction.lock();
-            if state.bytes.is_empty() {
+            if state.frames.is_empty() {
                 if state.sender_gone {
                     return Poll::Ready(None);
                 }
                 state.receiver = Some(cx.waker().clone());
                 return Poll::Pending;
             }
-            std::mem::swap(&mut state.bytes, &mut this.taken);
-            state.frames = 0;
+            std::mem::swap(&mut state.frames, &mut this.taken);
             let sender = state.sender.take();
             drop(state);
             if let Some(sender) = sender {
                 sender.wake();
             }
         }
-        let rest = &this.taken[this.next..];
-        // Batches hold whole frames, so there is always a newline; without one, the rest is
-        // the last frame.
-        let length = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
-        this.next += length + 1;
-        Poll::Ready(Some(Ok(if length > this.max_frame {
-            FrameEvent::TooLarge { length }
-        } else {
-            FrameEvent::Frame(rest[..length].to_vec())
-        })))
     }
 }
 
@@ -308,7 +297,6 @@ mod tests {
     use super::*;
     use futures::StreamExt;
     use futures::executor::block_on;
-    use futures::io::AsyncWriteExt;
 
     #[test]
     fn an_end_dropped_unconnected_hangs_up_the_other() {
@@ -331,11 +319,29 @@ mod tests {
         };
         let receiver = Receiver {
             direction,
-            taken: Vec::new(),
+            taken: FrameBatch::default(),
             next: 0,
             max_frame: 4,
         };
         (sender, receiver)
+    }
+
+    fn batch(frames: &[&[u8]]) -> FrameBatch {
+        let mut batch = FrameBatch::default();
+        for frame in frames {
+            batch.push(Framing::WholeMessage, frame);
+        }
+        batch
+    }
+
+    /// Sends every frame, waiting for room as the outgoing actor does.
+    async fn send_all(sender: &Sender, frames: &[&[u8]]) -> io::Result<()> {
+        let batch = batch(frames);
+        let mut sent = 0;
+        while sent < batch.frames() {
+            sent += std::future::poll_fn(|cx| sender.poll_send(cx, &batch, sent)).await?;
+        }
+        Ok(())
     }
 
     fn frame(event: Option<Result<FrameEvent, Error>>) -> Vec<u8> {
@@ -347,11 +353,11 @@ mod tests {
 
     #[test]
     fn frames_arrive_in_order_and_the_end_comes_after_the_last_one() {
-        let (mut sender, mut receiver) = halves(2);
+        let (sender, mut receiver) = halves(2);
         block_on(async {
             let sending = async {
                 for n in 0..5u8 {
-                    sender.write_all(&[b'0' + n, b'\n']).await.unwrap();
+                    send_all(&sender, &[&[b'0' + n]]).await.unwrap();
                 }
                 drop(sender);
             };
@@ -369,55 +375,76 @@ mod tests {
 
     #[test]
     fn a_full_channel_holds_the_sender_until_the_receiver_takes() {
-        let (mut sender, mut receiver) = halves(2);
+        let (sender, mut receiver) = halves(2);
         let waker = futures::task::noop_waker();
         let mut cx = Context::from_waker(&waker);
-        // Only as many frames as there is room for are taken, cut at a frame boundary...
-        let mut write = |bytes: &[u8]| Pin::new(&mut sender).poll_write(&mut cx, bytes);
-        assert!(matches!(write(b"a\nb\nc\n"), Poll::Ready(Ok(4))));
-        assert!(write(b"c\n").is_pending());
+        // Only as many frames as there is room for are taken...
+        let abc = batch(&[b"a", b"b", b"c"]);
+        assert!(matches!(
+            sender.poll_send(&mut cx, &abc, 0),
+            Poll::Ready(Ok(2))
+        ));
+        assert!(sender.poll_send(&mut cx, &abc, 2).is_pending());
         // ...and there is room again once the receiver has taken what waits.
         assert_eq!(frame(block_on(receiver.next())), b"a");
-        assert!(matches!(write(b"c\nd\ne\n"), Poll::Ready(Ok(4))));
-        assert!(write(b"e\n").is_pending());
+        let cde = batch(&[b"c", b"d", b"e"]);
+        assert!(matches!(
+            sender.poll_send(&mut cx, &cde, 0),
+            Poll::Ready(Ok(2))
+        ));
+        assert!(sender.poll_send(&mut cx, &cde, 2).is_pending());
         for expected in [b"b", b"c", b"d"] {
             assert_eq!(frame(block_on(receiver.next())), expected);
         }
-        assert!(matches!(write(b"e\n"), Poll::Ready(Ok(2))));
+        assert!(matches!(
+            sender.poll_send(&mut cx, &cde, 2),
+            Poll::Ready(Ok(1))
+        ));
         assert_eq!(frame(block_on(receiver.next())), b"e");
     }
 
     #[test]
     fn the_byte_bound_lets_a_large_frame_through_alone() {
-        let (mut sender, mut receiver) = halves(1024);
+        let (sender, mut receiver) = halves(1024);
         receiver.max_frame = usize::MAX;
         let waker = futures::task::noop_waker();
         let mut cx = Context::from_waker(&waker);
-        let mut large = vec![b'x'; MAX_WAITING_BYTES * 2];
-        large.push(b'\n');
-        let mut batch = large.clone();
-        batch.extend_from_slice(b"small\n");
-        let mut write = |bytes: &[u8]| Pin::new(&mut sender).poll_write(&mut cx, bytes);
-        assert!(matches!(write(&batch), Poll::Ready(Ok(n)) if n == large.len()));
-        assert!(write(b"small\n").is_pending());
+        let large = vec![b'x'; MAX_WAITING_BYTES * 2];
+        let both = batch(&[&large, b"small"]);
+        assert!(matches!(
+            sender.poll_send(&mut cx, &both, 0),
+            Poll::Ready(Ok(1))
+        ));
+        assert!(sender.poll_send(&mut cx, &both, 1).is_pending());
         assert_eq!(
             frame(block_on(receiver.next())).len(),
             MAX_WAITING_BYTES * 2
         );
-        assert!(matches!(write(b"small\n"), Poll::Ready(Ok(6))));
+        assert!(matches!(
+            sender.poll_send(&mut cx, &both, 1),
+            Poll::Ready(Ok(1))
+        ));
         assert_eq!(frame(block_on(receiver.next())), b"small");
     }
 
     #[test]
+    fn frames_pass_whole_line_breaks_and_all() {
+        let (sender, mut receiver) = halves(4);
+        receiver.max_frame = 100;
+        block_on(send_all(&sender, &[b"[1,\n2]"])).unwrap();
+        assert_eq!(frame(block_on(receiver.next())), b"[1,\n2]");
+    }
+
+    #[test]
     fn oversized_frames_are_reported_and_a_gone_receiver_fails_the_sender() {
-        let (mut sender, mut receiver) = halves(4);
-        block_on(sender.write_all(b"12345\n")).unwrap();
+        let (sender, mut receiver) = halves(4);
+        block_on(send_all(&sender, &[b"12345"])).unwrap();
         assert!(matches!(
             block_on(receiver.next()),
             Some(Ok(FrameEvent::TooLarge { length: 5 }))
         ));
         drop(receiver);
-        let error = block_on(sender.write_all(b"x\n")).unwrap_err();
+        let error = block_on(send_all(&sender, &[b"x"])).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::BrokenPipe);
     }
 }

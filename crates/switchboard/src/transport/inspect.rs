@@ -1,7 +1,7 @@
 //! A component whose frames are shown to a tap as they cross: for logs and traces.
 
+use super::FrameDirection;
 use super::{ConnectTo, Transport, TransportConfig};
-use crate::actor::transport::FrameDirection;
 use crate::{Error, Role};
 
 /// Wraps a component so that every frame its transport carries is shown to a tap (see

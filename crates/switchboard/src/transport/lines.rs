@@ -7,7 +7,8 @@ use std::io;
 use futures::{Sink, SinkExt, Stream, StreamExt};
 
 use super::{ConnectTo, Transport, TransportConfig};
-use crate::wire::FrameEvent;
+use crate::wire::framing::strip_line_ending;
+use crate::wire::{FrameEvent, Framing};
 use crate::{Error, Role};
 
 /// A transport made of a sink of outgoing lines and a stream of incoming lines, one message
@@ -63,17 +64,10 @@ where
         let incoming = self.incoming.filter_map(move |line| {
             ready(match line {
                 Err(error) => Some(Err(Error::transport(error))),
-                Ok(line) => {
-                    let text = line.trim_end_matches(['\r', '\n']);
-                    if text.trim().is_empty() {
-                        None
-                    } else if text.len() > max {
-                        Some(Ok(FrameEvent::TooLarge { length: text.len() }))
-                    } else if text.len() == line.len() {
-                        Some(Ok(FrameEvent::Frame(line.into_bytes())))
-                    } else {
-                        Some(Ok(FrameEvent::Frame(text.as_bytes().to_vec())))
-                    }
+                Ok(mut line) => {
+                    let length = strip_line_ending(&line).len();
+                    line.truncate(length);
+                    FrameEvent::from_whole_message(line.into_bytes(), max).map(Ok)
                 }
             })
         });
@@ -81,6 +75,8 @@ where
             .outgoing
             .sink_map_err(Error::transport)
             .with(|frame: Vec<u8>| ready(String::from_utf8(frame).map_err(Error::serialization)));
-        Ok(Transport::new(incoming, outgoing))
+        // Frames are encoded as lines, so their messages hold no line break; the sink takes
+        // the messages without the `\n`.
+        Ok(Transport::new(incoming, outgoing).encoded_as(Framing::Newline))
     }
 }

@@ -4,26 +4,33 @@
 //! |---|---|---|
 //! | [`Channel`] | two in-process ends passing whole frames | tests, in-process peers |
 //! | [`Lines`] | a sink and a stream of text lines | you already have line I/O |
-//! | [`ByteStreams`] | `AsyncWrite` + `AsyncRead`, newline framed | pipes, sockets |
+//! | [`ByteStreams`] | `AsyncWrite` + `AsyncRead`, framed by newlines or `Content-Length` | pipes, sockets |
 //! | [`Stdio`] | this process's stdin and stdout (feature `tokio`) | a peer run as a subprocess |
 //! | [`ChildStdio`] | a [`ChildProcess`]'s stdin and stdout (feature `tokio`) | running a peer as a subprocess |
 //! | a [`Builder`](crate::Builder) | a whole connection, run in process | composing peers |
 //! | [`Inspect`] | any component, with a tap on every frame | logs, traces |
 //!
 //! Each implements [`ConnectTo`], which turns it into a [`Transport`] when the connection
-//! starts. Implement it to add your own.
+//! starts. Implement it to add your own. The byte components read and write with a
+//! [`Framing`] (newline unless told otherwise); the others carry whole messages.
+//!
+//! The seam itself: `seam.rs` ([`Transport`], [`FrameDirection`]), `sink.rs` (the write half
+//! the outgoing actor hands batches to), `input_end.rs` ([`Transport::on_input_end`]).
 
 mod builder;
 mod byte_streams;
-mod channel;
+pub(crate) mod channel;
 #[cfg(feature = "tokio")]
 mod child;
+mod input_end;
 mod inspect;
 mod lines;
+pub(crate) mod seam;
+pub(crate) mod sink;
 #[cfg(feature = "tokio")]
 mod stdio;
 
-pub use crate::actor::transport::{FrameDirection, Transport};
+pub use crate::wire::Framing;
 pub use byte_streams::ByteStreams;
 pub use channel::Channel;
 #[cfg(feature = "tokio")]
@@ -32,6 +39,7 @@ pub use child::{
 };
 pub use inspect::Inspect;
 pub use lines::Lines;
+pub use seam::{FrameDirection, Transport};
 #[cfg(feature = "tokio")]
 pub use stdio::Stdio;
 
@@ -41,14 +49,18 @@ use crate::{Error, Role};
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct TransportConfig {
-    /// The largest incoming frame to accept, in bytes.
+    /// The largest incoming frame to accept, in bytes, in any framing.
     pub max_frame_bytes: usize,
+    /// The framing a byte component uses unless it was given one of its own
+    /// ([`Builder::framing`](crate::Builder::framing)).
+    pub framing: Framing,
 }
 
 impl Default for TransportConfig {
     fn default() -> Self {
         TransportConfig {
             max_frame_bytes: crate::wire::DEFAULT_MAX_FRAME_BYTES,
+            framing: Framing::default(),
         }
     }
 }

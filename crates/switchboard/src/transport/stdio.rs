@@ -1,10 +1,12 @@
 //! This process's stdin and stdout as a transport (feature `tokio`).
 
-use super::{ByteStreams, ConnectTo, Transport, TransportConfig};
+use super::{ByteStreams, ConnectTo, Framing, Transport, TransportConfig};
 use crate::{Error, Role};
 
-/// This process's standard input and output, newline framed: how a peer started as a
-/// subprocess (an ACP agent, an LSP server) talks to its parent. Needs a tokio runtime.
+/// This process's standard input and output: how a peer started as a subprocess (an ACP
+/// agent, an LSP server) talks to its parent. Framed by newlines unless [`Stdio::framing`]
+/// or [`Builder::framing`](crate::Builder::framing) says otherwise (an LSP server:
+/// [`Framing::ContentLength`]). Needs a tokio runtime.
 ///
 /// ```no_run
 /// use switchboard::{Stdio, UntypedMessage, UntypedRole};
@@ -21,18 +23,32 @@ use crate::{Error, Role};
 /// }
 /// ```
 #[derive(Debug, Default)]
-pub struct Stdio(());
+pub struct Stdio {
+    /// `None`: the connection's framing.
+    framing: Option<Framing>,
+}
 
 impl Stdio {
     /// Stdin and stdout of this process.
     pub fn new() -> Self {
-        Stdio(())
+        Stdio { framing: None }
+    }
+
+    /// Reads and writes with `framing`, whatever the connection's (see
+    /// [`ByteStreams::framing`]).
+    #[must_use]
+    pub fn framing(mut self, framing: Framing) -> Self {
+        self.framing = Some(framing);
+        self
     }
 }
 
 impl<R: Role> ConnectTo<R> for Stdio {
     fn into_transport(self, config: &TransportConfig) -> Result<Transport, Error> {
-        let streams = ByteStreams::tokio(tokio::io::stdout(), tokio::io::stdin());
+        let mut streams = ByteStreams::tokio(tokio::io::stdout(), tokio::io::stdin());
+        if let Some(framing) = self.framing {
+            streams = streams.framing(framing);
+        }
         <ByteStreams<_, _> as ConnectTo<R>>::into_transport(streams, config)
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! Every frame is serialized once, into a reused per-thread buffer ([`with_scratch`]) from
 //! which the outgoing queue copies it; nothing builds a `serde_json::Value` on the way and no
-//! frame needs an allocation of its own. Frames are written without a newline: the outgoing
-//! queue adds it.
+//! frame needs an allocation of its own. Messages are written without framing: the outgoing
+//! queue encodes each with the transport's framing (`framing/`).
 
 use crate::Error;
 use crate::message::{JsonRpcMessage, JsonRpcResponse, RequestId};
@@ -107,6 +107,8 @@ pub(crate) fn error_frame(out: &mut Vec<u8>, id: &RequestId, error: &Error) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::Framing;
+    use crate::wire::framing::batch::FrameBatch;
     use crate::{RawJson, UntypedMessage};
 
     fn text(frame: Vec<u8>) -> String {
@@ -168,13 +170,18 @@ mod tests {
     }
 
     #[test]
-    fn pretty_printed_raw_params_stay_on_one_line() {
+    fn pretty_printed_raw_params_stay_on_one_line_when_newline_framed() {
         let params =
             RawJson::from_string("{\n  \"a\": \"x\\ny\",\r\n  \"b\": [1,\n2]\n}".into()).unwrap();
         let message = UntypedMessage::from_raw("m".into(), Some(params));
         let frame = written(|out| notification_frame::<_, crate::UntypedRole>(out, &message));
-        assert!(!frame.contains(&b'\n') && !frame.contains(&b'\r'));
-        let value: serde_json::Value = serde_json::from_slice(&frame).unwrap();
+        // Raw text is written as it came; the newline framing is what makes it one line.
+        assert!(frame.contains(&b'\n'));
+        let mut batch = FrameBatch::default();
+        batch.push(Framing::Newline, &frame);
+        let line = batch.message(0).unwrap();
+        assert!(!line.contains(&b'\n') && !line.contains(&b'\r'));
+        let value: serde_json::Value = serde_json::from_slice(line).unwrap();
         assert_eq!(
             value["params"],
             serde_json::json!({"a": "x\ny", "b": [1, 2]})
@@ -182,6 +189,11 @@ mod tests {
 
         let result = RawJson::from_string("[\n1\n]".into()).unwrap();
         let frame = written(|out| result_frame(out, &RequestId::from(1u64), &result));
-        assert_eq!(frame, br#"{"jsonrpc":"2.0","id":1,"result":[ 1 ]}"#);
+        let mut batch = FrameBatch::default();
+        batch.push(Framing::Newline, &frame);
+        assert_eq!(
+            batch.bytes(),
+            b"{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[ 1 ]}\n"
+        );
     }
 }

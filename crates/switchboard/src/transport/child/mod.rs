@@ -19,7 +19,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout};
 pub use command::{ChildCommand, DEFAULT_EXIT_GRACE, DEFAULT_STDERR_TAIL_BYTES};
 use stderr::StderrTail;
 
-use super::{ByteStreams, ConnectTo, Transport, TransportConfig};
+use super::{ByteStreams, ConnectTo, Framing, Transport, TransportConfig};
 use crate::{Error, Role};
 
 /// A running child process that speaks JSON-RPC on its stdin and stdout: an ACP agent, a
@@ -128,7 +128,11 @@ impl ChildProcess {
     pub fn stdio(&mut self) -> Result<ChildStdio, Error> {
         let child = self.child()?;
         match (child.stdin.take(), child.stdout.take()) {
-            (Some(stdin), Some(stdout)) => Ok(ChildStdio { stdin, stdout }),
+            (Some(stdin), Some(stdout)) => Ok(ChildStdio {
+                stdin,
+                stdout,
+                framing: None,
+            }),
             _ => Err(Error::child_process(format!(
                 "the stdin and stdout of `{}` were already taken (or closed by `wait`); \
                  `stdio()` gives them out once",
@@ -275,7 +279,9 @@ fn spawn_error(command: &ChildCommand, program: &str, error: &std::io::Error) ->
 }
 
 /// A child's stdin and stdout as a component: frames go to its stdin and come from its
-/// stdout, one per line, as with [`ByteStreams`]. Got from [`ChildProcess::stdio`].
+/// stdout, as with [`ByteStreams`]: one per line, unless [`ChildStdio::framing`] or
+/// [`Builder::framing`](crate::Builder::framing) says otherwise (a language server:
+/// [`Framing::ContentLength`]). Got from [`ChildProcess::stdio`].
 ///
 /// ```no_run
 /// use switchboard::{ChildCommand, ChildProcess, UntypedRole};
@@ -292,11 +298,26 @@ fn spawn_error(command: &ChildCommand, program: &str, error: &std::io::Error) ->
 pub struct ChildStdio {
     stdin: ChildStdin,
     stdout: ChildStdout,
+    /// `None`: the connection's framing.
+    framing: Option<Framing>,
+}
+
+impl ChildStdio {
+    /// Reads and writes with `framing`, whatever the connection's (see
+    /// [`ByteStreams::framing`]).
+    #[must_use]
+    pub fn framing(mut self, framing: Framing) -> Self {
+        self.framing = Some(framing);
+        self
+    }
 }
 
 impl<R: Role> ConnectTo<R> for ChildStdio {
     fn into_transport(self, config: &TransportConfig) -> Result<Transport, Error> {
-        let streams = ByteStreams::tokio(self.stdin, self.stdout);
+        let mut streams = ByteStreams::tokio(self.stdin, self.stdout);
+        if let Some(framing) = self.framing {
+            streams = streams.framing(framing);
+        }
         <ByteStreams<_, _> as ConnectTo<R>>::into_transport(streams, config)
     }
 }

@@ -11,8 +11,10 @@ use serde_json::value::RawValue;
 use super::config;
 use super::message::{Message, any_frame, message, nearly_ordinary};
 use super::write::{Choices, encode, error_of, spell};
+use crate::wire::Framing;
 use crate::wire::envelope::{Incoming, Parsed, parse_frame, parse_value_in_full};
 use crate::wire::fast_envelope;
+use crate::wire::framing::batch::FrameBatch;
 use crate::{RawJson, RequestId};
 
 // ---------------------------------------------------------------------------------------------
@@ -176,11 +178,15 @@ proptest! {
         }
     }
 
-    /// What the encoder writes is one line, and reads back as the same id, method and params
-    /// (or result, or error).
+    /// What the encoder writes reads back as the same id, method and params (or result, or
+    /// error), as it is and as the newline framing puts it on one line.
     #[test]
     fn encoded_messages_read_back_the_same(message in message(), pretty in any::<bool>()) {
-        let frame = encode(&message, pretty);
+        let written = encode(&message, pretty);
+        reads_back(&message, &written)?;
+        let mut batch = FrameBatch::default();
+        batch.push(Framing::Newline, &written);
+        let frame = batch.message(0).unwrap_or_default().to_vec();
         prop_assert!(!frame.contains(&b'\n') && !frame.contains(&b'\r'), "{:?}", String::from_utf8_lossy(&frame));
         reads_back(&message, &frame)?;
         let short = short_path_agrees(&frame)?;

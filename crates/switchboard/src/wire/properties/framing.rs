@@ -1,4 +1,4 @@
-//! The framing decoder against a reference split, under every chunking.
+//! The newline decoder against a reference split, under every chunking.
 //!
 //! The reference is the documented rule written as plainly as possible: split the input on
 //! `\n`; from each piece (the piece after the last newline included, as the frame that end of
@@ -9,8 +9,8 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 
 use super::config;
-use crate::wire::frame::INITIAL_BUFFER;
-use crate::wire::{FrameDecoder, FrameEvent};
+use crate::wire::framing::newline::INITIAL_BUFFER;
+use crate::wire::{FrameEvent, NewlineDecoder};
 
 /// The frames the documented rules make of `input`.
 fn reference(input: &[u8], max: usize) -> Vec<FrameEvent> {
@@ -38,7 +38,7 @@ type Read = (usize, bool);
 /// Feeds `input` to a decoder as the plan says (whatever the plan leaves over arrives in one
 /// last read), checking the decoder's own promises on the way, and returns every event.
 fn decode(input: &[u8], max: usize, plan: &[Read]) -> Vec<FrameEvent> {
-    let mut decoder = FrameDecoder::new(max);
+    let mut decoder = NewlineDecoder::new(max);
     let mut events = Vec::new();
     let mut rest = input;
     let mut reads = plan.iter().copied();

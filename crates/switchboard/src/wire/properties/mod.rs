@@ -4,8 +4,12 @@
 //! path (`fast_envelope::read`) and the frame writers (`encode.rs`) are crate-private, and the
 //! properties compare them with each other directly rather than through a connection.
 //!
-//! - `framing`: the [`FrameDecoder`](super::FrameDecoder) cuts any byte stream, however it is
-//!   chunked, into the frames a plain reference split produces.
+//! - `framing`: the [`NewlineDecoder`](super::NewlineDecoder) cuts any byte stream, however it
+//!   is chunked, into the frames a plain reference split produces.
+//! - `content_length`: whatever messages are written with `Content-Length` headers, and
+//!   however the bytes are chunked, the [`ContentLengthDecoder`](super::ContentLengthDecoder)
+//!   reads back exactly the messages the size and blank rules admit; and any bytes at all give
+//!   frames or one error, never a panic or a frame over the maximum.
 //! - `envelope`: any bytes read as messages or an error answer; every message the encoder
 //!   writes, and every other spelling of it, reads back the same; the short path agrees with
 //!   the full reader wherever it answers. Its inputs come from `message` (messages as values,
@@ -16,6 +20,7 @@
 //! set `PROPTEST_CASES` to run more, e.g. `PROPTEST_CASES=100000 cargo test --release -p
 //! switchboard properties`.
 
+mod content_length;
 mod envelope;
 mod framing;
 mod message;

@@ -1,8 +1,12 @@
-//! Newline framing: cutting a byte stream into frames.
+//! Newline framing, both ways: one message per line.
 //!
-//! [`FrameDecoder`] owns a read buffer. The transport reads bytes into
-//! [`FrameDecoder::read_buf`], reports how many arrived with [`FrameDecoder::filled`], and takes
-//! whole frames out with [`FrameDecoder::next_frame`]. The decoder never reads past a frame and
+//! Writing ([`encode`]): the message, then `\n`. A message never holds a raw line break of
+//! its own making (serde_json writes compact JSON), but raw JSON a peer sent goes out as it
+//! came; outside strings a line break can only be whitespace, so it becomes a space.
+//!
+//! Reading: [`NewlineDecoder`] owns a read buffer. The transport reads bytes into
+//! [`NewlineDecoder::read_buf`], reports how many arrived with [`NewlineDecoder::filled`], and takes
+//! whole frames out with [`NewlineDecoder::next_frame`]. The decoder never reads past a frame and
 //! never holds more than the configured maximum of one frame: a longer line is dropped as it
 //! streams in and reported once its newline arrives, as [`FrameEvent::TooLarge`].
 //!
@@ -11,32 +15,24 @@
 //! A frame's length is counted without its line ending. These rules give the same frames
 //! whatever the chunking of the input (a property test checks that against a plain split).
 
-/// The first read buffer. Grows (doubling) only while one frame is longer than it.
-pub(super) const INITIAL_BUFFER: usize = 16 * 1024;
+use std::ops::Range;
 
-/// What the decoder found.
-#[derive(Debug, PartialEq, Eq)]
-pub enum FrameEvent {
-    /// One frame, without its line ending.
-    Frame(Vec<u8>),
-    /// A frame longer than the maximum was skipped; `length` is its size in bytes.
-    TooLarge {
-        /// How many bytes the skipped frame had (without its line ending).
-        length: usize,
-    },
-}
+use super::{FrameEvent, Verdict, is_blank};
+
+/// The first read buffer. Grows (doubling) only while one frame is longer than it.
+pub(crate) const INITIAL_BUFFER: usize = 16 * 1024;
 
 /// Cuts a byte stream into newline-delimited frames.
 ///
-/// The transport reads bytes into [`FrameDecoder::read_buf`], reports how many arrived with
-/// [`FrameDecoder::filled`], and takes whole frames out with [`FrameDecoder::next_frame`]. A
+/// The transport reads bytes into [`NewlineDecoder::read_buf`], reports how many arrived with
+/// [`NewlineDecoder::filled`], and takes whole frames out with [`NewlineDecoder::next_frame`]. A
 /// frame ends at `\n` (a `\r` before it is dropped); blank frames are skipped; a frame over
 /// the maximum is dropped as it streams in and reported once, as [`FrameEvent::TooLarge`].
 ///
 /// ```
-/// use switchboard::wire::{FrameDecoder, FrameEvent};
+/// use switchboard::wire::{FrameEvent, NewlineDecoder};
 ///
-/// let mut decoder = FrameDecoder::new(1024);
+/// let mut decoder = NewlineDecoder::new(1024);
 /// let input = b"{\"a\":1}\r\n\n{\"b\"";
 /// decoder.read_buf()[..input.len()].copy_from_slice(input);
 /// decoder.filled(input.len());
@@ -45,7 +41,7 @@ pub enum FrameEvent {
 /// assert_eq!(decoder.finish(), Some(FrameEvent::Frame(b"{\"b\"".to_vec())));
 /// ```
 #[derive(Debug)]
-pub struct FrameDecoder {
+pub struct NewlineDecoder {
     /// Bytes read so far; `buf[start..filled]` is not yet consumed.
     buf: Vec<u8>,
     start: usize,
@@ -65,10 +61,10 @@ struct Skipped {
     blank: bool,
 }
 
-impl FrameDecoder {
+impl NewlineDecoder {
     /// A decoder that refuses frames longer than `max_frame` bytes.
     pub fn new(max_frame: usize) -> Self {
-        FrameDecoder {
+        NewlineDecoder {
             buf: Vec::new(),
             start: 0,
             filled: 0,
@@ -101,7 +97,7 @@ impl FrameDecoder {
         &mut self.buf[self.filled..]
     }
 
-    /// Records that `n` bytes were read into the start of [`FrameDecoder::read_buf`].
+    /// Records that `n` bytes were read into the start of [`NewlineDecoder::read_buf`].
     pub fn filled(&mut self, n: usize) {
         self.filled = (self.filled + n).min(self.buf.len());
     }
@@ -146,18 +142,16 @@ impl FrameDecoder {
                 skipped.blank && is_blank(bytes),
             ),
         };
-        if blank {
-            return None;
+        match Verdict::of(length, blank, self.max_frame) {
+            Verdict::Blank => None,
+            Verdict::TooLarge(length) => Some(FrameEvent::TooLarge { length }),
+            Verdict::Keep => Some(FrameEvent::Frame(bytes.to_vec())),
         }
-        if length > self.max_frame {
-            return Some(FrameEvent::TooLarge { length });
-        }
-        Some(FrameEvent::Frame(bytes.to_vec()))
     }
 
     /// How many bytes the read buffer holds room for (for tests of the memory bound).
     #[cfg(test)]
-    pub(super) fn buffer_len(&self) -> usize {
+    pub(crate) fn buffer_len(&self) -> usize {
         self.buf.len()
     }
 
@@ -187,9 +181,33 @@ impl FrameDecoder {
     }
 }
 
-/// Only ASCII whitespace (or nothing).
-fn is_blank(bytes: &[u8]) -> bool {
-    bytes.iter().all(u8::is_ascii_whitespace)
+/// Appends `message` as one line; returns where the message sits in `out` (without its `\n`).
+pub(super) fn encode(out: &mut Vec<u8>, message: &[u8]) -> Range<usize> {
+    let start = out.len();
+    out.extend_from_slice(message);
+    // Only a message holding a `\n` is looked at twice; a lone `\r` cannot end a line.
+    if memchr::memchr(b'\n', message).is_some() {
+        make_one_line(&mut out[start..]);
+    }
+    let end = out.len();
+    out.push(b'\n');
+    start..end
+}
+
+/// Turns every line break into a space. Only for JSON: there a raw line break can only be
+/// whitespace between tokens (inside strings it must be escaped), so a space means the same.
+fn make_one_line(text: &mut [u8]) {
+    for byte in text {
+        if matches!(*byte, b'\n' | b'\r') {
+            *byte = b' ';
+        }
+    }
+}
+
+/// A line without its line ending (`\n`, `\r\n`, or a stray `\r`), for a component whose
+/// frames are lines.
+pub(crate) fn strip_line_ending(line: &str) -> &str {
+    line.trim_end_matches(['\r', '\n'])
 }
 
 #[cfg(test)]
@@ -198,7 +216,7 @@ mod tests {
 
     /// Feeds `input` in chunks of `chunk` bytes and collects every event, including the last.
     fn decode(input: &[u8], chunk: usize, max: usize) -> Vec<FrameEvent> {
-        let mut decoder = FrameDecoder::new(max);
+        let mut decoder = NewlineDecoder::new(max);
         let mut events = Vec::new();
         for piece in input.chunks(chunk) {
             let mut rest = piece;
@@ -258,7 +276,7 @@ mod tests {
 
     #[test]
     fn the_buffer_stays_near_the_maximum_while_skipping() {
-        let mut decoder = FrameDecoder::new(100);
+        let mut decoder = NewlineDecoder::new(100);
         for _ in 0..10_000 {
             let space = decoder.read_buf();
             let n = space.len().min(1000);
@@ -314,6 +332,28 @@ mod tests {
                 "chunk {chunk}"
             );
         }
+    }
+
+    #[test]
+    fn a_message_with_line_breaks_goes_out_as_one_line() {
+        let mut out = Vec::new();
+        let range = encode(&mut out, b"{\"a\":\n1,\r\n\"b\":2}");
+        assert_eq!(out, b"{\"a\": 1,  \"b\":2}\n");
+        assert_eq!(&out[range], b"{\"a\": 1,  \"b\":2}");
+        assert_eq!(strip_line_ending("x\r\n"), "x");
+    }
+
+    #[test]
+    fn what_is_written_reads_back_as_the_same_frames() {
+        let messages: [&[u8]; 3] = [b"{\"a\":1}", b"{\"b\":\n2}", b"[3]"];
+        let mut wire = Vec::new();
+        for message in messages {
+            encode(&mut wire, message);
+        }
+        assert_eq!(
+            decode(&wire, 3, 100),
+            vec![frame("{\"a\":1}"), frame("{\"b\": 2}"), frame("[3]")]
+        );
     }
 
     #[test]

@@ -1,23 +1,25 @@
-//! The transport actor's two halves: frames in, frames out.
+//! The seam between a component and the connection: [`Transport`].
 //!
 //! Whatever the component (an in-process channel, lines, byte streams, a child process), the
 //! connection sees it as a [`Transport`]: a stream of incoming [`FrameEvent`]s that the
-//! incoming actor pulls one at a time, a sink of outgoing frames the outgoing actor writes,
-//! and optionally a driver future the connection polls alongside (an in-process peer, a
-//! process watcher).
+//! incoming actor pulls one at a time, a [`FrameSink`] the outgoing actor writes batches of
+//! frames to, the [`Framing`] those frames are encoded with, and optionally a driver future the
+//! connection polls alongside (an in-process peer, a process watcher). The actors only loop
+//! over these; how bytes become frames is the component's business and `wire`'s.
 
 use std::fmt;
 use std::pin::Pin;
-
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use futures::io::AsyncWrite;
 use futures::{Future, Sink, Stream, StreamExt};
 
-use super::outgoing::FrameSink;
+use super::channel;
+use super::input_end::HoldEnd;
+use super::sink::FrameSink;
 use crate::Error;
-use crate::wire::FrameEvent;
+use crate::wire::{FrameEvent, Framing};
 
 /// The transport's read half, as the incoming actor sees it.
 pub(crate) type FrameStream = Pin<Box<dyn Stream<Item = Result<FrameEvent, Error>> + Send>>;
@@ -37,43 +39,74 @@ pub(crate) type FrameTap = Arc<dyn Fn(FrameDirection, &[u8]) + Send + Sync>;
 /// A connected transport: what a component becomes when a connection starts.
 ///
 /// Implement [`ConnectTo`](crate::ConnectTo) with one of these to add a transport of your
-/// own. Outgoing frames carry no line ending; a byte transport adds its own framing.
+/// own: [`Transport::new`] takes a stream of incoming frames and a sink of outgoing ones, each
+/// frame one whole message (as a WebSocket or HTTP transport carries them). A component that
+/// carries bytes builds on [`ByteStreams`](crate::ByteStreams) instead, which frames them.
 pub struct Transport {
     pub(crate) incoming: FrameStream,
     pub(crate) outgoing: FrameSink,
+    /// How the outgoing queue encodes frames for `outgoing`.
+    pub(crate) framing: Framing,
     pub(crate) driver: Option<BoxFuture<'static, Result<(), Error>>>,
     pub(crate) sent_tap: Option<FrameTap>,
 }
 
 impl Transport {
-    /// A transport from a stream of incoming frames and a sink for outgoing ones.
+    /// A transport from a stream of incoming frames and a sink for outgoing ones, each frame
+    /// one whole message without any framing ([`Framing::WholeMessage`]).
     ///
     /// The stream ends at clean end of input; an `Err` item is a transport failure and ends
-    /// the connection with that error.
+    /// the connection with that error. [`FrameEvent::from_whole_message`] applies the
+    /// connection's size rule to a message received whole. Outgoing messages are compact JSON,
+    /// except that raw JSON a peer sent is passed on as it came (it may hold line breaks).
     pub fn new(
         incoming: impl Stream<Item = Result<FrameEvent, Error>> + Send + 'static,
         outgoing: impl Sink<Vec<u8>, Error = Error> + Send + 'static,
     ) -> Self {
+        Transport::with_sink(
+            incoming,
+            FrameSink::Frames(Box::pin(outgoing)),
+            Framing::WholeMessage,
+        )
+    }
+
+    /// A transport whose outgoing side is a byte stream: batches of frames, encoded with
+    /// `framing`, are written to it whole.
+    pub(crate) fn from_writer(
+        incoming: impl Stream<Item = Result<FrameEvent, Error>> + Send + 'static,
+        writer: impl AsyncWrite + Send + 'static,
+        framing: Framing,
+    ) -> Self {
+        Transport::with_sink(incoming, FrameSink::Bytes(Box::pin(writer)), framing)
+    }
+
+    /// A transport whose outgoing side is an in-process channel, which takes batches whole.
+    pub(crate) fn from_channel(
+        incoming: impl Stream<Item = Result<FrameEvent, Error>> + Send + 'static,
+        sender: channel::Sender,
+    ) -> Self {
+        Transport::with_sink(incoming, FrameSink::Channel(sender), Framing::WholeMessage)
+    }
+
+    fn with_sink(
+        incoming: impl Stream<Item = Result<FrameEvent, Error>> + Send + 'static,
+        outgoing: FrameSink,
+        framing: Framing,
+    ) -> Self {
         Transport {
             incoming: Box::pin(incoming),
-            outgoing: FrameSink::Frames(Box::pin(outgoing)),
+            outgoing,
+            framing,
             driver: None,
             sent_tap: None,
         }
     }
 
-    /// A transport whose outgoing side is a byte stream: batches of newline-terminated frames
-    /// are written to it whole, without being split into frames first.
-    pub(crate) fn from_writer(
-        incoming: impl Stream<Item = Result<FrameEvent, Error>> + Send + 'static,
-        writer: impl AsyncWrite + Send + 'static,
-    ) -> Self {
-        Transport {
-            incoming: Box::pin(incoming),
-            outgoing: FrameSink::Bytes(Box::pin(writer)),
-            driver: None,
-            sent_tap: None,
-        }
+    /// Encodes outgoing frames with `framing` before the sink takes their messages: how
+    /// [`Lines`](crate::Lines) keeps every message on one line.
+    pub(crate) fn encoded_as(mut self, framing: Framing) -> Self {
+        self.framing = framing;
+        self
     }
 
     /// Adds a future the connection polls for as long as it runs (an in-process peer, a
@@ -91,7 +124,7 @@ impl Transport {
 impl Transport {
     /// Calls `tap` with every frame that crosses this transport, in either direction, as it
     /// crosses: received frames when they are read, sent ones when they are handed to the
-    /// transport. Frames have no line ending. For logs and traces; `tap` runs on the
+    /// transport. Frames are shown without their framing. For logs and traces; `tap` runs on the
     /// connection's path, so it should be quick. Calling it again adds a second tap.
     ///
     /// [`Inspect`](crate::transport::Inspect) does this for any component.
@@ -123,65 +156,15 @@ impl Transport {
     /// afterwards can be told the reason too.
     #[must_use]
     pub fn on_input_end(mut self, hook: impl Future<Output = ()> + Send + 'static) -> Self {
-        self.incoming = Box::pin(HoldEnd {
-            incoming: self.incoming,
-            hook: Some(Box::pin(hook)),
-            running: None,
-            end: None,
-            ended: false,
-        });
+        self.incoming = Box::pin(HoldEnd::new(self.incoming, Box::pin(hook)));
         self
-    }
-}
-
-/// The incoming stream of [`Transport::on_input_end`]: holds back its end until the hook ran.
-struct HoldEnd {
-    incoming: FrameStream,
-    hook: Option<BoxFuture<'static, ()>>,
-    running: Option<BoxFuture<'static, ()>>,
-    /// What ended the input (`Some(None)`: a clean end), held while the hook runs.
-    end: Option<Option<Result<FrameEvent, Error>>>,
-    /// The end was passed on: the inner stream is not polled again.
-    ended: bool,
-}
-
-impl Stream for HoldEnd {
-    type Item = Result<FrameEvent, Error>;
-
-    fn poll_next(
-        mut self: Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Self::Item>> {
-        use std::task::Poll;
-        loop {
-            if let Some(running) = self.running.as_mut() {
-                if running.as_mut().poll(cx).is_pending() {
-                    return Poll::Pending;
-                }
-                self.running = None;
-            }
-            if let Some(end) = self.end.take() {
-                self.ended = true;
-                return Poll::Ready(end);
-            }
-            if self.ended {
-                return Poll::Ready(None);
-            }
-            match self.incoming.as_mut().poll_next(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Some(Ok(event))) => return Poll::Ready(Some(Ok(event))),
-                Poll::Ready(end) => {
-                    self.end = Some(end);
-                    self.running = self.hook.take();
-                }
-            }
-        }
     }
 }
 
 impl fmt::Debug for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Transport")
+            .field("framing", &self.framing)
             .field("driver", &self.driver.is_some())
             .field("inspected", &self.sent_tap.is_some())
             .finish_non_exhaustive()
