@@ -24,6 +24,7 @@
 //! | `peers.rs` | roles that reach two peers through their counterpart |
 //! | `forwarding.rs`, `forwarding_pieces.rs` | a client → forwarder → server chain, and its parts |
 //! | `taps.rs` | watching a connection: `input_ended`, `SentRequest::map_err`, `Transport::inspect` / `Inspect` (every frame, batches split), `Transport::on_input_end` (pending requests fail after the hook) |
+//! | `tracing.rs` | what a connection tells `tracing`: spans per connection and message, failures naming method and id |
 //! | `child.rs` | child processes (unix): JSON-RPC over their pipes, the stderr tail, process-group kill, spawn errors |
 //!
 //! No test sleeps to create an interleaving: oneshot channels the test controls, and futures
@@ -53,3 +54,4 @@ mod runtime;
 mod session_host;
 mod support;
 mod taps;
+mod tracing;

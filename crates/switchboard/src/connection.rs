@@ -82,7 +82,8 @@ impl<Cp: Role> ConnectionTo<Cp> {
                 if let Some(after) = self.shared.request_timeout {
                     crate::sent_request::arm_timeout(&self.shared, id, after);
                 }
-                SentRequest::new(id, Arc::clone(&self.shared))
+                let described = crate::observe::Described::sent(request.method(), id);
+                SentRequest::new(id, Arc::clone(&self.shared), described)
             }
             Err(error) => SentRequest::failed(error, Arc::clone(&self.shared)),
         }

@@ -58,6 +58,7 @@ pub mod handler;
 mod id_map;
 mod latch;
 pub mod message;
+mod observe;
 pub mod peer;
 mod pending;
 mod responder;

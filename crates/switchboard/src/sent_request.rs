@@ -5,7 +5,10 @@ use std::future::{Future, poll_fn};
 use std::sync::Arc;
 
 use crate::actor::scope::inside_dispatch_of;
+use tracing::Instrument;
+
 use crate::message::{JsonRpcResponse, RawJson, RequestId, UntypedMessage};
+use crate::observe::{self, Described};
 use crate::pending::ResponseCallback;
 use crate::shared::Shared;
 use crate::{Error, Responder};
@@ -57,6 +60,8 @@ struct State<T> {
     /// Set when the request could not be sent; the consumer receives this error.
     failed: Option<Error>,
     convert: Convert<T>,
+    /// The method and id, for what the logs say about its answer.
+    described: Described,
 }
 
 /// Turns the raw answer (or error) into the caller's type, after `map`.
@@ -80,13 +85,14 @@ impl<T> Convert<T> {
 }
 
 impl<T: JsonRpcResponse> SentRequest<T> {
-    pub(crate) fn new(id: u64, shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(id: u64, shared: Arc<Shared>, described: Described) -> Self {
         SentRequest {
             state: Some(State {
                 id,
                 shared,
                 failed: None,
                 convert: Convert::Parse(T::from_result),
+                described,
             }),
         }
     }
@@ -98,6 +104,7 @@ impl<T: JsonRpcResponse> SentRequest<T> {
                 shared,
                 failed: Some(error),
                 convert: Convert::Parse(T::from_result),
+                described: Described::default(),
             }),
         }
     }
@@ -194,6 +201,7 @@ impl<T: Send + 'static> SentRequest<T> {
                 shared,
                 failed,
                 convert,
+                ..
             }) = state
             else {
                 return Err(Error::internal_error(
@@ -225,16 +233,28 @@ impl<T: Send + 'static> SentRequest<T> {
             shared,
             failed,
             convert,
+            described,
         }) = self.take()
         else {
             return;
         };
+        let connection = shared.name.clone();
         let callback: ResponseCallback = Box::new(move |raw| {
-            Box::pin(async move {
-                if let Err(error) = callback(convert.apply(raw)).await {
-                    tracing::error!(%error, "a response callback failed");
+            let span = observe::sent_span(described.method(), id);
+            Box::pin(
+                async move {
+                    if let Err(error) = callback(convert.apply(raw)).await {
+                        tracing::error!(
+                            connection = connection.as_deref(),
+                            method = described.method(),
+                            id = %described.id(),
+                            %error,
+                            "the callback that received an answer failed"
+                        );
+                    }
                 }
-            })
+                .instrument(span),
+            )
         });
         let run_now = match failed {
             Some(error) => Some(callback(Err(error))),
@@ -271,6 +291,7 @@ impl<T: Send + 'static> SentRequest<T> {
             shared: state.shared,
             failed: state.failed,
             convert: Convert::Mapped(Box::new(move |raw| state.convert.apply(raw).and_then(map))),
+            described: state.described,
         });
         SentRequest { state }
     }
@@ -309,6 +330,7 @@ impl<T: Send + 'static> SentRequest<T> {
                 convert: Convert::Mapped(Box::new(move |raw| {
                     state.convert.apply(raw).map_err(map)
                 })),
+                described: state.described,
             },
         });
         SentRequest { state }

@@ -18,11 +18,13 @@ use std::time::Instant;
 
 use futures::StreamExt;
 use futures::future::BoxFuture;
+use tracing::Instrument;
 
 use super::scope::{DispatchScope, run_in_scope};
 use super::task::panic_message;
 use crate::dynamic::registry::Parked;
 use crate::handler::{Handled, Handler};
+use crate::observe::{self, Described};
 use crate::responder::BatchAnswers;
 use crate::router::ResponseRouter;
 use crate::shared::Shared;
@@ -254,6 +256,8 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
     /// makes sure a request is answered whatever the handlers did. `parked_since` is set when
     /// the message is replayed from the parking lot.
     async fn dispatch(&mut self, dispatch: Dispatch, parked_since: Option<Instant>) {
+        let span = observe::received_span(&dispatch);
+        let described = Described::received(&dispatch);
         let scope = DispatchScope {
             connection: self.shared().id,
             responder: match &dispatch {
@@ -262,39 +266,41 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
             },
             orphan: None,
         };
-        // Pinned where it is built: handing the future itself on would copy all of it.
-        let work = pin!(async {
-            let (message, retry) = match self.handler.handle(dispatch, &self.cx).await? {
-                Handled::Yes => return Ok(()),
-                Handled::No { message, retry } => (message, retry),
-            };
-            let (message, retry) = match self.dispatch_dynamic(message, retry).await? {
-                Handled::Yes => return Ok(()),
-                Handled::No { message, retry } => (message, retry),
-            };
-            match message {
-                Dispatch::Response(result, router) => {
-                    router.route(result).await;
-                    Ok(())
+        let (outcome, scope) = {
+            // Pinned where it is built: handing the future itself on would copy all of it.
+            let work = pin!(async {
+                let (message, retry) = match self.handler.handle(dispatch, &self.cx).await? {
+                    Handled::Yes => return Ok(()),
+                    Handled::No { message, retry } => (message, retry),
+                };
+                let (message, retry) = match self.dispatch_dynamic(message, retry).await? {
+                    Handled::Yes => return Ok(()),
+                    Handled::No { message, retry } => (message, retry),
+                };
+                match message {
+                    Dispatch::Response(result, router) => {
+                        router.route(result).await;
+                        Ok(())
+                    }
+                    message if retry => {
+                        let mut registry = self.shared().dynamic();
+                        let evicted = match parked_since {
+                            None => registry.park(message, Instant::now()),
+                            Some(since) => registry.repark(Parked {
+                                dispatch: message,
+                                since,
+                            }),
+                        };
+                        drop(registry);
+                        self.parking_active = true;
+                        give_up(evicted, "the parking lot is full");
+                        Ok(())
+                    }
+                    message => self.role.default_dispatch(message, self.cx.clone()).await,
                 }
-                message if retry => {
-                    let mut registry = self.shared().dynamic();
-                    let evicted = match parked_since {
-                        None => registry.park(message, Instant::now()),
-                        Some(since) => registry.repark(Parked {
-                            dispatch: message,
-                            since,
-                        }),
-                    };
-                    drop(registry);
-                    self.parking_active = true;
-                    give_up(evicted, "the parking lot is full");
-                    Ok(())
-                }
-                message => self.role.default_dispatch(message, self.cx.clone()).await,
-            }
-        });
-        let (outcome, scope) = run_in_scope(scope, work).await;
+            });
+            run_in_scope(scope, work).instrument(span.clone()).await
+        };
         let failure = match outcome {
             Ok(Ok(())) => None,
             Ok(Err(error)) => Some(error),
@@ -308,9 +314,15 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
                 let error = failure.unwrap_or_else(|| orphan.unanswered_error());
                 let _ = orphan.send_error(&error);
             }
-            (None, Some(error)) => {
-                tracing::error!(%error, "a handler failed after its message was answered");
-            }
+            (None, Some(error)) => span.in_scope(|| {
+                tracing::error!(
+                    connection = self.shared().name.as_deref(),
+                    method = described.method(),
+                    id = %described.id(),
+                    %error,
+                    "a handler failed after its message was answered (or it was a notification)"
+                );
+            }),
             (None, None) => {}
         }
     }

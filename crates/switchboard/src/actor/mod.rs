@@ -22,6 +22,7 @@ use std::future::{Future, poll_fn};
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use tracing::Instrument;
 
 use futures::future::BoxFuture;
 
@@ -84,6 +85,20 @@ fn cancel_after_grace(shared: &Arc<Shared>) {
 /// Either way: a write failure or a failed spawned task ends the connection at once with that
 /// error, and when this returns every pending request has failed.
 pub(crate) async fn run<R, H, T>(
+    parts: Parts<R, H>,
+    transport: Transport,
+    main: Option<impl Future<Output = Result<T, Error>> + Send>,
+) -> Result<Option<T>, Error>
+where
+    R: Role,
+    H: Handler<R::Counterpart>,
+{
+    let span = crate::observe::connection_span(parts.shared.name.as_deref(), &parts.role);
+    serve(parts, transport, main).instrument(span).await
+}
+
+/// The body of [`run`], inside the connection's span.
+async fn serve<R, H, T>(
     parts: Parts<R, H>,
     transport: Transport,
     main: Option<impl Future<Output = Result<T, Error>> + Send>,
