@@ -49,10 +49,7 @@ impl Handler<Client> for Crash {
             eprintln!("acp_echo_agent: crashing, as the prompt asked");
             std::process::exit(CRASH_STATUS);
         }
-        Ok(Handled::No {
-            message: dispatch,
-            retry: false,
-        })
+        Ok(Handled::pass(dispatch))
     }
 }
 

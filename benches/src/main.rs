@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release -- [--quick] [--runtime multi|current] [--runs N] [--only WORKLOAD]
-//!                        [--impl NAME]
+//!                        [--impl NAME] [--tracing LEVEL]
 //! ```
 //!
 //! See the README beside `Cargo.toml` for what each figure means.
@@ -42,6 +42,9 @@ struct Options {
     implementation: Option<String>,
     /// Set in the child process that measures one flood case (see `flood.rs`).
     flood_child: Option<usize>,
+    /// A `tracing` subscriber listening at this level (output discarded), to measure what
+    /// listening costs; none by default.
+    tracing: Option<tracing::Level>,
 }
 
 impl Options {
@@ -53,6 +56,7 @@ impl Options {
             only: None,
             implementation: None,
             flood_child: None,
+            tracing: None,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -82,6 +86,13 @@ impl Options {
                         args.next()
                             .and_then(|n| n.parse().ok())
                             .ok_or("--flood-child takes a case number")?,
+                    )
+                }
+                "--tracing" => {
+                    options.tracing = Some(
+                        args.next()
+                            .and_then(|level| level.parse().ok())
+                            .ok_or("--tracing takes a level: error, warn, info, debug, trace")?,
                     )
                 }
                 "-h" | "--help" => return Err(USAGE.to_owned()),
@@ -131,7 +142,7 @@ impl Options {
 }
 
 const USAGE: &str = "usage: switchboard-bench [--quick] [--runtime multi|current] [--runs N]
-                         [--only WORKLOAD] [--impl NAME]
+                         [--only WORKLOAD] [--impl NAME] [--tracing LEVEL]
 workloads: sequential, pipelined, notifications, flood, sessions, chain, soak
 NAME: any part of an implementation's name (raw, switchboard, sdk, channel, bytestreams)";
 
@@ -184,6 +195,14 @@ fn main() -> ExitCode {
         },
         options.runs
     );
+    if let Some(level) = options.tracing {
+        // Formats every event it takes, as a logging subscriber does, into nothing.
+        tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_writer(std::io::sink)
+            .init();
+        eprintln!("tracing: a fmt subscriber at {level}, output discarded");
+    }
     let mut failed = false;
 
     if let Some(case) = options.flood_child {

@@ -176,10 +176,7 @@ impl Handler<Client> for SessionHandler {
                 Ok(Handled::Yes)
             }
             Typed::Matched(Dispatch::Response(..)) | Typed::Rejected => Ok(Handled::Yes),
-            Typed::Unmatched(message) => Ok(Handled::No {
-                message,
-                retry: false,
-            }),
+            Typed::Unmatched(message) => Ok(Handled::pass(message)),
         }
     }
 }

@@ -346,10 +346,7 @@ impl Handler<UntypedRole> for RewriteAnswers {
                     .await;
                 Ok(switchboard::Handled::Yes)
             }
-            message => Ok(switchboard::Handled::No {
-                message,
-                retry: false,
-            }),
+            message => Ok(switchboard::Handled::pass(message)),
         }
     }
 }

@@ -120,10 +120,7 @@ impl Handler<UntypedRole> for Claims {
                 responder.respond(json!(self.answer))?;
                 Ok(Handled::Yes)
             }
-            other => Ok(Handled::No {
-                message: other,
-                retry: false,
-            }),
+            other => Ok(Handled::pass(other)),
         }
     }
 }
@@ -157,10 +154,7 @@ impl Handler<UntypedRole> for Install {
                 responder.respond(json!("installed"))?;
                 Ok(Handled::Yes)
             }
-            other => Ok(Handled::No {
-                message: other,
-                retry: false,
-            }),
+            other => Ok(Handled::pass(other)),
         }
     }
 }

@@ -322,10 +322,7 @@ impl Handler<UntypedRole> for RecordMethods {
         if let Some(method) = dispatch.method() {
             push(&self.0, method);
         }
-        Ok(Handled::No {
-            message: dispatch,
-            retry: false,
-        })
+        Ok(Handled::pass(dispatch))
     }
 }
 

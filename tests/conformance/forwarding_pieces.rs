@@ -148,10 +148,7 @@ impl Handler<UntypedRole> for ChangeAnswers {
         _cx: &ConnectionTo<UntypedRole>,
     ) -> Result<Handled<Dispatch>, Error> {
         let Dispatch::Response(..) = &dispatch else {
-            return Ok(Handled::No {
-                message: dispatch,
-                retry: false,
-            });
+            return Ok(Handled::pass(dispatch));
         };
         let Ok(Dispatch::Response(result, router)) =
             dispatch.map(|_| panic!("map must not touch a response"))

@@ -176,10 +176,7 @@ impl Handler<UntypedRole> for NullIdErrors {
                 self.0.lock().unwrap().push(error);
                 Ok(Handled::Yes)
             }
-            message => Ok(Handled::No {
-                message,
-                retry: false,
-            }),
+            message => Ok(Handled::pass(message)),
         }
     }
 }

@@ -89,10 +89,7 @@ impl Handler<UntypedRole> for SessionHandler {
                 self.record("update", &message);
                 Ok(Handled::Yes)
             }
-            other => Ok(Handled::No {
-                message: other,
-                retry: false,
-            }),
+            other => Ok(Handled::pass(other)),
         }
     }
 }
@@ -169,10 +166,7 @@ impl Handler<UntypedRole> for Host {
                 self.answer(&message, responder, cx)?;
                 Ok(Handled::Yes)
             }
-            other => Ok(Handled::No {
-                message: other,
-                retry: false,
-            }),
+            other => Ok(Handled::pass(other)),
         }
     }
 }

@@ -113,10 +113,7 @@ impl Handler<Client> for InitializeGate {
 }
 
 fn pass(message: Dispatch) -> Result<Handled<Dispatch>, Error> {
-    Ok(Handled::No {
-        message,
-        retry: false,
-    })
+    Ok(Handled::pass(message))
 }
 
 #[cfg(test)]

@@ -67,10 +67,7 @@ impl<Cp: Role> Handler<Cp> for Route {
         _cx: &ConnectionTo<Cp>,
     ) -> Result<Handled<Dispatch>, Error> {
         if let Dispatch::Response(..) = dispatch {
-            return Ok(Handled::No {
-                message: dispatch,
-                retry: false,
-            });
+            return Ok(Handled::pass(dispatch));
         }
         if !self.ready {
             // Only at the start: a message can arrive before the other connections are up.

@@ -115,10 +115,7 @@ pub fn stateless_version(request: &UntypedMessage) -> Option<String> {
 }
 
 fn pass(message: Dispatch) -> Result<Handled<Dispatch>, Error> {
-    Ok(Handled::No {
-        message,
-        retry: false,
-    })
+    Ok(Handled::pass(message))
 }
 
 #[cfg(test)]

@@ -156,10 +156,7 @@ where
 }
 
 fn pass(message: Dispatch) -> Result<Handled<Dispatch>, Error> {
-    Ok(Handled::No {
-        message,
-        retry: false,
-    })
+    Ok(Handled::pass(message))
 }
 
 impl<Cp: Role> ConnectionTo<Cp> {

@@ -32,7 +32,7 @@ use crate::shared::Shared;
 ///             router.cast::<serde_json::Value>().route(Ok(answer)).await;
 ///             Ok(Handled::Yes)
 ///         }
-///         other => Ok(Handled::No { message: other, retry: false }),
+///         other => Ok(Handled::pass(other)),
 ///     }
 /// }
 /// # let _ = mark_seen;

@@ -407,10 +407,7 @@ impl Handler<Agent> for UpdateRouter {
                 Ok(Handled::Yes)
             }
             Typed::Matched(_) | Typed::Rejected => Ok(Handled::Yes),
-            Typed::Unmatched(message) => Ok(Handled::No {
-                message,
-                retry: false,
-            }),
+            Typed::Unmatched(message) => Ok(Handled::pass(message)),
         }
     }
 }

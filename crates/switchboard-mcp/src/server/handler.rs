@@ -227,10 +227,7 @@ impl Handler<McpClient> for ServiceHandler {
             {
                 Ok(Handled::Yes)
             }
-            other => Ok(Handled::No {
-                message: other,
-                retry: false,
-            }),
+            other => Ok(Handled::pass(other)),
         }
     }
 }

@@ -31,6 +31,17 @@ pub enum Handled<T> {
     },
 }
 
+impl<T> Handled<T> {
+    /// Not claimed: `message` goes on to the next handler, and is not offered again. The
+    /// usual way to pass, short for `Handled::No { message, retry: false }`.
+    pub fn pass(message: T) -> Self {
+        Handled::No {
+            message,
+            retry: false,
+        }
+    }
+}
+
 /// Something that handles incoming messages for a connection whose counterpart is `Cp`.
 ///
 /// The closures given to [`Builder::on_receive_request`](crate::Builder::on_receive_request)
@@ -51,7 +62,7 @@ pub enum Handled<T> {
 ///         if let Dispatch::Notification(_) = &dispatch {
 ///             self.0 += 1;
 ///         }
-///         Ok(Handled::No { message: dispatch, retry: false })
+///         Ok(Handled::pass(dispatch))
 ///     }
 /// }
 ///
@@ -92,10 +103,7 @@ impl<Cp: Role> Handler<Cp> for NullHandler {
         dispatch: Dispatch,
         _cx: &ConnectionTo<Cp>,
     ) -> Result<Handled<Dispatch>, Error> {
-        Ok(Handled::No {
-            message: dispatch,
-            retry: false,
-        })
+        Ok(Handled::pass(dispatch))
     }
 }
 

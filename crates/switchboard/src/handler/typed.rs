@@ -44,20 +44,14 @@ where
     ) -> Result<Handled<Dispatch>, Error> {
         if !matches!(&dispatch, Dispatch::Request(request, _) if Req::matches_method(request.method()))
         {
-            return Ok(Handled::No {
-                message: dispatch,
-                retry: false,
-            });
+            return Ok(Handled::pass(dispatch));
         }
         match dispatch.into_typed::<Req, crate::message::NoMessage, Cp>() {
             Typed::Matched(Dispatch::Request(request, responder)) => {
                 (self.handler)(request, responder, cx.clone()).await?
             }
             Typed::Unmatched(message) => {
-                return Ok(Handled::No {
-                    message,
-                    retry: false,
-                });
+                return Ok(Handled::pass(message));
             }
             Typed::Matched(_) | Typed::Rejected => {}
         }
@@ -101,20 +95,14 @@ where
     ) -> Result<Handled<Dispatch>, Error> {
         if !matches!(&dispatch, Dispatch::Notification(notification) if Notif::matches_method(notification.method()))
         {
-            return Ok(Handled::No {
-                message: dispatch,
-                retry: false,
-            });
+            return Ok(Handled::pass(dispatch));
         }
         match dispatch.into_typed::<crate::message::NoMessage, Notif, Cp>() {
             Typed::Matched(Dispatch::Notification(notification)) => {
                 (self.handler)(notification, cx.clone()).await?
             }
             Typed::Unmatched(message) => {
-                return Ok(Handled::No {
-                    message,
-                    retry: false,
-                });
+                return Ok(Handled::pass(message));
             }
             Typed::Matched(_) | Typed::Rejected => {}
         }
@@ -162,10 +150,7 @@ where
         match dispatch.into_typed::<Req, Notif, Cp>() {
             Typed::Matched(typed) => (self.handler)(typed, cx.clone()).await?,
             Typed::Unmatched(message) => {
-                return Ok(Handled::No {
-                    message,
-                    retry: false,
-                });
+                return Ok(Handled::pass(message));
             }
             Typed::Rejected => {}
         }
