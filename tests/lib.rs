@@ -10,7 +10,7 @@
 mod introduction {}
 
 #[cfg(doctest)]
-#[doc = include_str!("../book/src/concepts/README.md")]
+#[doc = include_str!("../book/src/concepts/index.md")]
 mod concepts {}
 
 #[cfg(doctest)]
@@ -82,7 +82,7 @@ mod reliability {}
 mod examples {}
 
 #[cfg(doctest)]
-#[doc = include_str!("../book/src/acp/README.md")]
+#[doc = include_str!("../book/src/acp/index.md")]
 mod acp {}
 
 #[cfg(doctest)]
@@ -98,7 +98,7 @@ mod acp_client {}
 mod acp_sessions {}
 
 #[cfg(doctest)]
-#[doc = include_str!("../book/src/mcp/README.md")]
+#[doc = include_str!("../book/src/mcp/index.md")]
 mod mcp {}
 
 #[cfg(doctest)]
