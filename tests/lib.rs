@@ -78,6 +78,10 @@ mod performance {}
 mod reliability {}
 
 #[cfg(doctest)]
+#[doc = include_str!("../book/src/logging.md")]
+mod logging {}
+
+#[cfg(doctest)]
 #[doc = include_str!("../book/src/examples.md")]
 mod examples {}
 
