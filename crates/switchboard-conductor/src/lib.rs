@@ -74,6 +74,7 @@ mod route;
 mod run;
 mod state;
 pub mod trace;
+pub mod view;
 
 pub use chain::Chain;
 pub use trace::Trace;
