@@ -13,8 +13,10 @@
 //! | `html.rs` | the diagram as one self-contained HTML page with an inline SVG |
 //! | `terminal.rs` | the diagram as plain text, at most 100 columns wide |
 
+mod html;
 mod model;
 mod parse;
 
+pub use html::render_html;
 pub use model::{Arrow, Diagram, Kind, Lane, Window};
 pub use parse::{Direction, ParsedTrace, Record, parse_trace};

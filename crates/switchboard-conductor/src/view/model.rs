@@ -16,6 +16,10 @@ const CANCEL_METHODS: [&str; 2] = ["$/cancel_request", "session/cancel"];
 /// is shown too, since that is what the message is about).
 const ENVELOPE_METHOD: &str = "proxy/successor";
 
+/// The longest label a picture writes; a method name longer than this (only a broken or
+/// hostile peer sends one) is cut, so one message cannot push the others off the page.
+const LABEL_CHARS: usize = 72;
+
 /// How much of a message's JSON a diagram keeps, for the page's hover text; enough to read
 /// its params without letting one huge frame blow up the page.
 const DETAIL_CHARS: usize = 600;
@@ -39,6 +43,15 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The mark both pictures put before the label of the kinds that must stand out.
+    pub fn glyph(self) -> Option<&'static str> {
+        match self {
+            Kind::Cancel => Some("✕"),
+            Kind::Error => Some("!"),
+            _ => None,
+        }
+    }
+
     /// The name the page's CSS and a reader use for it.
     pub fn name(self) -> &'static str {
         match self {
@@ -83,6 +96,20 @@ pub struct Arrow {
     pub answered_by: Option<usize>,
     /// The message's JSON, cut to a readable length.
     pub detail: String,
+}
+
+impl Arrow {
+    /// Its time since the trace began, in seconds with microseconds (`+0.000231s`), or `?`.
+    pub fn offset_text(&self) -> String {
+        match self.offset_micros {
+            Some(micros) => {
+                let sign = if micros < 0 { '-' } else { '+' };
+                let micros = micros.unsigned_abs();
+                format!("{sign}{}.{:06}s", micros / 1_000_000, micros % 1_000_000)
+            }
+            None => "?".to_owned(),
+        }
+    }
 }
 
 /// Which messages of a trace a picture shows: big traces are shown a window at a time.
@@ -145,6 +172,7 @@ impl Diagram {
                 Direction::Received => (lane, observer),
             };
             let (kind, label) = describe(&record.message);
+            let label = cut(&label, LABEL_CHARS);
             let sent = record.direction == Direction::Sent;
             let id = record.message.get("id").map(Value::to_string);
             let mut answers = None;
@@ -283,10 +311,14 @@ fn describe(message: &Value) -> (Kind, String) {
 
 /// The record's message as compact JSON, cut at [`DETAIL_CHARS`].
 fn detail(record: &Record) -> String {
-    let json = record.message.to_string();
-    match json.char_indices().nth(DETAIL_CHARS) {
-        Some((cut, _)) => format!("{}…", &json[..cut]),
-        None => json,
+    cut(&record.message.to_string(), DETAIL_CHARS)
+}
+
+/// `text`, or its first `chars` characters and `…`.
+fn cut(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
     }
 }
 
