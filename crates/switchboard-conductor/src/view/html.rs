@@ -8,6 +8,7 @@
 use std::fmt::Write as _;
 
 use super::model::{Arrow, Diagram, Kind};
+use super::summary::summary;
 
 /// The left margin, where each message's time is written.
 const TIME_COLUMN: usize = 110;
@@ -81,44 +82,6 @@ pub fn render_html(diagram: &Diagram, title: &str) -> String {
     push_svg(&mut page, diagram);
     page.push_str("</body>\n</html>\n");
     page
-}
-
-/// What the page shows of the trace, in one sentence or three.
-fn summary(diagram: &Diagram) -> String {
-    let mut summary = match (diagram.arrows.first(), diagram.arrows.last()) {
-        (Some(first), Some(last)) if diagram.arrows.len() < diagram.total_messages => format!(
-            "Messages {} to {} of {} (a picture shows at most a window of them: --from, --limit).",
-            first.number, last.number, diagram.total_messages
-        ),
-        (Some(_), Some(_)) => format!("{} messages.", diagram.total_messages),
-        _ => format!(
-            "No messages to show ({} in the trace).",
-            diagram.total_messages
-        ),
-    };
-    if !diagram.skipped_lines.is_empty() {
-        let lines: Vec<String> = diagram
-            .skipped_lines
-            .iter()
-            .take(10)
-            .map(usize::to_string)
-            .collect();
-        let more = if diagram.skipped_lines.len() > 10 {
-            ", …"
-        } else {
-            ""
-        };
-        let _ = write!(
-            summary,
-            " {} lines are not trace records and were skipped (lines {}{more}).",
-            diagram.skipped_lines.len(),
-            lines.join(", ")
-        );
-    }
-    if diagram.truncated_last_line {
-        summary.push_str(" The last line is cut off, as when the program writing it was killed.");
-    }
-    summary
 }
 
 /// The x of a lane's line.

@@ -12,11 +12,48 @@
 //! | `model.rs` | the diagram: lanes, arrows, which answer goes with which request |
 //! | `html.rs` | the diagram as one self-contained HTML page with an inline SVG |
 //! | `terminal.rs` | the diagram as plain text, at most 100 columns wide |
+//! | `summary.rs` | the sentence under both: what of the trace is shown, what was skipped |
 
 mod html;
 mod model;
 mod parse;
+mod summary;
+mod terminal;
 
 pub use html::render_html;
 pub use model::{Arrow, Diagram, Kind, Lane, Window};
 pub use parse::{Direction, ParsedTrace, Record, parse_trace};
+pub use terminal::{WIDTH, render_terminal};
+
+use std::io::Write;
+
+use crate::cli::ViewRequest;
+
+/// Does what `request` asks: reads its trace, writes the page to its output file and, if
+/// asked, the terminal view to `terminal`.
+///
+/// # Errors
+///
+/// A message naming the file that cannot be read or written.
+pub fn run(request: &ViewRequest, terminal: &mut impl Write) -> Result<(), String> {
+    let bytes = std::fs::read(&request.trace)
+        .map_err(|error| format!("cannot read the trace {}: {error}", request.trace.display()))?;
+    // A trace is UTF-8; a damaged one is still drawn, its bad bytes shown as U+FFFD.
+    let trace = parse_trace(&String::from_utf8_lossy(&bytes));
+    let diagram = Diagram::new(&trace, request.window);
+    if let Some(output) = &request.output {
+        let title = request
+            .trace
+            .file_name()
+            .unwrap_or(request.trace.as_os_str());
+        let page = render_html(&diagram, &title.to_string_lossy());
+        std::fs::write(output, page)
+            .map_err(|error| format!("cannot write the page {}: {error}", output.display()))?;
+    }
+    if request.terminal {
+        terminal
+            .write_all(render_terminal(&diagram).as_bytes())
+            .map_err(|error| format!("cannot write the terminal view: {error}"))?;
+    }
+    Ok(())
+}
