@@ -31,19 +31,23 @@ svg text{font:12px ui-monospace,monospace}
 .lane line{stroke:#9ca3af;stroke-dasharray:4 4}
 .lane text{font:bold 13px system-ui,sans-serif;fill:#111827}
 .message line{stroke:currentColor;stroke-width:1.5}
-.message text.label{fill:currentColor}
+.message text.label{fill:currentColor;paint-order:stroke;stroke:#fff;stroke-width:4px;stroke-linejoin:round}
 .message text.time{fill:#6b7280}
 .message:hover line{stroke-width:3}
-[data-kind=request],li.request{color:#1d4ed8}
-[data-kind=notification],li.notification{color:#0f766e}
-[data-kind=result],li.result{color:#4b5563}
 [data-kind=result] line,[data-kind=error] line{stroke-dasharray:6 3}
-[data-kind=cancel],li.cancel{color:#c2410c}
 [data-kind=cancel] line{stroke-width:2.5}
-[data-kind=error],li.error{color:#b91c1c}
 [data-kind=error] text.label,[data-kind=cancel] text.label{font-weight:bold}
-[data-kind=other],li.other{color:#7c3aed}
 ";
+
+/// The colour of each kind of message, for its line, its arrowhead, its label and the legend.
+const COLOURS: [(Kind, &str); 6] = [
+    (Kind::Request, "#1d4ed8"),
+    (Kind::Notification, "#0f766e"),
+    (Kind::Result, "#4b5563"),
+    (Kind::Cancel, "#c2410c"),
+    (Kind::Error, "#b91c1c"),
+    (Kind::Other, "#7c3aed"),
+];
 
 /// The page for `diagram`, titled after `title` (usually the trace's file name).
 ///
@@ -63,8 +67,14 @@ pub fn render_html(diagram: &Diagram, title: &str) -> String {
     let _ = write!(
         page,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <title>{title}: a conversation</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n\
+         <title>{title}: a conversation</title>\n<style>\n{STYLE}{}</style>\n</head>\n<body>\n\
          <h1>{title}</h1>\n<p class=\"summary\">{}</p>\n",
+        COLOURS
+            .map(|(kind, colour)| {
+                let kind = kind.name();
+                format!("[data-kind={kind}],li.{kind}{{color:{colour}}}\n")
+            })
+            .concat(),
         escape(&summary(diagram))
     );
     page.push_str("<ul class=\"legend\">");
@@ -98,19 +108,32 @@ fn push_svg(page: &mut String, diagram: &Diagram) {
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
          viewBox=\"0 0 {width} {height}\" role=\"img\">"
     );
-    // One arrowhead per kind, drawn in the colour of the line it ends.
-    page.push_str(
-        "<defs><marker id=\"head\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" \
-         markerWidth=\"8\" markerHeight=\"8\" orient=\"auto-start-reverse\">\
-         <path d=\"M0,0 L10,5 L0,10 z\" fill=\"context-stroke\"/></marker></defs>\n",
-    );
+    // One arrowhead per kind, in the colour of the line it ends.
+    page.push_str("<defs>");
+    for (kind, colour) in COLOURS {
+        let _ = write!(
+            page,
+            "<marker id=\"head-{}\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" \
+             markerUnits=\"userSpaceOnUse\" markerWidth=\"10\" markerHeight=\"10\" orient=\"auto\">\
+             <path d=\"M0,0 L10,5 L0,10 z\" fill=\"{colour}\"/></marker>",
+            kind.name()
+        );
+    }
+    page.push_str("</defs>\n");
     for (index, lane) in diagram.lanes.iter().enumerate() {
         let x = lane_x(index);
+        // `proxy 1 (`acp_prefix_proxy`)` on two lines, so neighbours' names do not overlap.
+        let (name, program) = match lane.name.split_once(" (") {
+            Some((name, program)) => (name, format!("({program}")),
+            None => (lane.name.as_str(), String::new()),
+        };
         let _ = writeln!(
             page,
-            "<g class=\"lane\"><text x=\"{x}\" y=\"24\" text-anchor=\"middle\">{}</text>\
-             <line x1=\"{x}\" y1=\"36\" x2=\"{x}\" y2=\"{height}\"/></g>",
-            escape(&lane.name)
+            "<g class=\"lane\"><text x=\"{x}\" y=\"18\" text-anchor=\"middle\">{}\
+             <tspan x=\"{x}\" dy=\"15\">{}</tspan></text>\
+             <line x1=\"{x}\" y1=\"40\" x2=\"{x}\" y2=\"{height}\"/></g>",
+            escape(name),
+            escape(&program)
         );
     }
     let shown = diagram.arrows.first().map_or(0, |arrow| arrow.number)
@@ -140,12 +163,13 @@ fn push_arrow(page: &mut String, arrow: &Arrow, y: usize, shown: &std::ops::Rang
         page,
         "<g class=\"message\" data-kind=\"{}\" id=\"m{}\"><title>{}\n{}</title>\
          <text class=\"time\" x=\"8\" y=\"{y}\">{}</text>\
-         <line x1=\"{x1}\" y1=\"{y}\" x2=\"{x2}\" y2=\"{y}\" marker-end=\"url(#head)\"/>",
+         <line x1=\"{x1}\" y1=\"{y}\" x2=\"{x2}\" y2=\"{y}\" marker-end=\"url(#head-{})\"/>",
         arrow.kind.name(),
         arrow.number,
         escape(&hover),
         escape(&arrow.detail),
         escape(&arrow.offset_text()),
+        arrow.kind.name(),
     );
     let text = format!(
         "<text class=\"label\" x=\"{middle}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
