@@ -1,6 +1,7 @@
 //! `switchboard-conductor`: runs a chain of ACP proxies in front of an agent, and serves it
 //! on stdin/stdout as one agent. See [`switchboard_conductor::cli`] for the command line.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 
@@ -34,7 +35,9 @@ fn main() -> ExitCode {
         Ok(Parsed::Run(invocation)) => invocation,
         // Drawing a trace needs no runtime and starts nothing.
         Ok(Parsed::View(request)) => {
-            return match view::run(&request, &mut std::io::stdout().lock()) {
+            // Colour for a person at a terminal, unless they asked for none (no-color.org).
+            let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            return match view::run(&request, &mut std::io::stdout().lock(), colour) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(problem) => {
                     eprintln!("switchboard-conductor: {problem}");

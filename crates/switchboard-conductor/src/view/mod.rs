@@ -23,19 +23,20 @@ mod terminal;
 pub use html::render_html;
 pub use model::{Arrow, Diagram, Kind, Lane, Window};
 pub use parse::{Direction, ParsedTrace, Record, parse_trace};
-pub use terminal::{WIDTH, render_terminal};
+pub use terminal::{WIDTH, render_terminal, render_terminal_in_colour};
 
 use std::io::Write;
 
 use crate::cli::ViewRequest;
 
 /// Does what `request` asks: reads its trace, writes the page to its output file and, if
-/// asked, the terminal view to `terminal`.
+/// asked, the terminal view to `terminal` (with cancellations and errors in colour if
+/// `colour`).
 ///
 /// # Errors
 ///
 /// A message naming the file that cannot be read or written.
-pub fn run(request: &ViewRequest, terminal: &mut impl Write) -> Result<(), String> {
+pub fn run(request: &ViewRequest, terminal: &mut impl Write, colour: bool) -> Result<(), String> {
     let bytes = std::fs::read(&request.trace)
         .map_err(|error| format!("cannot read the trace {}: {error}", request.trace.display()))?;
     // A trace is UTF-8; a damaged one is still drawn, its bad bytes shown as U+FFFD.
@@ -51,8 +52,13 @@ pub fn run(request: &ViewRequest, terminal: &mut impl Write) -> Result<(), Strin
             .map_err(|error| format!("cannot write the page {}: {error}", output.display()))?;
     }
     if request.terminal {
+        let text = if colour {
+            render_terminal_in_colour(&diagram)
+        } else {
+            render_terminal(&diagram)
+        };
         terminal
-            .write_all(render_terminal(&diagram).as_bytes())
+            .write_all(text.as_bytes())
             .map_err(|error| format!("cannot write the terminal view: {error}"))?;
     }
     Ok(())

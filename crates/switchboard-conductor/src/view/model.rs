@@ -203,7 +203,8 @@ impl Diagram {
                 label,
                 answers,
                 answered_by: None,
-                detail: detail(record),
+                // Made below, for the messages shown only.
+                detail: String::new(),
             });
         }
         let total_messages = arrows.len();
@@ -211,6 +212,12 @@ impl Diagram {
             .into_iter()
             .skip(window.first.saturating_sub(1))
             .take(window.limit)
+            .map(|mut arrow| {
+                if let Some(record) = trace.records.get(arrow.number - 1) {
+                    arrow.detail = detail(record);
+                }
+                arrow
+            })
             .collect();
         Diagram {
             lanes,
@@ -229,6 +236,9 @@ fn lanes(records: &[Record]) -> (Vec<Lane>, HashMap<u64, usize>, usize) {
         if !hops.iter().any(|(hop, _)| *hop == record.hop) {
             hops.push((record.hop, &record.component));
         }
+    }
+    if hops.is_empty() {
+        return (Vec::new(), HashMap::new(), 0);
     }
     hops.sort_by_key(|(hop, _)| *hop);
     let conductors_trace = hops
@@ -413,6 +423,13 @@ mod tests {
     }
 
     #[test]
+    fn a_trace_without_records_has_no_lanes() {
+        let diagram = Diagram::new(&parse_trace("nothing here\n"), Window::default());
+        assert!(diagram.lanes.is_empty() && diagram.arrows.is_empty());
+        assert_eq!(diagram.skipped_lines, [1]);
+    }
+
+    #[test]
     fn a_window_shows_part_and_counts_the_whole() {
         let text: Vec<String> = (0..10)
             .map(|_| {
@@ -431,5 +448,9 @@ mod tests {
         assert_eq!(diagram.total_messages, 10);
         let numbers: Vec<usize> = diagram.arrows.iter().map(|a| a.number).collect();
         assert_eq!(numbers, [4, 5, 6]);
+        assert_eq!(
+            diagram.arrows[0].detail,
+            r#"{"jsonrpc":"2.0","method":"m"}"#
+        );
     }
 }

@@ -23,6 +23,12 @@ pub const WIDTH: usize = 100;
 /// The room a label keeps at least; lanes get closer together before labels get shorter.
 const LABEL_ROOM: usize = 40;
 
+/// The ANSI colours of the marked messages (orange-ish yellow for a cancel, red for an
+/// error, as on the page), and back to plain.
+const CANCEL_COLOUR: &str = "\x1b[33m";
+const ERROR_COLOUR: &str = "\x1b[31m";
+const PLAIN: &str = "\x1b[0m";
+
 /// The widest and narrowest gap between two lanes.
 const LANE_GAP: std::ops::RangeInclusive<usize> = 3..=16;
 
@@ -38,6 +44,17 @@ const LANE_GAP: std::ops::RangeInclusive<usize> = 3..=16;
 /// assert!(text.contains("├──────────────▶│  initialize #1"), "{text}");
 /// ```
 pub fn render_terminal(diagram: &Diagram) -> String {
+    render(diagram, false)
+}
+
+/// [`render_terminal`] with cancellations and error answers in colour (ANSI escapes), for a
+/// terminal that shows them.
+pub fn render_terminal_in_colour(diagram: &Diagram) -> String {
+    render(diagram, true)
+}
+
+/// The diagram as text; `colour` says whether to colour the marked messages.
+fn render(diagram: &Diagram, colour: bool) -> String {
     let number_width = diagram
         .arrows
         .iter()
@@ -90,7 +107,12 @@ pub fn render_terminal(diagram: &Diagram) -> String {
         line.push_str(&lanes(arrow, diagram.lanes.len(), gap, lanes_width));
         line.push_str("  ");
         line.push_str(&label(arrow));
-        push_line(&mut out, &line);
+        let line = fit(&line);
+        match arrow.kind {
+            Kind::Cancel if colour => out.push_str(&format!("{CANCEL_COLOUR}{line}{PLAIN}\n")),
+            Kind::Error if colour => out.push_str(&format!("{ERROR_COLOUR}{line}{PLAIN}\n")),
+            _ => push_line(&mut out, &line),
+        }
     }
     for line in wrap(&summary(diagram), WIDTH) {
         push_line(&mut out, &line);
@@ -139,16 +161,21 @@ fn label(arrow: &Arrow) -> String {
 
 /// Adds `line`, cut to [`WIDTH`] columns, with its line break.
 fn push_line(out: &mut String, line: &str) {
+    out.push_str(&fit(line));
+    out.push('\n');
+}
+
+/// `line` without trailing blanks, cut to [`WIDTH`] columns (its last one `…`) if longer.
+fn fit(line: &str) -> String {
     let line = line.trim_end();
     match line.char_indices().nth(WIDTH) {
         Some((at, _)) => {
             let mut cut: String = line[..at].chars().take(WIDTH - 1).collect();
             cut.push('…');
-            out.push_str(&cut);
+            cut
         }
-        None => out.push_str(line),
+        None => line.to_owned(),
     }
-    out.push('\n');
 }
 
 /// `text` in lines of at most `width` columns, broken between words.
@@ -204,6 +231,27 @@ not a trace line
 8 messages. Line 5 is not a trace record; it was skipped.
 ";
         assert_eq!(text, expected, "got:\n{text}");
+    }
+
+    #[test]
+    fn in_colour_only_the_marked_lines_change() {
+        let diagram = Diagram::new(&parse_trace(TRACE), Window::default());
+        let plain = render_terminal(&diagram);
+        let coloured = render_terminal_in_colour(&diagram);
+        let changed: Vec<(&str, &str)> = plain
+            .lines()
+            .zip(coloured.lines())
+            .filter(|(plain, coloured)| plain != coloured)
+            .collect();
+        assert_eq!(changed.len(), 3);
+        assert_eq!(
+            changed[0].1,
+            format!("{CANCEL_COLOUR}{}{PLAIN}", changed[0].0)
+        );
+        assert_eq!(
+            changed[1].1,
+            format!("{ERROR_COLOUR}{}{PLAIN}", changed[1].0)
+        );
     }
 
     #[test]
