@@ -215,3 +215,30 @@ fn a_wrong_command_line_is_named_and_the_exit_status_is_2() {
         );
     }
 }
+
+#[test]
+fn no_cut_or_odd_value_in_a_trace_makes_the_viewer_panic() {
+    use switchboard_conductor::view::{Diagram, Window, parse_trace, render_html, render_terminal};
+    let text = std::fs::read_to_string(fixture()).expect("the fixture");
+    let draw = |text: &str| {
+        let diagram = Diagram::new(&parse_trace(text), Window::default());
+        (render_html(&diagram, "t"), render_terminal(&diagram))
+    };
+    // A trace cut anywhere, as a crash leaves it (every 7th byte, to keep the test quick).
+    for cut in (0..text.len())
+        .step_by(7)
+        .filter(|at| text.is_char_boundary(*at))
+    {
+        draw(&text[..cut]);
+    }
+    // Values where the writer never puts them.
+    let odd = [
+        r#"{"time":"9999-12-31T23:59:60.999999999Z","hop":18446744073709551615,"component":"","direction":"sent","message":{"id":{"a":[1]},"error":"no"}}"#,
+        r#"{"time":"0000-01-01T00:00:00Z","hop":0,"component":"the editor","direction":"received","message":{"method":7,"id":null}}"#,
+        r#"{"time":1,"hop":1,"component":"x","direction":"received","message":{"jsonrpc":"2.0","method":"proxy/successor","params":{"method":{"x":1}}}}"#,
+        r#"{"time":"2026-11-21T09:30:01Z","hop":2,"component":"x","direction":"sent","message":[]}"#,
+    ];
+    let (page, terminal) = draw(&odd.join("\n"));
+    assert_eq!(page.matches("<g class=\"message\"").count(), 4);
+    assert!(terminal.contains("4 messages."), "{terminal}");
+}

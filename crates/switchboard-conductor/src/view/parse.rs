@@ -119,10 +119,15 @@ pub(crate) fn micros_since_epoch(time: &str) -> Option<i64> {
         clock.next()?.ok()?,
         clock.next()?.ok()?,
     );
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
-        return None;
-    }
-    if second > 60 || !fraction.bytes().all(|byte| byte.is_ascii_digit()) {
+    // Four-digit years only (as RFC 3339 has them), which also keeps the sums below far from
+    // overflowing whatever a hostile trace writes.
+    let in_range = (0..=9999).contains(&year)
+        && (1..=12).contains(&month)
+        && (1..=31).contains(&day)
+        && (0..=23).contains(&hour)
+        && (0..=59).contains(&minute)
+        && (0..=60).contains(&second);
+    if !in_range || !fraction.bytes().all(|byte| byte.is_ascii_digit()) {
         return None;
     }
     // Microseconds: the first six digits of the fraction, padded.
@@ -162,7 +167,11 @@ mod tests {
             micros_since_epoch("2000-02-29T00:00:01.5Z"),
             Some(951_782_401_500_000)
         );
+        let huge = "9223372036854775807-01-01T00:00:00Z";
         for bad in [
+            huge,
+            "2026-11-21T-1:00:00Z",
+            "-2026-11-21T00:00:00Z",
             "",
             "2026-11-21",
             "2026-13-01T00:00:00Z",
