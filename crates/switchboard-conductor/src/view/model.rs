@@ -16,8 +16,9 @@ const CANCEL_METHODS: [&str; 2] = ["$/cancel_request", "session/cancel"];
 /// is shown too, since that is what the message is about).
 const ENVELOPE_METHOD: &str = "proxy/successor";
 
-/// The longest label a picture writes; a method name longer than this (only a broken or
-/// hostile peer sends one) is cut, so one message cannot push the others off the page.
+/// The longest label or lane name a picture writes; a method or component name longer than
+/// this (only a broken or hostile peer sends one) is cut, so one message cannot push the
+/// others off the page.
 const LABEL_CHARS: usize = 72;
 
 /// How much of a message's JSON a diagram keeps, for the page's hover text; enough to read
@@ -260,7 +261,7 @@ fn lanes(records: &[Record]) -> (Vec<Lane>, HashMap<u64, usize>, usize) {
         }
         lane_of_hop.insert(hop, lanes.len());
         lanes.push(Lane {
-            name: name.to_owned(),
+            name: cut(name, LABEL_CHARS),
         });
     }
     if lanes.len() == observer_at {
@@ -420,6 +421,24 @@ mod tests {
         assert_eq!(diagram.arrows[0].answered_by, Some(6));
         assert_eq!(diagram.arrows[1].answered_by, Some(5));
         assert_eq!(diagram.arrows[6].offset_micros, None);
+    }
+
+    #[test]
+    fn huge_names_are_cut() {
+        let name = "n".repeat(5000);
+        let text = line(
+            0,
+            &name,
+            "sent",
+            &format!(r#"{{"jsonrpc":"2.0","method":"{name}"}}"#),
+        );
+        let diagram = Diagram::new(&parse_trace(&text), Window::default());
+        assert_eq!(diagram.lanes[1].name, format!("{}…", &name[..LABEL_CHARS]));
+        assert_eq!(
+            diagram.arrows[0].label,
+            format!("{}…", &name[..LABEL_CHARS])
+        );
+        assert_eq!(diagram.arrows[0].detail.chars().count(), DETAIL_CHARS + 1);
     }
 
     #[test]
