@@ -10,8 +10,9 @@ use std::fmt::Write as _;
 use super::model::{Arrow, Diagram, Kind};
 use super::summary::summary;
 
-/// The left margin, where each message's time is written.
-const TIME_COLUMN: usize = 110;
+/// The left margin, where each message's number (the one `(answers N)` and the terminal view
+/// use) and its time are written.
+const TIME_COLUMN: usize = 150;
 /// The distance between two lanes: room for a label between them.
 const LANE_GAP: usize = 220;
 /// The height of the lane names above the first message.
@@ -162,12 +163,14 @@ fn push_arrow(page: &mut String, arrow: &Arrow, y: usize, shown: &std::ops::Rang
     let _ = write!(
         page,
         "<g class=\"message\" data-kind=\"{}\" id=\"m{}\"><title>{}\n{}</title>\
-         <text class=\"time\" x=\"8\" y=\"{y}\">{}</text>\
+         <text class=\"time\" x=\"40\" y=\"{y}\" text-anchor=\"end\">{}</text>\
+         <text class=\"time\" x=\"48\" y=\"{y}\">{}</text>\
          <line x1=\"{x1}\" y1=\"{y}\" x2=\"{x2}\" y2=\"{y}\" marker-end=\"url(#head-{})\"/>",
         arrow.kind.name(),
         arrow.number,
         escape(&hover),
         escape(&arrow.detail),
+        arrow.number,
         escape(&arrow.offset_text()),
         arrow.kind.name(),
     );
