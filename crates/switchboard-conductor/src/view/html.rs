@@ -7,7 +7,8 @@
 
 use std::fmt::Write as _;
 
-use super::model::{Arrow, Diagram, Kind};
+use super::kind::Kind;
+use super::model::{Arrow, Diagram};
 use super::summary::summary;
 
 /// The left margin, where each message's number (the one `(answers N)` and the terminal view

@@ -9,19 +9,22 @@
 //! | file | what it does |
 //! |---|---|
 //! | `parse.rs` | reads the lines of a trace, skipping and counting what is not a record |
+//! | `kind.rs` | what a message is, and the label written on its arrow |
 //! | `model.rs` | the diagram: lanes, arrows, which answer goes with which request |
 //! | `html.rs` | the diagram as one self-contained HTML page with an inline SVG |
 //! | `terminal.rs` | the diagram as plain text, at most 100 columns wide |
 //! | `summary.rs` | the sentence under both: what of the trace is shown, what was skipped |
 
 mod html;
+mod kind;
 mod model;
 mod parse;
 mod summary;
 mod terminal;
 
 pub use html::render_html;
-pub use model::{Arrow, Diagram, Kind, Lane, Window};
+pub use kind::Kind;
+pub use model::{Arrow, Diagram, Lane, Window};
 pub use parse::{Direction, ParsedTrace, Record, parse_trace};
 pub use terminal::{WIDTH, render_terminal, render_terminal_in_colour};
 

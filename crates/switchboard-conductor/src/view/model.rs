@@ -7,14 +7,8 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use super::kind::{Kind, describe};
 use super::parse::{Direction, ParsedTrace, Record};
-
-/// The methods that cancel something: ACP's request cancel and its session cancel.
-const CANCEL_METHODS: [&str; 2] = ["$/cancel_request", "session/cancel"];
-
-/// The envelope a proxy and the conductor wrap the successor's messages in (its inner method
-/// is shown too, since that is what the message is about).
-const ENVELOPE_METHOD: &str = "proxy/successor";
 
 /// The longest label or lane name a picture writes; a method or component name longer than
 /// this (only a broken or hostile peer sends one) is cut, so one message cannot push the
@@ -24,47 +18,6 @@ const LABEL_CHARS: usize = 72;
 /// How much of a message's JSON a diagram keeps, for the page's hover text; enough to read
 /// its params without letting one huge frame blow up the page.
 const DETAIL_CHARS: usize = 600;
-
-/// What kind of message an arrow is; the pictures draw each kind its own way.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// A request (it has a method and an id).
-    Request,
-    /// A notification (a method, no id).
-    Notification,
-    /// A request or notification that cancels something (`$/cancel_request`,
-    /// `session/cancel`), also inside a `proxy/successor` envelope.
-    Cancel,
-    /// A successful answer.
-    Result,
-    /// An error answer.
-    Error,
-    /// A frame that is not a JSON-RPC message (not JSON, or JSON of another shape).
-    Other,
-}
-
-impl Kind {
-    /// The mark both pictures put before the label of the kinds that must stand out.
-    pub fn glyph(self) -> Option<&'static str> {
-        match self {
-            Kind::Cancel => Some("✕"),
-            Kind::Error => Some("!"),
-            _ => None,
-        }
-    }
-
-    /// The name the page's CSS and a reader use for it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Request => "request",
-            Kind::Notification => "notification",
-            Kind::Cancel => "cancel",
-            Kind::Result => "result",
-            Kind::Error => "error",
-            Kind::Other => "other",
-        }
-    }
-}
 
 /// A column of the diagram: one party to the conversation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -270,54 +223,6 @@ fn lanes(records: &[Record]) -> (Vec<Lane>, HashMap<u64, usize>, usize) {
         });
     }
     (lanes, lane_of_hop, observer_at)
-}
-
-/// What a message is, and its label.
-fn describe(message: &Value) -> (Kind, String) {
-    let Some(object) = message.as_object() else {
-        return (Kind::Other, "(not JSON-RPC)".to_owned());
-    };
-    let id = object.get("id").map(|id| format!(" #{id}"));
-    if let Some(method) = object.get("method").and_then(Value::as_str) {
-        let inner = (method == ENVELOPE_METHOD)
-            .then(|| message.pointer("/params/method").and_then(Value::as_str))
-            .flatten();
-        let what = inner.unwrap_or(method);
-        let cancelled = CANCEL_METHODS.contains(&what);
-        let mut label = match inner {
-            Some(inner) => format!("{method} ▸ {inner}"),
-            None => method.to_owned(),
-        };
-        label.push_str(id.as_deref().unwrap_or(""));
-        let params = if inner.is_some() {
-            "/params/params"
-        } else {
-            "/params"
-        };
-        if let Some(target) = message.pointer(&format!("{params}/requestId")) {
-            label.push_str(&format!(" (cancels #{target})"));
-        }
-        let kind = match (cancelled, id.is_some()) {
-            (true, _) => Kind::Cancel,
-            (false, true) => Kind::Request,
-            (false, false) => Kind::Notification,
-        };
-        return (kind, label);
-    }
-    let id = id.unwrap_or_else(|| " #?".to_owned());
-    if let Some(error) = object.get("error") {
-        let code = error.get("code").map(Value::to_string).unwrap_or_default();
-        return (
-            Kind::Error,
-            format!("{} error {code}", id.trim_start())
-                .trim_end()
-                .to_owned(),
-        );
-    }
-    if object.contains_key("result") {
-        return (Kind::Result, format!("{} result", id.trim_start()));
-    }
-    (Kind::Other, "(not JSON-RPC)".to_owned())
 }
 
 /// The record's message as compact JSON, cut at [`DETAIL_CHARS`].

@@ -14,7 +14,8 @@
 //!   6  +0.500200s  │            │◀╌╌╌╌╌╌╌╌╌╌╌┼╌╌╌╌╌╌╌╌╌╌╌╌┤  ! #3 error -32800 (answers 4)
 //! ```
 
-use super::model::{Arrow, Diagram, Kind};
+use super::kind::Kind;
+use super::model::{Arrow, Diagram};
 use super::summary::summary;
 
 /// The widest a line gets: a terminal of 100 columns shows it without wrapping.
