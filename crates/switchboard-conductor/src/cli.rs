@@ -2,11 +2,13 @@
 //!
 //! ```text
 //! switchboard-conductor [--trace FILE] [--proxy "PROXY COMMAND"]... -- AGENT_PROGRAM [ARGS...]
+//! switchboard-conductor trace view FILE [-o OUT.html] [--terminal] [--from N] [--limit N]
 //! ```
 //!
 //! Proxies run in the order given, the first one next to the editor. A proxy command is one
 //! argument, split the way a shell splits words (see [`ChildCommand::parse`]); the agent's
-//! program and arguments come after `--`, as they are.
+//! program and arguments come after `--`, as they are. (An agent program named `trace` needs
+//! the `--`: `trace` first is the trace viewer, see [`crate::view`].)
 //!
 //! ```
 //! use switchboard_conductor::cli::{Parsed, parse};
@@ -25,6 +27,7 @@ use std::path::PathBuf;
 
 use switchboard::{ChildCommand, Error};
 
+use crate::view::Window;
 use crate::{Chain, Trace};
 
 /// The usage line and what each option does, as `--help` prints it.
@@ -38,6 +41,16 @@ program's stderr.
   --proxy \"COMMAND\"  a proxy to start, as one argument (split like a shell would)
   --trace FILE       write every message crossing every hop to FILE, one JSON object a line
   -h, --help         print this and exit
+
+usage: switchboard-conductor trace view FILE [-o OUT.html] [--terminal] [--from N] [--limit N]
+
+Draws a trace (from --trace here, or acp_client --trace) as a sequence diagram: a lane per
+component, an arrow per message, cancellations and error answers marked.
+
+  -o, --output OUT.html  write a self-contained HTML page (inline SVG, no script) to OUT.html
+  --terminal             print the diagram as text (the default without -o)
+  --from N               start at message N (from 1)
+  --limit N              show at most N messages (default 1000)
 ";
 
 /// What the command line asks for.
@@ -45,8 +58,24 @@ program's stderr.
 pub enum Parsed {
     /// Run a chain.
     Run(Invocation),
+    /// Draw a trace.
+    View(ViewRequest),
     /// Print [`USAGE`] and exit.
     Help,
+}
+
+/// A trace to draw, as `switchboard-conductor trace view` was asked to.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ViewRequest {
+    /// The trace file.
+    pub trace: PathBuf,
+    /// Where to write the HTML page, if anywhere.
+    pub output: Option<PathBuf>,
+    /// Whether to print the terminal view (always, when there is no page to write).
+    pub terminal: bool,
+    /// Which messages to draw.
+    pub window: Window,
 }
 
 /// A chain to run, as the command line gave it.
@@ -69,7 +98,17 @@ pub struct Invocation {
 /// command that is not text, no agent.
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
     let mut invocation = Invocation::default();
-    let mut args = args.into_iter();
+    let mut args = args.into_iter().peekable();
+    if args.peek().is_some_and(|first| first == "trace") {
+        args.next();
+        return match args.next() {
+            Some(sub) if sub == "view" => parse_view(args),
+            Some(sub) => Err(format!(
+                "unknown trace command {sub:?}: the one there is is `view`"
+            )),
+            None => Err("trace needs a command: `trace view FILE`".to_owned()),
+        };
+    }
     while let Some(arg) = args.next() {
         let Some(text) = arg.to_str() else {
             return Err(format!("unexpected argument {arg:?}"));
@@ -109,6 +148,48 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String>
         return Err("no agent: give its program and arguments after `--`".to_owned());
     }
     Ok(Parsed::Run(invocation))
+}
+
+/// Reads the arguments after `trace view`.
+fn parse_view(args: impl Iterator<Item = OsString>) -> Result<Parsed, String> {
+    let mut trace = None;
+    let mut output = None;
+    let mut terminal = false;
+    let mut window = Window::default();
+    let mut args = args;
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
+        let number = |name: &str, value: OsString| -> Result<usize, String> {
+            value
+                .to_str()
+                .and_then(|text| text.parse().ok())
+                .filter(|number| *number >= 1)
+                .ok_or_else(|| format!("{name} needs a whole number from 1, not {value:?}"))
+        };
+        match arg.to_str() {
+            Some("-h" | "--help") => return Ok(Parsed::Help),
+            Some("-o" | "--output") => output = Some(value("--output")?.into()),
+            Some("--terminal") => terminal = true,
+            Some("--from") => window.first = number("--from", value("--from")?)?,
+            Some("--limit") => window.limit = number("--limit", value("--limit")?)?,
+            Some(option) if option.starts_with('-') && option != "-" => {
+                return Err(format!("unknown option {option} for trace view"));
+            }
+            _ if trace.is_none() => trace = Some(PathBuf::from(arg)),
+            _ => {
+                return Err(format!(
+                    "trace view takes one FILE, and {arg:?} is a second"
+                ));
+            }
+        }
+    }
+    let trace = trace.ok_or("trace view needs the trace FILE to draw")?;
+    Ok(Parsed::View(ViewRequest {
+        trace,
+        terminal: terminal || output.is_none(),
+        output,
+        window,
+    }))
 }
 
 impl Invocation {
@@ -155,7 +236,83 @@ mod tests {
         match parse(args.iter().map(OsString::from))? {
             Parsed::Run(invocation) => Ok(invocation),
             Parsed::Help => Err("help".to_owned()),
+            Parsed::View(_) => Err("view".to_owned()),
         }
+    }
+
+    fn view(args: &[&str]) -> Result<ViewRequest, String> {
+        match parse(args.iter().map(OsString::from))? {
+            Parsed::View(request) => Ok(request),
+            other => Err(format!("{other:?}")),
+        }
+    }
+
+    #[test]
+    fn trace_view_draws_a_file_as_a_page_or_text() {
+        let request = view(&["trace", "view", "t.jsonl"]).unwrap();
+        assert_eq!(request.trace, PathBuf::from("t.jsonl"));
+        assert_eq!((request.output, request.terminal), (None, true));
+        assert_eq!(request.window, Window::default());
+        let request = view(&["trace", "view", "-o", "out.html", "t.jsonl", "--from", "3"]).unwrap();
+        assert_eq!(request.output, Some(PathBuf::from("out.html")));
+        assert!(!request.terminal);
+        assert_eq!(request.window.first, 3);
+        let request = view(&[
+            "trace",
+            "view",
+            "t",
+            "--output",
+            "o",
+            "--terminal",
+            "--limit",
+            "9",
+        ]);
+        let request = request.unwrap();
+        assert!(request.terminal);
+        assert_eq!(request.window.limit, 9);
+        // `--` still makes `trace` the agent's program.
+        assert_eq!(
+            run(&["--", "trace", "view"]).unwrap().agent,
+            ["trace", "view"]
+        );
+    }
+
+    #[test]
+    fn trace_view_mistakes_are_named() {
+        assert!(view(&["trace"]).unwrap_err().contains("trace view FILE"));
+        assert!(
+            view(&["trace", "show"])
+                .unwrap_err()
+                .contains("unknown trace command")
+        );
+        assert!(
+            view(&["trace", "view"])
+                .unwrap_err()
+                .contains("needs the trace FILE")
+        );
+        assert!(
+            view(&["trace", "view", "a", "b"])
+                .unwrap_err()
+                .contains("is a second")
+        );
+        assert_eq!(
+            view(&["trace", "view", "a", "-o"]).unwrap_err(),
+            "--output needs a value"
+        );
+        assert!(
+            view(&["trace", "view", "a", "--from", "0"])
+                .unwrap_err()
+                .contains("from 1")
+        );
+        assert!(
+            view(&["trace", "view", "a", "--limit", "x"])
+                .unwrap_err()
+                .contains("\"x\"")
+        );
+        assert_eq!(
+            view(&["trace", "view", "a", "--nope"]).unwrap_err(),
+            "unknown option --nope for trace view"
+        );
     }
 
     #[test]

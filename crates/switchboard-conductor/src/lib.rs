@@ -20,6 +20,13 @@
 //! switchboard-conductor [--trace FILE] [--proxy "PROXY COMMAND"]... -- AGENT_PROGRAM [ARGS...]
 //! ```
 //!
+//! and draws a chain's trace as a sequence diagram, a self-contained HTML page or text (see
+//! [`view`]):
+//!
+//! ```text
+//! switchboard-conductor trace view FILE [-o OUT.html] [--terminal] [--from N] [--limit N]
+//! ```
+//!
 //! In process, a chain is a component a client connects to:
 //!
 //! ```
@@ -74,6 +81,7 @@ mod route;
 mod run;
 mod state;
 pub mod trace;
+pub mod view;
 
 pub use chain::Chain;
 pub use trace::Trace;

@@ -1,12 +1,13 @@
 //! `switchboard-conductor`: runs a chain of ACP proxies in front of an agent, and serves it
 //! on stdin/stdout as one agent. See [`switchboard_conductor::cli`] for the command line.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 
 use switchboard::Stdio;
 use switchboard_conductor::cli::{self, Parsed, USAGE};
-use switchboard_conductor::launcher;
+use switchboard_conductor::{launcher, view};
 
 /// What the conductor logs to stderr (where its components' stderr goes too): warnings and
 /// errors, each naming the connection (a component) it is about. `SWITCHBOARD_LOG` set to
@@ -30,6 +31,29 @@ fn main() -> ExitCode {
     if let Some(failed) = launcher::launch_if_asked(&args) {
         return failed;
     }
+    let invocation = match cli::parse(args) {
+        Ok(Parsed::Run(invocation)) => invocation,
+        // Drawing a trace needs no runtime and starts nothing.
+        Ok(Parsed::View(request)) => {
+            // Colour for a person at a terminal, unless they asked for none (no-color.org).
+            let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            return match view::run(&request, &mut std::io::stdout().lock(), colour) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(problem) => {
+                    eprintln!("switchboard-conductor: {problem}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Ok(Parsed::Help) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(problem) => {
+            eprintln!("switchboard-conductor: {problem}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
     log_to_stderr();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -41,7 +65,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let code = runtime.block_on(conduct(args));
+    let code = runtime.block_on(conduct(invocation));
     // Reading stdin blocks a thread of the runtime; an editor that keeps its end open (when
     // a signal ended the chain) must not keep us from exiting, so that thread is not waited
     // for. Every component has been ended and reaped by now.
@@ -50,18 +74,7 @@ fn main() -> ExitCode {
 }
 
 /// Runs the chain the command line asks for; the exit code.
-async fn conduct(args: Vec<std::ffi::OsString>) -> ExitCode {
-    let invocation = match cli::parse(args) {
-        Ok(Parsed::Run(invocation)) => invocation,
-        Ok(Parsed::Help) => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(problem) => {
-            eprintln!("switchboard-conductor: {problem}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+async fn conduct(invocation: cli::Invocation) -> ExitCode {
     let chain = match invocation.chain() {
         Ok(chain) => chain,
         Err(error) => {
