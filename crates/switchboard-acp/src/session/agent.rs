@@ -159,6 +159,30 @@ impl Turn {
         })
     }
 
+    /// Runs `work` until it finishes or the client cancels this prompt, whichever is first:
+    /// `Some` with its output, or `None` once cancelled (the work is dropped, so whatever it
+    /// was waiting for stops being waited for).
+    ///
+    /// ```
+    /// use switchboard_acp::Turn;
+    ///
+    /// async fn think(turn: &Turn) -> &'static str {
+    ///     match turn.until_cancelled(std::future::pending::<()>()).await {
+    ///         Some(()) => "finished",
+    ///         None => "cancelled before the work finished",
+    ///     }
+    /// }
+    /// # let _ = think;
+    /// ```
+    pub async fn until_cancelled<F: Future>(&self, work: F) -> Option<F::Output> {
+        let work = std::pin::pin!(work);
+        let cancelled = std::pin::pin!(self.cancelled());
+        match futures::future::select(work, cancelled).await {
+            futures::future::Either::Left((output, _)) => Some(output),
+            futures::future::Either::Right(((), _)) => None,
+        }
+    }
+
     /// The stop reason to answer the prompt with: `cancelled` if the client cancelled it,
     /// else `end_turn`.
     pub fn stop_reason(&self) -> StopReason {
@@ -180,5 +204,28 @@ impl TurnFlag {
     fn cancel(&self) {
         self.cancelled.store(true, Ordering::Release);
         self.waker.wake();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn until_cancelled_gives_the_output_of_work_that_finishes_and_none_once_cancelled() {
+        let turn = Turn {
+            flag: Arc::new(TurnFlag::default()),
+        };
+        let finished = futures::executor::block_on(turn.until_cancelled(async { 5 }));
+        assert_eq!(finished, Some(5));
+
+        // Work that never finishes ends with the cancel, which comes from elsewhere.
+        let flag = Arc::clone(&turn.flag);
+        let canceller = std::thread::spawn(move || flag.cancel());
+        let cancelled =
+            futures::executor::block_on(turn.until_cancelled(std::future::pending::<u8>()));
+        canceller.join().unwrap();
+        assert_eq!(cancelled, None);
+        assert_eq!(turn.stop_reason(), StopReason::Cancelled);
     }
 }
