@@ -82,13 +82,19 @@ fn run_at(level: tracing::Level) -> String {
     captured.text()
 }
 
+/// The first line of `logged` that contains `needle`.
+#[track_caller]
+fn line_with<'a>(logged: &'a str, needle: &str) -> &'a str {
+    logged
+        .lines()
+        .find(|line| line.contains(needle))
+        .unwrap_or_else(|| panic!("no line with {needle:?} was logged:\n{logged}"))
+}
+
 #[test]
 fn failures_name_the_connection_the_method_and_the_id_at_the_info_level() {
     let logged = run_at(tracing::Level::INFO);
-    let handler_failed = logged
-        .lines()
-        .find(|line| line.contains("a handler failed"))
-        .unwrap_or_else(|| panic!("no handler failure logged:\n{logged}"));
+    let handler_failed = line_with(&logged, "a handler failed");
     assert!(
         handler_failed.contains("connection{name=\"calculator\" role=UntypedRole}"),
         "{handler_failed}"
@@ -101,10 +107,7 @@ fn failures_name_the_connection_the_method_and_the_id_at_the_info_level() {
         handler_failed.contains("the note was unreadable"),
         "{handler_failed}"
     );
-    let callback_failed = logged
-        .lines()
-        .find(|line| line.contains("the callback that received an answer failed"))
-        .unwrap_or_else(|| panic!("no callback failure logged:\n{logged}"));
+    let callback_failed = line_with(&logged, "the callback that received an answer failed");
     assert!(
         callback_failed.contains("connection{name=\"asker\""),
         "{callback_failed}"
@@ -121,18 +124,12 @@ fn failures_name_the_connection_the_method_and_the_id_at_the_info_level() {
 #[test]
 fn at_the_debug_level_each_message_has_a_span_with_its_direction() {
     let logged = run_at(tracing::Level::DEBUG);
-    let handler_failed = logged
-        .lines()
-        .find(|line| line.contains("a handler failed"))
-        .unwrap_or_else(|| panic!("no handler failure logged:\n{logged}"));
+    let handler_failed = line_with(&logged, "a handler failed");
     assert!(
         handler_failed.contains("notification{direction=\"received\" method=\"note\"}"),
         "{handler_failed}"
     );
-    let callback_failed = logged
-        .lines()
-        .find(|line| line.contains("the callback that received an answer failed"))
-        .unwrap_or_else(|| panic!("no callback failure logged:\n{logged}"));
+    let callback_failed = line_with(&logged, "the callback that received an answer failed");
     assert!(
         callback_failed.contains("request{direction=\"sent\" method=\"broken\" id=1}"),
         "{callback_failed}"
