@@ -107,7 +107,8 @@ impl<R: Role> Builder<R> {
 }
 
 impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
-    /// Names the connection (shown in logs and by [`ConnectionTo::name`]).
+    /// Names the connection: the `name` of its `connection` tracing span, which every event it
+    /// logs is inside (see the book's "Logging and tracing"), and [`ConnectionTo::name`].
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.settings.name = Some(Arc::from(name.into()));
         self
