@@ -31,11 +31,9 @@
 
 use std::ops::Range;
 
+use super::read_buffer::ReadBuffer;
 use super::{FrameEvent, Verdict, is_blank};
 use crate::Error;
-
-/// The first read buffer; it grows only to hold a message larger than this.
-const INITIAL_BUFFER: usize = 16 * 1024;
 
 /// The longest header section accepted, blank line included. Real ones are a few dozen bytes.
 pub const MAX_HEADER_BYTES: usize = 8 * 1024;
@@ -99,12 +97,8 @@ impl State {
 /// ```
 #[derive(Debug)]
 pub struct ContentLengthDecoder {
-    /// Bytes read so far; `buf[start..filled]` is not yet consumed.
-    buf: Vec<u8>,
-    start: usize,
-    filled: usize,
-    /// Where the search for the next line ending resumes, so no header byte is scanned twice.
-    scanned: usize,
+    /// What was read and not yet taken.
+    input: ReadBuffer,
     max_frame: usize,
     state: State,
 }
@@ -113,10 +107,7 @@ impl ContentLengthDecoder {
     /// A decoder that refuses messages longer than `max_frame` bytes.
     pub fn new(max_frame: usize) -> Self {
         ContentLengthDecoder {
-            buf: Vec::new(),
-            start: 0,
-            filled: 0,
-            scanned: 0,
+            input: ReadBuffer::default(),
             max_frame,
             state: State::FIRST_HEADER,
         }
@@ -124,33 +115,18 @@ impl ContentLengthDecoder {
 
     /// Space to read into. Never empty.
     pub fn read_buf(&mut self) -> &mut [u8] {
-        if self.start > 0 {
-            self.buf.copy_within(self.start..self.filled, 0);
-            self.filled -= self.start;
-            self.scanned -= self.start;
-            self.start = 0;
-        }
-        if self.filled == self.buf.len() {
-            // Room for what is being read whole: a header section, or a message the maximum
-            // admits. Skipped bytes and broken input need no more than the first buffer.
-            let needed = match self.state {
-                State::Body { length } => length,
-                _ => MAX_HEADER_BYTES,
-            };
-            let cap = needed.max(INITIAL_BUFFER);
-            let mut grown = (self.buf.len() * 2).clamp(INITIAL_BUFFER, cap);
-            if grown <= self.buf.len() {
-                // Only when frames were left in the buffer untaken: there is still room.
-                grown = self.buf.len() + INITIAL_BUFFER;
-            }
-            self.buf.resize(grown, 0);
-        }
-        &mut self.buf[self.filled..]
+        // Room for what is being read whole: a header section, or a message the maximum
+        // admits. Skipped bytes and broken input need no more than the first buffer.
+        let whole = match self.state {
+            State::Body { length } => length,
+            _ => MAX_HEADER_BYTES,
+        };
+        self.input.space(whole)
     }
 
     /// Records that `n` bytes were read into the start of [`ContentLengthDecoder::read_buf`].
     pub fn filled(&mut self, n: usize) {
-        self.filled = (self.filled + n).min(self.buf.len());
+        self.input.fill(n);
     }
 
     /// The next frame, or `Ok(None)` when more bytes are needed.
@@ -159,9 +135,9 @@ impl ContentLengthDecoder {
             match self.state.clone() {
                 State::Broken(why) => return Err(broken(&why)),
                 State::Skipping { left } => {
-                    let dropped = (self.filled - self.start).min(left);
-                    self.start += dropped;
-                    self.scanned = self.start;
+                    let dropped = (self.input.filled - self.input.start).min(left);
+                    self.input.start += dropped;
+                    self.input.scanned = self.input.start;
                     if dropped < left {
                         self.state = State::Skipping {
                             left: left - dropped,
@@ -171,12 +147,12 @@ impl ContentLengthDecoder {
                     self.state = State::FIRST_HEADER;
                 }
                 State::Body { length } => {
-                    if self.filled - self.start < length {
+                    if self.input.filled - self.input.start < length {
                         return Ok(None);
                     }
-                    let message = &self.buf[self.start..self.start + length];
-                    self.start += length;
-                    self.scanned = self.start;
+                    let message = &self.input.buf[self.input.start..self.input.start + length];
+                    self.input.start += length;
+                    self.input.scanned = self.input.start;
                     self.state = State::FIRST_HEADER;
                     match Verdict::of(length, is_blank(message), self.max_frame) {
                         Verdict::Blank => {}
@@ -191,20 +167,22 @@ impl ContentLengthDecoder {
                     lines,
                     bytes,
                 } => {
-                    let Some(offset) = memchr::memchr(b'\n', &self.buf[self.scanned..self.filled])
-                    else {
-                        self.scanned = self.filled;
-                        if bytes + (self.filled - self.start) > MAX_HEADER_BYTES {
+                    let Some(offset) = memchr::memchr(
+                        b'\n',
+                        &self.input.buf[self.input.scanned..self.input.filled],
+                    ) else {
+                        self.input.scanned = self.input.filled;
+                        if bytes + (self.input.filled - self.input.start) > MAX_HEADER_BYTES {
                             return Err(self.fail(format!(
                                 "a header section longer than {MAX_HEADER_BYTES} bytes"
                             )));
                         }
                         return Ok(None);
                     };
-                    let end = self.scanned + offset + 1;
-                    let line = &self.buf[self.start..end - 1];
+                    let end = self.input.scanned + offset + 1;
+                    let line = &self.input.buf[self.input.start..end - 1];
                     let line = line.strip_suffix(b"\r").unwrap_or(line);
-                    let bytes = bytes + (end - self.start);
+                    let bytes = bytes + (end - self.input.start);
                     if bytes > MAX_HEADER_BYTES {
                         return Err(self.fail(format!(
                             "a header section longer than {MAX_HEADER_BYTES} bytes"
@@ -218,8 +196,8 @@ impl ContentLengthDecoder {
                             Err(why) => return Err(self.fail(why)),
                         }
                     };
-                    self.start = end;
-                    self.scanned = end;
+                    self.input.start = end;
+                    self.input.scanned = end;
                     self.state = match (header, length) {
                         // A blank line before any header: nothing to frame yet.
                         (None, _) if lines == 0 => State::FIRST_HEADER,
@@ -261,12 +239,12 @@ impl ContentLengthDecoder {
     ///
     /// [`next_frame`]: ContentLengthDecoder::next_frame
     pub fn finish(&mut self) -> Result<Option<FrameEvent>, Error> {
-        let rest = &self.buf[self.start..self.filled];
+        let rest = &self.input.buf[self.input.start..self.input.filled];
         let why = match &self.state {
             State::Broken(why) => return Err(broken(why)),
             State::Headers { lines: 0, .. } if is_blank(rest) => {
-                self.start = self.filled;
-                self.scanned = self.filled;
+                self.input.start = self.input.filled;
+                self.input.scanned = self.input.filled;
                 return Ok(None);
             }
             State::Headers { .. } => "the input ended inside a header section".to_owned(),
@@ -286,17 +264,17 @@ impl ContentLengthDecoder {
         let error = broken(&why);
         self.state = State::Broken(why);
         // Nothing more is read: the buffer can go.
-        self.buf = Vec::new();
-        self.start = 0;
-        self.filled = 0;
-        self.scanned = 0;
+        self.input.buf = Vec::new();
+        self.input.start = 0;
+        self.input.filled = 0;
+        self.input.scanned = 0;
         error
     }
 
     /// How many bytes the read buffer holds room for (for tests of the memory bound).
     #[cfg(test)]
     pub(crate) fn buffer_len(&self) -> usize {
-        self.buf.len()
+        self.input.buf.len()
     }
 }
 
@@ -363,6 +341,7 @@ fn quote(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::framing::read_buffer::INITIAL_BUFFER;
 
     /// Feeds `input` in chunks of `chunk` bytes; every event, then the end (`Err` as text).
     fn decode(input: &[u8], chunk: usize, max: usize) -> (Vec<FrameEvent>, Result<(), String>) {

@@ -16,6 +16,7 @@
 pub(crate) mod batch;
 pub(crate) mod content_length;
 pub(crate) mod newline;
+pub(crate) mod read_buffer;
 pub(crate) mod whole;
 
 use crate::Error;

@@ -17,10 +17,8 @@
 
 use std::ops::Range;
 
+use super::read_buffer::ReadBuffer;
 use super::{FrameEvent, Verdict, is_blank};
-
-/// The first read buffer. Grows (doubling) only while one frame is longer than it.
-pub(crate) const INITIAL_BUFFER: usize = 16 * 1024;
 
 /// Cuts a byte stream into newline-delimited frames.
 ///
@@ -42,12 +40,8 @@ pub(crate) const INITIAL_BUFFER: usize = 16 * 1024;
 /// ```
 #[derive(Debug)]
 pub struct NewlineDecoder {
-    /// Bytes read so far; `buf[start..filled]` is not yet consumed.
-    buf: Vec<u8>,
-    start: usize,
-    filled: usize,
-    /// Where the search for the next newline resumes, so no byte is scanned twice.
-    scanned: usize,
+    /// What was read and not yet taken.
+    input: ReadBuffer,
     max_frame: usize,
     /// While skipping an oversized frame: what was dropped of it so far.
     skipped: Option<Skipped>,
@@ -65,10 +59,7 @@ impl NewlineDecoder {
     /// A decoder that refuses frames longer than `max_frame` bytes.
     pub fn new(max_frame: usize) -> Self {
         NewlineDecoder {
-            buf: Vec::new(),
-            start: 0,
-            filled: 0,
-            scanned: 0,
+            input: ReadBuffer::default(),
             max_frame,
             skipped: None,
         }
@@ -76,44 +67,32 @@ impl NewlineDecoder {
 
     /// Space to read into. Never empty.
     pub fn read_buf(&mut self) -> &mut [u8] {
-        if self.start > 0 {
-            // Move the partial frame to the front; it is short compared to what was consumed.
-            self.buf.copy_within(self.start..self.filled, 0);
-            self.filled -= self.start;
-            self.scanned -= self.start;
-            self.start = 0;
-        }
-        if self.filled == self.buf.len() {
-            // Never more than one maximal frame, a `\r` and the byte that tells whether the
-            // `\r` ends the line: a longer partial frame is dropped by `next_frame` before the
-            // buffer would have to grow past that.
-            let cap = self.max_frame.saturating_add(2).max(INITIAL_BUFFER);
-            let mut grown = (self.buf.len() * 2).clamp(INITIAL_BUFFER, cap);
-            if grown <= self.buf.len() {
-                grown = self.buf.len() + INITIAL_BUFFER;
-            }
-            self.buf.resize(grown, 0);
-        }
-        &mut self.buf[self.filled..]
+        // Never more than one maximal frame, a `\r` and the byte that tells whether the `\r`
+        // ends the line: a longer partial frame is dropped by `next_frame` before the buffer
+        // would have to grow past that.
+        self.input.space(self.max_frame.saturating_add(2))
     }
 
     /// Records that `n` bytes were read into the start of [`NewlineDecoder::read_buf`].
     pub fn filled(&mut self, n: usize) {
-        self.filled = (self.filled + n).min(self.buf.len());
+        self.input.fill(n);
     }
 
     /// The next complete frame, or `None` when more bytes are needed.
     pub fn next_frame(&mut self) -> Option<FrameEvent> {
         loop {
-            let Some(offset) = memchr::memchr(b'\n', &self.buf[self.scanned..self.filled]) else {
-                self.scanned = self.filled;
+            let Some(offset) = memchr::memchr(
+                b'\n',
+                &self.input.buf[self.input.scanned..self.input.filled],
+            ) else {
+                self.input.scanned = self.input.filled;
                 self.skip_if_oversized();
                 return None;
             };
-            let newline = self.scanned + offset;
-            let (start, end) = (self.start, newline);
-            self.start = newline + 1;
-            self.scanned = self.start;
+            let newline = self.input.scanned + offset;
+            let (start, end) = (self.input.start, newline);
+            self.input.start = newline + 1;
+            self.input.scanned = self.input.start;
             if let Some(event) = self.frame(start, end) {
                 return Some(event);
             }
@@ -122,19 +101,19 @@ impl NewlineDecoder {
 
     /// At end of input: the unterminated last frame, if any. Call after `next_frame` returned `None`.
     pub fn finish(&mut self) -> Option<FrameEvent> {
-        let (start, end) = (self.start, self.filled);
-        self.start = self.filled;
-        self.scanned = self.filled;
+        let (start, end) = (self.input.start, self.input.filled);
+        self.input.start = self.input.filled;
+        self.input.scanned = self.input.filled;
         self.frame(start, end)
     }
 
     /// The frame that ends with `buf[start..end]` (all of it unless part was already
     /// dropped as oversized), or `None` when it is blank.
     fn frame(&mut self, start: usize, mut end: usize) -> Option<FrameEvent> {
-        if end > start && self.buf[end - 1] == b'\r' {
+        if end > start && self.input.buf[end - 1] == b'\r' {
             end -= 1;
         }
-        let bytes = &self.buf[start..end];
+        let bytes = &self.input.buf[start..end];
         let (length, blank) = match self.skipped.take() {
             None => (bytes.len(), is_blank(bytes)),
             Some(skipped) => (
@@ -152,7 +131,7 @@ impl NewlineDecoder {
     /// How many bytes the read buffer holds room for (for tests of the memory bound).
     #[cfg(test)]
     pub(crate) fn buffer_len(&self) -> usize {
-        self.buf.len()
+        self.input.buf.len()
     }
 
     /// A partial frame already over the maximum will be refused whatever follows, so its bytes
@@ -161,13 +140,13 @@ impl NewlineDecoder {
     /// A `\r` at the very end is kept: if a `\n` follows, it is part of the line ending, which
     /// neither counts towards the length nor is part of the frame.
     fn skip_if_oversized(&mut self) {
-        let mut end = self.filled;
-        if end > self.start && self.buf[end - 1] == b'\r' {
+        let mut end = self.input.filled;
+        if end > self.input.start && self.input.buf[end - 1] == b'\r' {
             end -= 1;
         }
-        let partial = end - self.start;
+        let partial = end - self.input.start;
         if partial > self.max_frame || (self.skipped.is_some() && partial > 0) {
-            let dropped = &self.buf[self.start..end];
+            let dropped = &self.input.buf[self.input.start..end];
             let skipped = self.skipped.get_or_insert(Skipped {
                 bytes: 0,
                 blank: true,
@@ -175,8 +154,8 @@ impl NewlineDecoder {
             skipped.bytes += partial;
             // Once a byte was not whitespace, the rest need not be looked at.
             skipped.blank = skipped.blank && is_blank(dropped);
-            self.start = end;
-            self.scanned = self.filled;
+            self.input.start = end;
+            self.input.scanned = self.input.filled;
         }
     }
 }
@@ -213,6 +192,7 @@ pub(crate) fn strip_line_ending(line: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::framing::read_buffer::INITIAL_BUFFER;
 
     /// Feeds `input` in chunks of `chunk` bytes and collects every event, including the last.
     fn decode(input: &[u8], chunk: usize, max: usize) -> Vec<FrameEvent> {
@@ -285,9 +265,9 @@ mod tests {
             assert_eq!(decoder.next_frame(), None);
         }
         assert!(
-            decoder.buf.len() <= 2 * INITIAL_BUFFER,
+            decoder.input.buf.len() <= 2 * INITIAL_BUFFER,
             "buffer grew to {}",
-            decoder.buf.len()
+            decoder.input.buf.len()
         );
         let space = decoder.read_buf();
         space[0] = b'\n';

@@ -9,7 +9,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 
 use super::config;
-use crate::wire::framing::newline::INITIAL_BUFFER;
+use crate::wire::framing::read_buffer::INITIAL_BUFFER;
 use crate::wire::{FrameEvent, NewlineDecoder};
 
 /// The frames the documented rules make of `input`.
