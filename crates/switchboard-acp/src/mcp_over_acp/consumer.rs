@@ -28,7 +28,7 @@ use crate::schema::{
 ///
 /// ```
 /// use switchboard_acp::mcp_over_acp::use_server;
-/// use switchboard_acp::{Agent, Client};
+/// use switchboard_acp::Client;
 /// use switchboard_mcp::McpClient;
 /// use switchboard_mcp::client::{McpClientExt, client_info};
 ///
