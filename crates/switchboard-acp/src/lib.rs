@@ -10,6 +10,8 @@
 //! - [`initialize`]: the handshake, the gate that refuses requests before it, and protocol
 //!   version negotiation;
 //! - [`session`]: sessions on both sides, routed by `sessionId`;
+//! - `mcp_over_acp` (feature `unstable_mcp_over_acp`): MCP servers attached to sessions,
+//!   carried by `mcp/message`;
 //! - [`proxy`]: proxies between a client and an agent, and the proxy-chain wire format their
 //!   conductor (crate `switchboard-conductor`) speaks;
 //! - `process` (feature `tokio`): spawning an agent as a child process, the client's opening
@@ -55,6 +57,8 @@
 
 mod checks;
 pub mod initialize;
+#[cfg(feature = "unstable_mcp_over_acp")]
+pub mod mcp_over_acp;
 pub mod messages;
 #[cfg(feature = "tokio")]
 pub mod process;

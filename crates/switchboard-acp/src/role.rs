@@ -54,6 +54,28 @@ impl Role for Client {
     fn cancellation(&self) -> Cancellation {
         CANCELLATION
     }
+
+    /// An `mcp/message` request no attached server claimed is answered
+    /// [`unknown_server`](crate::mcp_over_acp::unknown_server), naming the `serverId`.
+    #[cfg(feature = "unstable_mcp_over_acp")]
+    async fn default_dispatch(
+        &self,
+        dispatch: Dispatch,
+        _cx: ConnectionTo<Agent>,
+    ) -> Result<(), Error> {
+        use crate::mcp_over_acp::{is_mcp_message, server_id_of, unknown_server};
+        match dispatch {
+            Dispatch::Request(request, responder) if is_mcp_message(request.method()) => {
+                match server_id_of(&request) {
+                    Some(id) => responder.respond_with_error(unknown_server(&id)),
+                    None => responder.respond_with_error(Error::invalid_params(
+                        "`mcp/message` without a string `serverId`",
+                    )),
+                }
+            }
+            other => switchboard::role::unclaimed(other).await,
+        }
+    }
 }
 
 /// A request for a session that no session handler claimed is answered with ACP's

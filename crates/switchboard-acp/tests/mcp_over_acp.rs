@@ -1,0 +1,191 @@
+//! MCP over ACP, both ends in process: the client attaches MCP servers under `serverId`s,
+//! the agent reaches them with an ordinary MCP client connection.
+
+use futures::channel::oneshot;
+use futures::future::{BoxFuture, join};
+use switchboard::{Channel, ConnectionTo, Error};
+use switchboard_acp::mcp_over_acp::{attach_service, use_server};
+use switchboard_acp::schema::{
+    InitializeRequest, MessageMcpRequest, MessageMcpResponse, ProtocolVersion,
+};
+use switchboard_acp::{AcpClient, Agent, Client, initialize};
+use switchboard_mcp::McpClient;
+use switchboard_mcp::client::{McpClientExt, client_info};
+use switchboard_mcp::schema::{CallToolResult, ContentBlock};
+use switchboard_mcp::server::{NoArguments, RequestContext, Service, Tool, ToolError};
+
+/// A server with a tool `whoami` that answers `name`, and a tool `slow` that reports
+/// progress twice before answering.
+fn service(name: &'static str) -> Service {
+    Service::new(name, "1.0.0")
+        .tool(Tool::new(
+            "whoami",
+            "Says which server this is",
+            move |_: NoArguments, _cx: RequestContext| async move {
+                Ok::<_, ToolError>(name.to_owned())
+            },
+        ))
+        .tool(Tool::new(
+            "slow",
+            "Reports progress, then answers",
+            async |_: NoArguments, cx: RequestContext| {
+                cx.progress(1.0, Some(2.0), Some("half"))?;
+                cx.progress(2.0, Some(2.0), Some("done"))?;
+                Ok::<_, ToolError>("finished".to_owned())
+            },
+        ))
+}
+
+fn text_of(result: &CallToolResult) -> String {
+    match result.content.first() {
+        Some(ContentBlock::TextContent(text)) => text.text.clone(),
+        other => panic!("expected text, got {other:?}"),
+    }
+}
+
+/// Runs a client that attaches `servers` (serverId, server name) and an agent that runs
+/// `agent_main` once they are attached; returns what `agent_main` returns.
+async fn run<T: Send + 'static>(
+    servers: &'static [(&'static str, &'static str)],
+    agent_main: impl FnOnce(ConnectionTo<Client>) -> BoxFuture<'static, Result<T, Error>>
+    + Send
+    + 'static,
+) -> T {
+    let (client_end, agent_end) = Channel::duplex();
+    let (attached, ready) = oneshot::channel::<()>();
+    let (finished, done) = oneshot::channel::<()>();
+    let client = Client.builder().connect_with(client_end, async move |cx| {
+        cx.initialize(InitializeRequest::new(ProtocolVersion::LATEST))
+            .block_task()
+            .await?;
+        let mut kept = Vec::new();
+        for (server_id, name) in servers {
+            kept.push(attach_service(&cx, *server_id, &service(name)).await?);
+        }
+        let _ = attached.send(());
+        let _ = done.await;
+        drop(kept);
+        Ok(())
+    });
+    let agent = Agent
+        .builder()
+        .on_receive_request(async |request: InitializeRequest, responder, _cx| {
+            responder.respond(initialize::agent_response(&request))
+        })
+        .connect_with(agent_end, async move |acp| {
+            let _ = ready.await;
+            let answer = agent_main(acp).await;
+            let _ = finished.send(());
+            answer
+        });
+    let (client, agent) = join(client, agent).await;
+    client.expect("the client runs to the end");
+    agent.expect("the agent runs to the end")
+}
+
+/// Calls the tool `tool` on the server the client offers as `server_id`, over a fresh MCP
+/// client connection, and returns its text.
+async fn call(
+    acp: &ConnectionTo<Client>,
+    server_id: &'static str,
+    tool: &'static str,
+) -> Result<String, Error> {
+    McpClient
+        .builder()
+        .connect_with(use_server(acp, server_id), async move |mcp| {
+            mcp.initialize(client_info("test-agent", "1.0.0")).await?;
+            let result = mcp
+                .call_tool(tool, serde_json::json!({}))
+                .block_task()
+                .await?;
+            Ok(text_of(&result))
+        })
+        .await
+}
+
+#[tokio::test]
+async fn an_agent_calls_a_tool_on_a_server_the_client_offers() {
+    let answer = run(&[("docs-1", "docs")], |acp| {
+        Box::pin(async move { call(&acp, "docs-1", "whoami").await })
+    })
+    .await;
+    assert_eq!(answer, "docs");
+}
+
+#[tokio::test]
+async fn two_sessions_with_same_named_servers_reach_their_own() {
+    let answers = run(&[("s1-docs", "first"), ("s2-docs", "second")], |acp| {
+        Box::pin(async move {
+            let (first, second) = join(
+                call(&acp, "s1-docs", "whoami"),
+                call(&acp, "s2-docs", "whoami"),
+            )
+            .await;
+            Ok((first?, second?))
+        })
+    })
+    .await;
+    assert_eq!(answers, ("first".to_owned(), "second".to_owned()));
+}
+
+#[tokio::test]
+async fn an_unknown_server_id_is_an_outer_error_naming_it() {
+    let answer = run(&[("docs-1", "docs")], |acp| {
+        Box::pin(async move {
+            Ok(acp
+                .send_request(MessageMcpRequest::new("nope-7", "1", "tools/list"))
+                .block_task()
+                .await)
+        })
+    })
+    .await;
+    let error = answer.expect_err("no server is attached as `nope-7`");
+    assert_eq!(error.code(), -32002);
+    assert!(error.message().contains("nope-7"), "{}", error.message());
+    assert_eq!(error.data().unwrap()["serverId"], "nope-7");
+}
+
+#[tokio::test]
+async fn an_mcp_error_comes_back_as_the_inner_outcome() {
+    let answer = run(&[("docs-1", "docs")], |acp| {
+        Box::pin(async move {
+            acp.send_request(MessageMcpRequest::new("docs-1", "1", "no/such/method"))
+                .block_task()
+                .await
+        })
+    })
+    .await;
+    match answer {
+        MessageMcpResponse::Error { error, .. } => assert_eq!(error.code, -32601),
+        other => panic!("expected an inner error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn progress_notifications_cross_to_the_agent() {
+    let (progress, text) = run(&[("docs-1", "docs")], |acp| {
+        Box::pin(async move {
+            McpClient
+                .builder()
+                .connect_with(use_server(&acp, "docs-1"), async move |mcp| {
+                    mcp.initialize(client_info("test-agent", "1.0.0")).await?;
+                    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+                    let record = std::sync::Arc::clone(&seen);
+                    let result = mcp
+                        .call_tool_with_progress("slow", serde_json::json!({}), move |update| {
+                            record.lock().unwrap().push(update.message);
+                        })
+                        .await?;
+                    let seen = seen.lock().unwrap().clone();
+                    Ok((seen, text_of(&result)))
+                })
+                .await
+        })
+    })
+    .await;
+    assert_eq!(text, "finished");
+    assert_eq!(
+        progress,
+        vec![Some("half".to_owned()), Some("done".to_owned())]
+    );
+}
