@@ -58,6 +58,10 @@ mod spawning_agents {}
 mod proxies {}
 
 #[cfg(doctest)]
+#[doc = include_str!("../book/src/acp/mcp-servers.md")]
+mod acp_mcp_servers {}
+
+#[cfg(doctest)]
 #[doc = include_str!("../book/src/architecture.md")]
 mod architecture {}
 
