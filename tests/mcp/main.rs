@@ -6,6 +6,7 @@
 //! | `rmcp_client.rs` | rmcp's client drives our example server, in process and as a child process |
 //! | `rmcp_server.rs` | our client drives an rmcp server |
 //! | `protocol.rs` | the initialize gate, version negotiation, `server/discover`, error codes, pagination |
+//! | `logging.rs` | log messages filtered by `logging/setLevel` and by a stateless request's `_meta` |
 //! | `processes.rs` | `mcp_client` drives `mcp_server`, both as processes |
 
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ use std::sync::OnceLock;
 
 #[path = "../common/example_binaries.rs"]
 mod example_binaries;
+mod logging;
 mod processes;
 mod protocol;
 mod rmcp_client;

@@ -1,6 +1,6 @@
 //! The protocol's rules on our server, seen by a client that sends what it likes: the
 //! initialize gate, version negotiation, `server/discover` and stateless requests, error
-//! codes, pagination, logging levels, list-changed notifications, progress.
+//! codes, pagination, list-changed notifications, progress (log levels: `logging.rs`).
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -10,9 +10,7 @@ use serde_json::{Value, json};
 use switchboard::{Channel, ConnectionTo, Error, UntypedMessage};
 use switchboard_mcp::client::{McpClientExt, client_info};
 use switchboard_mcp::messages::ToolListChanged;
-use switchboard_mcp::schema::{
-    LoggingLevel, LoggingMessageNotificationParams, ReadResourceContent,
-};
+use switchboard_mcp::schema::ReadResourceContent;
 use switchboard_mcp::server::{
     NoArguments, RequestContext, ResourceTemplate, Service, Tool, ToolError, text_contents,
 };
@@ -33,7 +31,11 @@ where
 }
 
 /// Sends `method` with `params` as it is and waits for the answer.
-async fn raw(cx: &ConnectionTo<McpServer>, method: &str, params: Value) -> Result<Value, Error> {
+pub(super) async fn raw(
+    cx: &ConnectionTo<McpServer>,
+    method: &str,
+    params: Value,
+) -> Result<Value, Error> {
     cx.send_request(UntypedMessage::new(method, params)?)
         .block_task()
         .await
@@ -259,52 +261,6 @@ async fn lists_are_paged_by_cursor_and_the_stream_follows_every_page() {
 }
 
 #[tokio::test]
-async fn set_level_filters_the_log_messages_a_tool_sends() {
-    let service = Service::new("logs", "0").tool(Tool::new(
-        "chatty",
-        "logs at every level",
-        async |_: NoArguments, cx: RequestContext| {
-            for level in [
-                LoggingLevel::Debug,
-                LoggingLevel::Info,
-                LoggingLevel::Warning,
-                LoggingLevel::Error,
-            ] {
-                cx.log(level, Some("chatty"), json!(format!("{level}")))?;
-            }
-            Ok::<_, ToolError>("done".to_owned())
-        },
-    ));
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let (client_end, server_end) = Channel::duplex();
-    let seen_by_client = Arc::clone(&seen);
-    let client = McpClient
-        .builder()
-        .on_receive_notification(move |log: LoggingMessageNotificationParams, _cx| {
-            seen_by_client.lock().unwrap().push(log.data);
-            std::future::ready(Ok(()))
-        })
-        .connect_with(client_end, async move |cx| {
-            cx.initialize(client_info("test", "0")).await?;
-            cx.call_tool("chatty", json!({})).block_task().await?;
-            // What a handler sends before its answer is dispatched before the answer.
-            let by_default = std::mem::take(&mut *seen.lock().unwrap());
-            cx.set_log_level(LoggingLevel::Warning).block_task().await?;
-            cx.call_tool("chatty", json!({})).block_task().await?;
-            let after = std::mem::take(&mut *seen.lock().unwrap());
-            Ok((by_default, after))
-        });
-    let (answer, served) = futures::join!(client, service.serve(server_end));
-    served.unwrap();
-    let (by_default, after) = answer.unwrap();
-    assert_eq!(
-        by_default,
-        [json!("info"), json!("warning"), json!("error")]
-    );
-    assert_eq!(after, [json!("warning"), json!("error")]);
-}
-
-#[tokio::test]
 async fn adding_a_tool_while_serving_tells_the_client() {
     let service = numbered_tools(1, 10);
     let adder = service.clone();
@@ -422,47 +378,6 @@ async fn stateless_answers_say_result_type_complete_and_an_unknown_stateless_ver
         Ok(())
     })
     .await;
-}
-
-#[tokio::test]
-async fn a_stateless_request_gets_logs_only_at_the_level_its_meta_asks_for() {
-    let service = Service::new("logs", "0").tool(Tool::new(
-        "chatty",
-        "logs at two levels",
-        async |_: NoArguments, cx: RequestContext| {
-            cx.log(LoggingLevel::Info, None, json!("info"))?;
-            cx.log(LoggingLevel::Error, None, json!("error"))?;
-            Ok::<_, ToolError>("done".to_owned())
-        },
-    ));
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let (client_end, server_end) = Channel::duplex();
-    let seen_by_client = Arc::clone(&seen);
-    let client = McpClient
-        .builder()
-        .on_receive_notification(move |log: LoggingMessageNotificationParams, _cx| {
-            seen_by_client.lock().unwrap().push(log.data);
-            std::future::ready(Ok(()))
-        })
-        .connect_with(client_end, async move |cx| {
-            let call = |level: Option<&str>| {
-                let mut meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28"});
-                if let Some(level) = level {
-                    meta["io.modelcontextprotocol/logLevel"] = json!(level);
-                }
-                json!({"name": "chatty", "arguments": {}, "_meta": meta})
-            };
-            raw(&cx, "tools/call", call(None)).await?;
-            let unasked = std::mem::take(&mut *seen.lock().unwrap());
-            raw(&cx, "tools/call", call(Some("error"))).await?;
-            let asked = std::mem::take(&mut *seen.lock().unwrap());
-            Ok((unasked, asked))
-        });
-    let (answer, served) = futures::join!(client, service.serve(server_end));
-    served.unwrap();
-    let (unasked, asked) = answer.unwrap();
-    assert!(unasked.is_empty(), "{unasked:?}");
-    assert_eq!(asked, [json!("error")]);
 }
 
 #[tokio::test]
