@@ -14,7 +14,9 @@
 //! `npm` on the `PATH`, the test says on stderr, past the test harness's capture, that it is
 //! skipped and why; with `SWITCHBOARD_REQUIRE_NODE=1` set it fails instead.
 
-use std::io::Write;
+#[path = "../common/external_tool.rs"]
+mod external_tool;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -39,25 +41,13 @@ fn lsp_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("lsp")
 }
 
-/// Whether `program --version` runs.
-fn runs(program: &str) -> bool {
-    Command::new(program)
-        .arg("--version")
-        .output()
-        .is_ok_and(|output| output.status.success())
-}
-
-/// Says that the test is skipped, where a passing test's output is still seen: straight to
-/// stderr, not through the harness's captured `eprintln!`. Or fails, if node is required.
+/// Says that the test is skipped, or fails if node is required.
 fn skip(why: &str) {
-    assert!(
-        std::env::var_os("SWITCHBOARD_REQUIRE_NODE").is_none(),
-        "SWITCHBOARD_REQUIRE_NODE is set, but {why}"
-    );
-    let _ = writeln!(
-        std::io::stderr().lock(),
-        "\nSKIPPED lsp::a_real_language_server_speaks_content_length_framing_with_us: {why}; \
-         install Node.js (node and npm) to run it\n"
+    external_tool::skip(
+        "lsp::a_real_language_server_speaks_content_length_framing_with_us",
+        why,
+        "install Node.js (node and npm)",
+        "SWITCHBOARD_REQUIRE_NODE",
     );
 }
 
@@ -188,7 +178,7 @@ async fn session(
 
 #[tokio::test]
 async fn a_real_language_server_speaks_content_length_framing_with_us() {
-    if !runs("node") || !runs("npm") {
+    if !external_tool::runs("node") || !external_tool::runs("npm") {
         skip("node or npm is not on the PATH");
         return;
     }

@@ -11,10 +11,12 @@
 //! `SWITCHBOARD_REQUIRE_BROWSER=1` set (as on CI) it fails instead.
 
 // Shared with the other process tests; this one uses part of it.
+#[path = "../../../tests/common/external_tool.rs"]
+mod external_tool;
 #[allow(dead_code)]
 mod support;
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
@@ -38,25 +40,16 @@ fn conductor(args: &[&std::ffi::OsStr]) -> Output {
 fn chromium() -> Option<&'static str> {
     ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
-        .find(|program| {
-            Command::new(program)
-                .arg("--version")
-                .output()
-                .is_ok_and(|output| output.status.success())
-        })
+        .find(|program| external_tool::runs(program))
 }
 
-/// Says that the browser test is skipped, straight to stderr so it is seen even when the test
-/// passes; or fails, if a browser is required.
+/// Says that the browser test is skipped, or fails if a browser is required.
 fn skip(why: &str) {
-    assert!(
-        std::env::var_os("SWITCHBOARD_REQUIRE_BROWSER").is_none(),
-        "SWITCHBOARD_REQUIRE_BROWSER is set, but {why}"
-    );
-    let _ = writeln!(
-        std::io::stderr().lock(),
-        "\nSKIPPED view::the_page_renders_in_a_headless_browser: {why}; install Chromium \
-         (apt-get install chromium) to run it\n"
+    external_tool::skip(
+        "view::the_page_renders_in_a_headless_browser",
+        why,
+        "install Chromium (apt-get install chromium)",
+        "SWITCHBOARD_REQUIRE_BROWSER",
     );
 }
 
