@@ -2,13 +2,23 @@
 //! component that serves the `serverId` (the client, or a proxy that claims it), with 0, 1
 //! and 3 proxies.
 
+use std::sync::{Arc, Mutex};
+
 use serde_json::Value;
-use switchboard_acp::mcp_over_acp::offer_service;
-use switchboard_acp::schema::NewSessionRequest;
-use switchboard_acp::{AcpClient, Client, Proxy};
+use switchboard::{ConnectionTo, Error};
+use switchboard_acp::initialize::agent_response;
+use switchboard_acp::mcp_over_acp::{acp_servers, advertise, offer_service, use_server};
+use switchboard_acp::schema::{
+    AgentCapabilities, InitializeRequest, NewSessionRequest, NewSessionResponse,
+};
+use switchboard_acp::{AcpClient, Agent, Client, Conductor, Proxy};
 use switchboard_conductor::Chain;
 use switchboard_examples::acp_echo::echo_agent;
 use switchboard_examples::acp_tools::{tools_proxy, tools_service};
+use switchboard_mcp::McpClient;
+use switchboard_mcp::client::{McpClientExt, client_info};
+use switchboard_mcp::schema::ContentBlock;
+use switchboard_mcp::server::{NoArguments, RequestContext, Service, Tool, ToolError};
 
 use crate::support::{Memory, PROXY_COUNTS, carried, chain_of, chunk_text, drive, hello, on_hop};
 
@@ -101,4 +111,90 @@ async fn two_proxies_serving_same_named_servers_are_kept_apart_by_server_id() {
     let said = add_through(chain, false).await;
     assert_eq!(said, r#"{"sum":5}"#);
     assert_eq!(hops_with_mcp_messages(&memory.lines(), 2), [1, 2, 3]);
+}
+
+/// A proxy that offers every new session a server whose tool `slow` reports progress twice.
+fn progress_proxy() -> switchboard::Builder<Proxy, impl switchboard::Handler<Conductor> + 'static> {
+    Proxy.builder().on_receive_request_from(
+        Client,
+        async |mut request: NewSessionRequest, responder, cx: ConnectionTo<Conductor>| {
+            cx.clone().spawn(async move {
+                let service = Service::new("slow", "1.0.0").tool(Tool::new(
+                    "slow",
+                    "Reports progress, then answers",
+                    async |_: NoArguments, cx: RequestContext| {
+                        cx.progress(1.0, Some(2.0), Some("half"))?;
+                        cx.progress(2.0, Some(2.0), Some("done"))?;
+                        Ok::<_, ToolError>("finished".to_owned())
+                    },
+                ));
+                let served = offer_service(&cx, &mut request, "slow", &service).await?;
+                cx.send_request_to(Agent, request)
+                    .forward_response_to(responder);
+                // Served until the chain ends.
+                cx.input_ended().await;
+                drop(served);
+                Ok(())
+            });
+            Ok(())
+        },
+    )
+}
+
+/// An agent that, opening a session, calls the tool `slow` of its first `acp` server and
+/// names the session after the progress it saw and the result: `half,done:finished`.
+fn progress_agent() -> switchboard::Builder<Agent, impl switchboard::Handler<Client> + 'static> {
+    Agent
+        .builder()
+        .on_receive_request(async |request: InitializeRequest, responder, _cx| {
+            let capabilities = advertise(AgentCapabilities::new());
+            responder.respond(agent_response(&request).agent_capabilities(capabilities))
+        })
+        .on_receive_request(async |request: NewSessionRequest, responder, cx| {
+            let server = acp_servers(&request.mcp_servers).next().cloned();
+            cx.clone().spawn(async move {
+                let server = server.ok_or_else(|| Error::invalid_params("no acp server"))?;
+                let seen = Arc::new(Mutex::new(Vec::new()));
+                let record = Arc::clone(&seen);
+                let result = McpClient
+                    .builder()
+                    .connect_with(use_server(&cx, server.server_id), async move |mcp| {
+                        mcp.initialize(client_info("progress-agent", "1.0.0"))
+                            .await?;
+                        mcp.call_tool_with_progress("slow", serde_json::json!({}), move |update| {
+                            record.lock().unwrap().extend(update.message);
+                        })
+                        .await
+                    })
+                    .await?;
+                let text = match result.content.first() {
+                    Some(ContentBlock::TextContent(text)) => text.text.clone(),
+                    other => format!("{other:?}"),
+                };
+                let seen = seen.lock().unwrap().join(",");
+                responder.respond(NewSessionResponse::new(format!("{seen}:{text}")))
+            });
+            Ok(())
+        })
+}
+
+#[tokio::test]
+async fn a_proxys_server_reports_progress_to_the_agent_through_the_chain() {
+    for others in [0, 2] {
+        // The serving proxy first, then `others` transparent ones between it and the agent.
+        let chain = (0..others).fold(
+            Chain::new(progress_agent()).proxy(progress_proxy()),
+            |chain, _| chain.proxy(Proxy.builder()),
+        );
+        let session = drive(chain, Client.builder(), async |cx| {
+            cx.initialize(hello()).block_task().await?;
+            let (session, _) = cx.new_session(NewSessionRequest::new("/")).await?;
+            Ok(session.id().0.to_string())
+        })
+        .await;
+        assert_eq!(
+            session, "half,done:finished",
+            "{others} proxies after the server's"
+        );
+    }
 }
