@@ -52,12 +52,10 @@ type Served = Arc<Mutex<HashMap<SessionId, AttachedMcpServer>>>;
 pub fn tools_proxy() -> Builder<Proxy, impl Handler<Conductor> + 'static> {
     let served: Served = Arc::default();
     let service = Arc::new(tools_service());
-    let (for_new, for_load, for_resume, for_close) = (
-        (Arc::clone(&served), Arc::clone(&service)),
-        (Arc::clone(&served), Arc::clone(&service)),
-        (Arc::clone(&served), service),
-        served,
-    );
+    let for_new = (Arc::clone(&served), Arc::clone(&service));
+    let for_load = (Arc::clone(&served), Arc::clone(&service));
+    let for_resume = (Arc::clone(&served), service);
+    let for_close = served;
     Proxy
         .builder()
         .name("acp_tools_proxy")
@@ -66,18 +64,17 @@ pub fn tools_proxy() -> Builder<Proxy, impl Handler<Conductor> + 'static> {
             let session_of = |answer: &NewSessionResponse| answer.session_id.clone();
             open_with_tools(cx, request, responder, served, service, session_of)
         })
-        .on_receive_request_from(Client, move |request: LoadSessionRequest, responder, cx| {
-            let (served, service) = for_load.clone();
-            let id = request.session_id.clone();
-            open_with_tools(cx, request, responder, served, service, move |_| id)
-        })
         .on_receive_request_from(
             Client,
-            move |request: ResumeSessionRequest, responder, cx| {
-                let (served, service) = for_resume.clone();
-                let id = request.session_id.clone();
-                open_with_tools(cx, request, responder, served, service, move |_| id)
-            },
+            reopening(for_load, |request: &LoadSessionRequest| {
+                request.session_id.clone()
+            }),
+        )
+        .on_receive_request_from(
+            Client,
+            reopening(for_resume, |request: &ResumeSessionRequest| {
+                request.session_id.clone()
+            }),
         )
         .on_receive_request_from(
             Client,
@@ -94,6 +91,28 @@ pub fn tools_proxy() -> Builder<Proxy, impl Handler<Conductor> + 'static> {
                 std::future::ready(Ok(()))
             },
         )
+}
+
+/// The handler of a request that opens a known session (`session/load`, `session/resume`):
+/// [`open_with_tools`], for the session `session_of` the request names.
+fn reopening<Req>(
+    (served, service): (Served, Arc<Service>),
+    session_of: fn(&Req) -> SessionId,
+) -> impl FnMut(
+    Req,
+    Responder<Req::Response>,
+    ConnectionTo<Conductor>,
+) -> std::future::Ready<Result<(), Error>>
++ Send
++ 'static
+where
+    Req: JsonRpcRequest<Agent> + DeclaresMcpServers,
+{
+    move |request, responder, cx| {
+        let id = session_of(&request);
+        let (served, service) = (Arc::clone(&served), Arc::clone(&service));
+        open_with_tools(cx, request, responder, served, service, move |_| id)
+    }
 }
 
 /// Passes `request` on with the tools server declared in it, and keeps the server for the
