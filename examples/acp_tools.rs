@@ -47,6 +47,9 @@ pub fn tools_service() -> Service {
 /// Each session's server, served while it is kept here.
 type Served = Arc<Mutex<HashMap<SessionId, AttachedMcpServer>>>;
 
+/// What a handler of the proxy's returns: it starts the work, and is done.
+type Started = std::future::Ready<Result<(), Error>>;
+
 /// The tools proxy: give it a component with `.connect_to(..)`, `Stdio::new()` under a
 /// conductor or one end of `Channel::duplex()` in a test.
 pub fn tools_proxy() -> Builder<Proxy, impl Handler<Conductor> + 'static> {
@@ -98,13 +101,7 @@ pub fn tools_proxy() -> Builder<Proxy, impl Handler<Conductor> + 'static> {
 fn reopening<Req>(
     (served, service): (Served, Arc<Service>),
     session_of: fn(&Req) -> SessionId,
-) -> impl FnMut(
-    Req,
-    Responder<Req::Response>,
-    ConnectionTo<Conductor>,
-) -> std::future::Ready<Result<(), Error>>
-+ Send
-+ 'static
+) -> impl FnMut(Req, Responder<Req::Response>, ConnectionTo<Conductor>) -> Started + Send + 'static
 where
     Req: JsonRpcRequest<Agent> + DeclaresMcpServers,
 {
@@ -124,7 +121,7 @@ fn open_with_tools<Req>(
     served: Served,
     service: Arc<Service>,
     session_of: impl FnOnce(&Req::Response) -> SessionId + Send + 'static,
-) -> std::future::Ready<Result<(), Error>>
+) -> Started
 where
     Req: JsonRpcRequest<Agent> + DeclaresMcpServers,
 {
