@@ -1,0 +1,296 @@
+//! MCP over ACP, our client serving: an agent built on the official SDK (5.2.0) calls a tool
+//! on an MCP server our client attaches with `attach_service` and declares in `session/new`.
+//!
+//! The SDK has no agent-side MCP client for `mcp/message`, so its agent here sends the
+//! schema's typed `MessageMcpRequest`s on its own connection, in one of two styles, and says
+//! what came back as an `agent_message_chunk`:
+//!
+//! - `handshake`: `initialize` (MCP 2025-11-25), then `tools/call`: how MCP clients talk to
+//!   the servers they spawn, and how our own `use_server` talks;
+//! - `stateless`: `tools/call` alone, with the MCP 2026-07-28 `_meta`
+//!   (`io.modelcontextprotocol/protocolVersion`, `.../clientCapabilities`): the only style the
+//!   SDK's own provider (`with_mcp_server`) accepts (see `mcp_sdk_client.rs`).
+//!
+//! Its prompt is `STYLE TOOL [SERVER_ID]`; without a `SERVER_ID` it uses the first `acp`
+//! server the session declared.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use agent_client_protocol as sdk;
+use sdk::v1::ConnectionTo as SdkConnection;
+use serde_json::{Value, json};
+use switchboard::{ByteStreams, ConnectionTo, Error};
+use switchboard_acp::mcp_over_acp::attach_service;
+use switchboard_acp::schema::{
+    self, AgentCapabilities, ContentBlock, ContentChunk, InitializeRequest, InitializeResponse,
+    McpCapabilities, McpServerAcp, McpServerAcpId, MessageMcpRequest, MessageMcpResponse,
+    NewSessionRequest, NewSessionResponse, PromptRequest, PromptResponse, ProtocolVersion,
+    SessionId, SessionNotification, SessionUpdate, StopReason, TextContent,
+};
+use switchboard_acp::{AcpClient, Agent, Client};
+use switchboard_mcp::server::{NoArguments, RequestContext, Service, Tool, ToolError};
+use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
+
+use crate::support::{byte_pipes, chunk_text, guard, hello};
+
+/// The `acp` servers each session declared, by session, in the order it listed them.
+type Declared = Arc<Mutex<HashMap<SessionId, Vec<McpServerAcpId>>>>;
+
+/// The SDK agent: advertises `mcpCapabilities.acp`, keeps each session's `acp` servers, and
+/// on a prompt calls a tool on one of them over `mcp/message`.
+fn sdk_agent() -> sdk::v1::Builder<sdk::Agent, impl sdk::HandleDispatchFrom<sdk::Client>> {
+    let declared: Declared = Arc::default();
+    let for_prompt = Arc::clone(&declared);
+    let mut opened = 0_u32;
+    sdk::Agent
+        .v1()
+        .name("sdk-mcp-agent")
+        .on_receive_request(
+            async |_: InitializeRequest, responder, _cx| {
+                let mcp = McpCapabilities::new().acp(true);
+                responder.respond(
+                    InitializeResponse::new(ProtocolVersion::V1)
+                        .agent_capabilities(AgentCapabilities::new().mcp_capabilities(mcp)),
+                )
+            },
+            sdk::on_receive_request!(),
+        )
+        .on_receive_request(
+            async move |new: NewSessionRequest, responder, _cx| {
+                opened += 1;
+                let id = SessionId::new(format!("sdk-{opened}"));
+                let servers = new
+                    .mcp_servers
+                    .iter()
+                    .filter_map(|server| match server {
+                        schema::McpServer::Acp(acp) => Some(acp.server_id.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                declared.lock().unwrap().insert(id.clone(), servers);
+                responder.respond(NewSessionResponse::new(id))
+            },
+            sdk::on_receive_request!(),
+        )
+        .on_receive_request(
+            async move |prompt: PromptRequest, responder, cx: SdkConnection<sdk::Client>| {
+                let declared = Arc::clone(&for_prompt);
+                let turn_cx = cx.clone();
+                // The turn waits on the client: it runs as a task, off the dispatch loop.
+                cx.spawn(async move {
+                    let said = turn(&turn_cx, &declared, &prompt).await?;
+                    let chunk = ContentChunk::new(ContentBlock::Text(TextContent::new(said)));
+                    turn_cx.send_notification(SessionNotification::new(
+                        prompt.session_id.clone(),
+                        SessionUpdate::AgentMessageChunk(chunk),
+                    ))?;
+                    responder.respond(PromptResponse::new(StopReason::EndTurn))
+                })
+            },
+            sdk::on_receive_request!(),
+        )
+}
+
+/// One prompt on the SDK agent: what it says back.
+async fn turn(
+    cx: &SdkConnection<sdk::Client>,
+    declared: &Declared,
+    prompt: &PromptRequest,
+) -> Result<String, sdk::Error> {
+    let words: Vec<&str> = prompt
+        .prompt
+        .iter()
+        .filter_map(|block| match block {
+            ContentBlock::Text(text) => Some(text.text.as_str()),
+            _ => None,
+        })
+        .flat_map(str::split_whitespace)
+        .collect();
+    let [style, tool, rest @ ..] = words.as_slice() else {
+        return Err(sdk::Error::invalid_params().data("expected `STYLE TOOL [SERVER_ID]`"));
+    };
+    let server = match rest.first() {
+        Some(id) => McpServerAcpId::new(*id),
+        None => {
+            let declared = declared.lock().unwrap();
+            let first = declared
+                .get(&prompt.session_id)
+                .and_then(|servers| servers.first());
+            first
+                .cloned()
+                .ok_or_else(|| sdk::Error::invalid_params().data("no `acp` server declared"))?
+        }
+    };
+    match call_tool(cx, &server, style, tool).await {
+        Ok(said) => Ok(said),
+        // An outer error: the binding failed, not the MCP request.
+        Err(error) => Ok(format!(
+            "acp error {}: {} {}",
+            i32::from(error.code),
+            error.message,
+            error.data.unwrap_or(Value::Null)
+        )),
+    }
+}
+
+/// `tools/call` of `tool` on `server` in `style`; an inner MCP error is said, not returned.
+async fn call_tool(
+    cx: &SdkConnection<sdk::Client>,
+    server: &McpServerAcpId,
+    style: &str,
+    tool: &str,
+) -> Result<String, sdk::Error> {
+    let send = async |request_id: &'static str, method: &'static str, params: Value| {
+        let request = MessageMcpRequest::new(server.clone(), request_id, method)
+            .params(params.as_object().cloned());
+        cx.send_request(request).block_task().await
+    };
+    let mut arguments = json!({ "name": tool, "arguments": {} });
+    let mut prefix = String::new();
+    match style {
+        "handshake" => {
+            let hello = json!({
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": { "name": "sdk-mcp-agent", "version": "5.2.0" },
+            });
+            let result = match send("init-1", "initialize", hello).await? {
+                MessageMcpResponse::Result { result, .. } => result,
+                other => return Ok(inner_error(other)),
+            };
+            // Which server answered, and in which version.
+            prefix = format!(
+                "[{} {}] ",
+                result["serverInfo"]["name"].as_str().unwrap_or("?"),
+                result["protocolVersion"].as_str().unwrap_or("?"),
+            );
+        }
+        "stateless" => {
+            arguments["_meta"] = json!({
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {},
+            });
+        }
+        other => {
+            return Err(sdk::Error::invalid_params().data(format!("no style `{other}`")));
+        }
+    }
+    match send("call-1", "tools/call", arguments).await? {
+        MessageMcpResponse::Result { result, .. } => {
+            let text = result["content"][0]["text"].as_str().unwrap_or("?");
+            Ok(format!("{prefix}{text}"))
+        }
+        other => Ok(inner_error(other)),
+    }
+}
+
+/// What the SDK agent says for an inner (MCP) error.
+fn inner_error(answer: MessageMcpResponse) -> String {
+    match answer {
+        MessageMcpResponse::Error { error, .. } => {
+            format!("mcp error {}: {}", error.code, error.message)
+        }
+        other => format!("unexpected answer {other:?}"),
+    }
+}
+
+/// Our client's MCP server: a tool `whoami` that answers `name`.
+fn docs(name: &'static str) -> Service {
+    Service::new(name, "1.0.0").tool(Tool::new(
+        "whoami",
+        "Says which server this is",
+        move |_: NoArguments, _cx: RequestContext| async move {
+            Ok::<_, ToolError>(format!("this is {name}"))
+        },
+    ))
+}
+
+/// Runs our client with `main` against the SDK agent over a byte pipe; returns what `main`
+/// returned, after checking that both ends finished cleanly.
+async fn against_sdk_agent<T, F, Fut>(main: F) -> T
+where
+    T: Send + 'static,
+    F: FnOnce(ConnectionTo<Agent>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<T, Error>> + Send + 'static,
+{
+    let (ours_out, ours_in, theirs_out, theirs_in) = byte_pipes();
+    let agent = sdk_agent().connect_to(sdk::ByteStreams::new(
+        theirs_out.compat_write(),
+        theirs_in.compat(),
+    ));
+    let client = Client
+        .builder()
+        .connect_with(ByteStreams::tokio(ours_out, ours_in), main);
+    let (answer, agent) = guard("our client and the SDK agent", async {
+        tokio::join!(client, agent)
+    })
+    .await;
+    agent.unwrap_or_else(|error| panic!("the SDK agent failed: {error:?}"));
+    answer.unwrap_or_else(|error| panic!("our client failed: {error}"))
+}
+
+/// Our client attaches `docs` as `docs-1`, declares it in `session/new`, sends each of
+/// `prompts` in that session and returns the agent's `initialize` answer and its replies.
+async fn prompt_with_docs(prompts: &'static [&'static str]) -> (InitializeResponse, Vec<String>) {
+    against_sdk_agent(async move |cx| {
+        let init = cx.initialize(hello()).block_task().await?;
+        // Served while `attached` lives, to the end of the exchange.
+        let attached = attach_service(&cx, "docs-1", &docs("docs")).await?;
+        let declared = McpServerAcp::new("docs", attached.server_id().clone());
+        let new = NewSessionRequest::new("/").mcp_servers(vec![schema::McpServer::Acp(declared)]);
+        let (mut session, _) = cx.new_session(new).await?;
+        let mut replies = Vec::new();
+        for prompt in prompts {
+            let mut said = String::new();
+            let answer = session
+                .prompt(*prompt, |update| said.extend(chunk_text(&update)))
+                .await?;
+            assert_eq!(answer.stop_reason, StopReason::EndTurn);
+            replies.push(said);
+        }
+        Ok((init, replies))
+    })
+    .await
+}
+
+#[tokio::test]
+async fn the_sdk_agent_calls_a_tool_on_our_server_after_a_handshake() {
+    let (init, replies) = prompt_with_docs(&["handshake whoami"]).await;
+    assert!(
+        init.agent_capabilities.mcp_capabilities.acp,
+        "the SDK agent advertises `mcpCapabilities.acp`"
+    );
+    assert_eq!(replies, ["[docs 2025-11-25] this is docs"]);
+}
+
+#[tokio::test]
+async fn the_sdk_agent_calls_a_tool_on_our_server_statelessly() {
+    let (_, replies) = prompt_with_docs(&["stateless whoami"]).await;
+    assert_eq!(replies, ["this is docs"]);
+}
+
+#[tokio::test]
+async fn an_unknown_tool_is_an_inner_mcp_outcome() {
+    let (_, replies) = prompt_with_docs(&["stateless nothing"]).await;
+    let [reply] = replies.as_slice() else {
+        panic!("one reply, got {replies:?}");
+    };
+    // Our server answers a tool it does not have with an MCP error, carried as the outcome:
+    // the `mcp/message` request itself succeeded.
+    assert!(reply.starts_with("mcp error -32602: "), "{reply}");
+    assert!(reply.contains("nothing"), "{reply}");
+}
+
+#[tokio::test]
+async fn the_sdk_agent_gets_our_outer_error_for_an_unknown_server_id() {
+    let (_, replies) = prompt_with_docs(&["handshake whoami nope-7"]).await;
+    assert_eq!(
+        replies,
+        [
+            "acp error -32002: no MCP server with serverId `nope-7` on this connection \
+             {\"serverId\":\"nope-7\"}"
+        ]
+    );
+}
