@@ -19,6 +19,7 @@ mod support;
 mod example_binaries;
 
 mod mcp_sdk_agent;
+mod mcp_sdk_client;
 mod sdk_agent;
 mod sdk_client;
 mod sdk_spawned;
