@@ -9,9 +9,10 @@
 //!   the servers they spawn, and how our own `use_server` talks;
 //! - `stateless`: `tools/call` alone, with the MCP 2026-07-28 `_meta`
 //!   (`io.modelcontextprotocol/protocolVersion`, `.../clientCapabilities`): the only style the
-//!   SDK's own provider (`with_mcp_server`) accepts (see `mcp_sdk_client.rs`).
+//!   SDK's own provider (`with_mcp_server`) accepts (see `mcp_sdk_client.rs`);
+//! - `discover`: `server/discover` with that `_meta`, saying the versions the server lists.
 //!
-//! Its prompt is `STYLE TOOL [SERVER_ID]`; without a `SERVER_ID` it uses the first `acp`
+//! Its prompt is `STYLE [TOOL [SERVER_ID]]`; without a `SERVER_ID` it uses the first `acp`
 //! server the session declared.
 
 use std::collections::HashMap;
@@ -108,10 +109,11 @@ async fn turn(
         })
         .flat_map(str::split_whitespace)
         .collect();
-    let [style, tool, rest @ ..] = words.as_slice() else {
-        return Err(sdk::Error::invalid_params().data("expected `STYLE TOOL [SERVER_ID]`"));
+    let [style, rest @ ..] = words.as_slice() else {
+        return Err(sdk::Error::invalid_params().data("expected `STYLE [TOOL [SERVER_ID]]`"));
     };
-    let server = match rest.first() {
+    let tool = rest.first().copied().unwrap_or_default();
+    let server = match rest.get(1) {
         Some(id) => McpServerAcpId::new(*id),
         None => {
             let declared = declared.lock().unwrap();
@@ -167,11 +169,15 @@ async fn call_tool(
                 result["protocolVersion"].as_str().unwrap_or("?"),
             );
         }
-        "stateless" => {
-            arguments["_meta"] = json!({
-                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-                "io.modelcontextprotocol/clientCapabilities": {},
-            });
+        "stateless" => arguments["_meta"] = stateless_meta(),
+        "discover" => {
+            let discover = json!({ "_meta": stateless_meta() });
+            return match send("discover-1", "server/discover", discover).await? {
+                MessageMcpResponse::Result { result, .. } => {
+                    Ok(format!("versions {}", result["supportedVersions"]))
+                }
+                other => Ok(inner_error(other)),
+            };
         }
         other => {
             return Err(sdk::Error::invalid_params().data(format!("no style `{other}`")));
@@ -184,6 +190,14 @@ async fn call_tool(
         }
         other => Ok(inner_error(other)),
     }
+}
+
+/// The `_meta` of a stateless (MCP 2026-07-28) request, as the SDK's own provider wants it.
+fn stateless_meta() -> Value {
+    json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+    })
 }
 
 /// What the SDK agent says for an inner (MCP) error.
@@ -293,4 +307,17 @@ async fn the_sdk_agent_gets_our_outer_error_for_an_unknown_server_id() {
              {\"serverId\":\"nope-7\"}"
         ]
     );
+}
+
+#[tokio::test]
+async fn the_sdk_agent_discovers_our_server_statelessly() {
+    let (_, replies) = prompt_with_docs(&["discover"]).await;
+    let [reply] = replies.as_slice() else {
+        panic!("one reply, got {replies:?}");
+    };
+    let versions: Vec<String> = serde_json::from_str(reply.trim_start_matches("versions "))
+        .unwrap_or_else(|error| panic!("{reply}: {error}"));
+    // The stateless version the SDK speaks, beside the handshake versions our server also
+    // speaks (the SDK's own provider would list the stateless one alone).
+    assert_eq!(versions, ["2026-07-28", "2025-11-25", "2025-06-18"]);
 }
