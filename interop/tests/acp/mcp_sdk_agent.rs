@@ -23,12 +23,12 @@ use agent_client_protocol as sdk;
 use sdk::v1::ConnectionTo as SdkConnection;
 use serde_json::{Value, json};
 use switchboard::{ByteStreams, ConnectionTo, Error};
-use switchboard_acp::mcp_over_acp::attach_service;
+use switchboard_acp::mcp_over_acp::{is_supported_by, offer_service};
 use switchboard_acp::schema::{
     self, AgentCapabilities, ContentBlock, ContentChunk, InitializeRequest, InitializeResponse,
-    McpCapabilities, McpServerAcp, McpServerAcpId, MessageMcpRequest, MessageMcpResponse,
-    NewSessionRequest, NewSessionResponse, PromptRequest, PromptResponse, ProtocolVersion,
-    SessionId, SessionNotification, SessionUpdate, StopReason, TextContent,
+    McpCapabilities, McpServerAcpId, MessageMcpRequest, MessageMcpResponse, NewSessionRequest,
+    NewSessionResponse, PromptRequest, PromptResponse, ProtocolVersion, SessionId,
+    SessionNotification, SessionUpdate, StopReason, TextContent,
 };
 use switchboard_acp::{AcpClient, Agent, Client};
 use switchboard_mcp::server::{NoArguments, RequestContext, Service, Tool, ToolError};
@@ -245,15 +245,15 @@ where
     answer.unwrap_or_else(|error| panic!("our client failed: {error}"))
 }
 
-/// Our client attaches `docs` as `docs-1`, declares it in `session/new`, sends each of
+/// Our client attaches `docs`, declares it in `session/new`, sends each of
 /// `prompts` in that session and returns the agent's `initialize` answer and its replies.
 async fn prompt_with_docs(prompts: &'static [&'static str]) -> (InitializeResponse, Vec<String>) {
     against_sdk_agent(async move |cx| {
         let init = cx.initialize(hello()).block_task().await?;
-        // Served while `attached` lives, to the end of the exchange.
-        let attached = attach_service(&cx, "docs-1", &docs("docs")).await?;
-        let declared = McpServerAcp::new("docs", attached.server_id().clone());
-        let new = NewSessionRequest::new("/").mcp_servers(vec![schema::McpServer::Acp(declared)]);
+        // Attached (`attach_service`) under a fresh `serverId` and declared in `session/new`;
+        // served while `attached` lives, to the end of the exchange.
+        let mut new = NewSessionRequest::new("/");
+        let attached = offer_service(&cx, &mut new, "docs", &docs("docs")).await?;
         let (mut session, _) = cx.new_session(new).await?;
         let mut replies = Vec::new();
         for prompt in prompts {
@@ -264,6 +264,7 @@ async fn prompt_with_docs(prompts: &'static [&'static str]) -> (InitializeRespon
             assert_eq!(answer.stop_reason, StopReason::EndTurn);
             replies.push(said);
         }
+        drop(attached);
         Ok((init, replies))
     })
     .await
@@ -273,7 +274,7 @@ async fn prompt_with_docs(prompts: &'static [&'static str]) -> (InitializeRespon
 async fn the_sdk_agent_calls_a_tool_on_our_server_after_a_handshake() {
     let (init, replies) = prompt_with_docs(&["handshake whoami"]).await;
     assert!(
-        init.agent_capabilities.mcp_capabilities.acp,
+        is_supported_by(&init),
         "the SDK agent advertises `mcpCapabilities.acp`"
     );
     assert_eq!(replies, ["[docs 2025-11-25] this is docs"]);

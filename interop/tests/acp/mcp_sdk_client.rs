@@ -27,12 +27,12 @@ use sdk::mcp_server::{McpOutcome, McpRequest, McpRequestContext, McpService};
 use sdk::v1::SessionSetup;
 use serde_json::{Map, Value, json};
 use switchboard::{Builder, ByteStreams, ConnectionTo, Error, Handler, UntypedMessage};
-use switchboard_acp::mcp_over_acp::use_server;
+use switchboard_acp::mcp_over_acp::{acp_servers, advertise, is_supported_by, use_server};
 use switchboard_acp::schema::{
-    self, AgentCapabilities, ContentBlock, ContentChunk, InitializeRequest, InitializeResponse,
-    McpCapabilities, McpError, McpServerAcp, McpServerAcpId, MessageMcpRequest, NewSessionRequest,
-    NewSessionResponse, PromptRequest, PromptResponse, ProtocolVersion, SessionId,
-    SessionNotification, SessionUpdate, StopReason, TextContent,
+    AgentCapabilities, ContentBlock, ContentChunk, InitializeRequest, InitializeResponse, McpError,
+    McpServerAcp, McpServerAcpId, MessageMcpRequest, NewSessionRequest, NewSessionResponse,
+    PromptRequest, PromptResponse, ProtocolVersion, SessionId, SessionNotification, SessionUpdate,
+    StopReason, TextContent,
 };
 use switchboard_acp::{Agent, Client, initialize};
 use switchboard_mcp::McpClient;
@@ -99,21 +99,16 @@ fn our_agent() -> Builder<Agent, impl Handler<Client> + 'static> {
         .builder()
         .name("switchboard-mcp-agent")
         .on_receive_request(async |request: InitializeRequest, responder, _cx| {
-            let mcp = McpCapabilities::new().acp(true);
             responder.respond(
                 initialize::agent_response(&request)
-                    .agent_capabilities(AgentCapabilities::new().mcp_capabilities(mcp)),
+                    .agent_capabilities(advertise(AgentCapabilities::new())),
             )
         })
         .on_receive_request(move |new: NewSessionRequest, responder, _cx| {
             opened += 1;
             let id = SessionId::new(format!("ours-{opened}"));
-            let first = new.mcp_servers.into_iter().find_map(|server| match server {
-                schema::McpServer::Acp(acp) => Some(acp),
-                _ => None,
-            });
-            if let Some(first) = first {
-                declared.lock().unwrap().insert(id.clone(), first);
+            if let Some(first) = acp_servers(&new.mcp_servers).next() {
+                declared.lock().unwrap().insert(id.clone(), first.clone());
             }
             std::future::ready(responder.respond(NewSessionResponse::new(id)))
         })
@@ -266,7 +261,7 @@ async fn prompt_our_agent(
 #[tokio::test]
 async fn our_agent_calls_a_tool_the_sdk_client_serves() {
     let (init, replies, seen) = prompt_our_agent(&["stateless"]).await;
-    assert!(init.agent_capabilities.mcp_capabilities.acp);
+    assert!(is_supported_by(&init));
     assert_eq!(replies, ["greeter: hello, switchboard"]);
     let seen = seen.lock().unwrap();
     let [(method, params)] = seen.as_slice() else {
