@@ -10,6 +10,8 @@
 //! - `stateless`: `tools/call` alone, with the MCP 2026-07-28 `_meta`
 //!   (`io.modelcontextprotocol/protocolVersion`, `.../clientCapabilities`): the only style the
 //!   SDK's own provider (`with_mcp_server`) accepts (see `mcp_sdk_client.rs`);
+//! - `progress`: `stateless` with a `progressToken`, saying the `mcp/message` notifications
+//!   it heard for the call before the answer;
 //! - `discover`: `server/discover` with that `_meta`, saying the versions the server lists.
 //!
 //! Its prompt is `STYLE [TOOL [SERVER_ID]]`; without a `SERVER_ID` it uses the first `acp`
@@ -26,9 +28,9 @@ use switchboard::{ByteStreams, ConnectionTo, Error};
 use switchboard_acp::mcp_over_acp::{is_supported_by, offer_service};
 use switchboard_acp::schema::{
     self, AgentCapabilities, ContentBlock, ContentChunk, InitializeRequest, InitializeResponse,
-    McpCapabilities, McpServerAcpId, MessageMcpRequest, MessageMcpResponse, NewSessionRequest,
-    NewSessionResponse, PromptRequest, PromptResponse, ProtocolVersion, SessionId,
-    SessionNotification, SessionUpdate, StopReason, TextContent,
+    McpCapabilities, McpServerAcpId, MessageMcpNotification, MessageMcpRequest, MessageMcpResponse,
+    NewSessionRequest, NewSessionResponse, PromptRequest, PromptResponse, ProtocolVersion,
+    SessionId, SessionNotification, SessionUpdate, StopReason, TextContent,
 };
 use switchboard_acp::{AcpClient, Agent, Client};
 use switchboard_mcp::server::{NoArguments, RequestContext, Service, Tool, ToolError};
@@ -39,11 +41,16 @@ use crate::support::{byte_pipes, chunk_text, guard, hello};
 /// The `acp` servers each session declared, by session, in the order it listed them.
 type Declared = Arc<Mutex<HashMap<SessionId, Vec<McpServerAcpId>>>>;
 
+/// The `mcp/message` notifications the SDK agent received, in order.
+type Heard = Arc<Mutex<Vec<MessageMcpNotification>>>;
+
 /// The SDK agent: advertises `mcpCapabilities.acp`, keeps each session's `acp` servers, and
 /// on a prompt calls a tool on one of them over `mcp/message`.
 fn sdk_agent() -> sdk::v1::Builder<sdk::Agent, impl sdk::HandleDispatchFrom<sdk::Client>> {
     let declared: Declared = Arc::default();
     let for_prompt = Arc::clone(&declared);
+    let heard: Heard = Arc::default();
+    let for_prompt_heard = Arc::clone(&heard);
     let mut opened = 0_u32;
     sdk::Agent
         .v1()
@@ -78,10 +85,11 @@ fn sdk_agent() -> sdk::v1::Builder<sdk::Agent, impl sdk::HandleDispatchFrom<sdk:
         .on_receive_request(
             async move |prompt: PromptRequest, responder, cx: SdkConnection<sdk::Client>| {
                 let declared = Arc::clone(&for_prompt);
+                let heard = Arc::clone(&for_prompt_heard);
                 let turn_cx = cx.clone();
                 // The turn waits on the client: it runs as a task, off the dispatch loop.
                 cx.spawn(async move {
-                    let said = turn(&turn_cx, &declared, &prompt).await?;
+                    let said = turn(&turn_cx, &declared, &heard, &prompt).await?;
                     let chunk = ContentChunk::new(ContentBlock::Text(TextContent::new(said)));
                     turn_cx.send_notification(SessionNotification::new(
                         prompt.session_id.clone(),
@@ -92,12 +100,20 @@ fn sdk_agent() -> sdk::v1::Builder<sdk::Agent, impl sdk::HandleDispatchFrom<sdk:
             },
             sdk::on_receive_request!(),
         )
+        .on_receive_notification(
+            async move |notification: MessageMcpNotification, _cx| {
+                heard.lock().unwrap().push(notification);
+                Ok(())
+            },
+            sdk::on_receive_notification!(),
+        )
 }
 
 /// One prompt on the SDK agent: what it says back.
 async fn turn(
     cx: &SdkConnection<sdk::Client>,
     declared: &Declared,
+    heard: &Heard,
     prompt: &PromptRequest,
 ) -> Result<String, sdk::Error> {
     let words: Vec<&str> = prompt
@@ -126,6 +142,19 @@ async fn turn(
         }
     };
     match call_tool(cx, &server, style, tool).await {
+        // The notifications of the call, heard before its answer, then the answer.
+        Ok(said) if *style == "progress" => {
+            let heard = heard.lock().unwrap();
+            let progress: Vec<String> = heard
+                .iter()
+                .filter(|heard| heard.server_id == server && &*heard.request_id.0 == "call-1")
+                .map(|heard| {
+                    let params = heard.params.clone().unwrap_or_default();
+                    format!("{} {}", heard.method, Value::Object(params)["message"])
+                })
+                .collect();
+            Ok(format!("{} | {said}", progress.join(", ")))
+        }
         Ok(said) => Ok(said),
         // An outer error: the binding failed, not the MCP request.
         Err(error) => Ok(format!(
@@ -170,6 +199,10 @@ async fn call_tool(
             );
         }
         "stateless" => arguments["_meta"] = stateless_meta(),
+        "progress" => {
+            arguments["_meta"] = stateless_meta();
+            arguments["_meta"]["progressToken"] = json!("p-1");
+        }
         "discover" => {
             let discover = json!({ "_meta": stateless_meta() });
             return match send("discover-1", "server/discover", discover).await? {
@@ -210,15 +243,26 @@ fn inner_error(answer: MessageMcpResponse) -> String {
     }
 }
 
-/// Our client's MCP server: a tool `whoami` that answers `name`.
+/// Our client's MCP server: a tool `whoami` that answers `name`, and a tool `slow` that
+/// reports progress twice before answering.
 fn docs(name: &'static str) -> Service {
-    Service::new(name, "1.0.0").tool(Tool::new(
-        "whoami",
-        "Says which server this is",
-        move |_: NoArguments, _cx: RequestContext| async move {
-            Ok::<_, ToolError>(format!("this is {name}"))
-        },
-    ))
+    Service::new(name, "1.0.0")
+        .tool(Tool::new(
+            "whoami",
+            "Says which server this is",
+            move |_: NoArguments, _cx: RequestContext| async move {
+                Ok::<_, ToolError>(format!("this is {name}"))
+            },
+        ))
+        .tool(Tool::new(
+            "slow",
+            "Reports progress, then answers",
+            async |_: NoArguments, cx: RequestContext| {
+                cx.progress(1.0, Some(2.0), Some("half"))?;
+                cx.progress(2.0, Some(2.0), Some("done"))?;
+                Ok::<_, ToolError>("finished".to_owned())
+            },
+        ))
 }
 
 /// Runs our client with `main` against the SDK agent over a byte pipe; returns what `main`
@@ -321,4 +365,16 @@ async fn the_sdk_agent_discovers_our_server_statelessly() {
     // The stateless version the SDK speaks, beside the handshake versions our server also
     // speaks (the SDK's own provider would list the stateless one alone).
     assert_eq!(versions, ["2026-07-28", "2025-11-25", "2025-06-18"]);
+}
+
+/// Our provider sends a request's notifications before its answer (guarantee 1), and the
+/// SDK's dispatch loop finishes a notification's callback before it routes the next message:
+/// so when the SDK agent's `block_task` returns, what it heard for the call is recorded.
+#[tokio::test]
+async fn our_servers_progress_reaches_the_sdk_agent_before_the_answer() {
+    let (_, replies) = prompt_with_docs(&["progress slow"]).await;
+    assert_eq!(
+        replies,
+        ["notifications/progress \"half\", notifications/progress \"done\" | finished"]
+    );
 }
