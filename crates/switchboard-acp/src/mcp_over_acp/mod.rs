@@ -33,10 +33,11 @@
 //! still reach their own. An `mcp/message` request for a `serverId` nothing is attached
 //! under is answered [`unknown_server`] by the [`Client`](crate::Client) role.
 //!
-//! What the schema does not carry yet: requests from the server to the agent (sampling,
-//! roots, elicitation) and the agent's MCP notifications (`notifications/initialized`, which
-//! the provider sends to its server itself once `initialize` is answered, and
-//! `notifications/cancelled`, dropped).
+//! What the schema does not carry (1.17 to 1.20): requests from the server to the agent
+//! (sampling, roots, elicitation), which the provider answers itself, and the agent's MCP
+//! notifications: `notifications/initialized` the provider sends to its server itself once
+//! `initialize` is answered, and `notifications/cancelled` travels as ACP's cancellation of
+//! the `mcp/message`.
 
 mod consumer;
 mod declare;
