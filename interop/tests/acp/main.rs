@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `sdk_agent.rs` | our client drives an agent built on the SDK: prompts, cancel, files, permission, the session lifecycle |
 //! | `sdk_client.rs` | the SDK's client drives our echo agent: prompts, cancel, load, errors, the session lifecycle |
-//! | `mcp_sdk_agent.rs` | MCP over ACP: an SDK agent calls tools on a server our client attaches (`attach_service`) |
+//! | `mcp_sdk_agent.rs` | MCP over ACP: an SDK agent calls tools on a server our client attaches (`offer_service`): handshake, stateless, progress, errors |
 //! | `mcp_sdk_client.rs` | MCP over ACP: our agent (`use_server`) calls a tool on a server the SDK's client attaches (`with_mcp_server`) |
 //! | `sdk_spawned.rs` | the SDK's client spawns the `acp_echo_agent` binary and drives it |
 //!

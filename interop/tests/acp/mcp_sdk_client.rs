@@ -9,7 +9,7 @@
 //! `io.modelcontextprotocol/clientCapabilities` object with the inner error -32602, before
 //! its service sees either. Our `McpClientExt` speaks the handshake versions only
 //! (`initialize`, then requests without `_meta`), so our agent reaches the SDK's server with
-//! a stateless `tools/call` sent on the same `use_server` connection; the last test pins
+//! a stateless `tools/call` sent on the same `use_server` connection; two tests pin
 //! down what the handshake gets instead.
 //!
 //! Our agent's prompt is one word, the style: `stateless`, `handshake` (`initialize`, then
