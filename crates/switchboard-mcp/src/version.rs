@@ -32,6 +32,10 @@ pub const SUPPORTED_VERSIONS: &[&str] = &[V2026_07_28, V2025_11_25, V2025_06_18]
 /// The `_meta` key under which a stateless (2026-07-28) request carries its version.
 pub const STATELESS_VERSION_KEY: &str = "io.modelcontextprotocol/protocolVersion";
 
+/// The `_meta` key under which a stateless (2026-07-28) request carries the client's
+/// capabilities.
+pub const STATELESS_CAPABILITIES_KEY: &str = "io.modelcontextprotocol/clientCapabilities";
+
 /// The version a server answers to an `initialize` that asked for `requested`: the same
 /// when it is a handshake version this crate speaks, otherwise [`LATEST`].
 ///

@@ -348,7 +348,7 @@ async fn the_sdk_agent_gets_our_outer_error_for_an_unknown_server_id() {
     assert_eq!(
         replies,
         [
-            "acp error -32002: no MCP server with serverId `nope-7` on this connection \
+            "acp error -33001: no MCP server with serverId `nope-7` on this connection \
              {\"serverId\":\"nope-7\"}"
         ]
     );

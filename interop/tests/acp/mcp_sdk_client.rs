@@ -7,10 +7,9 @@
 //! initialize"), and any request whose params lack `_meta` with
 //! `io.modelcontextprotocol/protocolVersion: "2026-07-28"` and an
 //! `io.modelcontextprotocol/clientCapabilities` object with the inner error -32602, before
-//! its service sees either. Our `McpClientExt` speaks the handshake versions only
-//! (`initialize`, then requests without `_meta`), so our agent reaches the SDK's server with
-//! a stateless `tools/call` sent on the same `use_server` connection; two tests pin
-//! down what the handshake gets instead.
+//! its service sees either. Our `use_server` bridge turns the MCP client's handshake into
+//! `server/discover` and adds that `_meta` to every request after it, so `McpClientExt`
+//! works unchanged; a request sent without the handshake is still refused.
 //!
 //! Our agent's prompt is one word, the style: `stateless`, `handshake` (`initialize`, then
 //! `call_tool`) or `plain` (`call_tool` without `initialize`). It calls `greet` on the first
@@ -64,7 +63,8 @@ fn hold() -> (HeldByGreeter, HeldByAgent) {
     )
 }
 
-/// The SDK client's MCP server, on its native service API: `tools/call` of `greet` with
+/// The SDK client's MCP server, on its native service API: `server/discover` says it speaks
+/// 2026-07-28 with tools; `tools/call` of `greet` with
 /// `{"name": NAME}` answers `hello, NAME`, and of `hold` answers `released` once the agent
 /// releases it; it records every request it is given.
 #[derive(Clone)]
@@ -87,6 +87,12 @@ impl McpService<sdk::Agent> for Greeter {
         };
         let outcome = match request.method.as_str() {
             "tools/call" => greet(request.params.as_ref()),
+            // What a 2026-07-28 server answers, for an MCP client that opens with discovery.
+            "server/discover" => McpOutcome::Result(json!({
+                "supportedVersions": ["2026-07-28"],
+                "capabilities": { "tools": {} },
+                "_meta": { "io.modelcontextprotocol/serverInfo": { "name": "greeter", "version": "1.0.0" } },
+            })),
             other => McpOutcome::Error(McpError::new(-32601, format!("no method `{other}`"))),
         };
         self.seen
@@ -352,26 +358,48 @@ async fn our_agent_calls_a_tool_the_sdk_client_serves() {
     assert_eq!(params["_meta"], stateless_meta());
 }
 
-/// The difference between the two ends, pinned down: our MCP client's handshake, and its
-/// requests without the stateless `_meta`, are refused by the SDK's provider as inner MCP
-/// errors, before its service sees them.
+/// Our MCP client opens with the handshake, as against any MCP server: the bridge asks the
+/// SDK's provider `server/discover` instead, and sends the call stateless.
 #[tokio::test]
-async fn the_sdk_client_refuses_our_mcp_handshake_and_requests_without_stateless_meta() {
-    let (_, replies, seen) = prompt_our_agent(&["handshake", "plain"]).await;
+async fn our_agents_mcp_handshake_becomes_stateless_for_the_sdk_client() {
+    let (_, replies, seen) = prompt_our_agent(&["handshake"]).await;
+    assert_eq!(replies, ["greeter: hello, switchboard"]);
+    let seen = seen.lock().unwrap();
+    let call = seen
+        .iter()
+        .find(|(method, _)| method == "tools/call")
+        .unwrap_or_else(|| panic!("the call reached the greeter: {seen:?}"));
+    let meta = &call.1.as_ref().expect("tools/call has params")["_meta"];
+    assert_eq!(
+        meta["io.modelcontextprotocol/protocolVersion"],
+        "2026-07-28"
+    );
+    assert!(
+        meta["io.modelcontextprotocol/clientCapabilities"].is_object(),
+        "{meta}"
+    );
+    assert!(
+        seen.iter().all(|(method, _)| method != "initialize"),
+        "{seen:?}"
+    );
+}
+
+/// A call sent without the handshake carries no stateless `_meta`, which the SDK's
+/// provider refuses as an inner MCP error before its service sees it.
+#[tokio::test]
+async fn a_call_without_the_handshake_is_refused_by_the_sdk_client() {
+    let (_, replies, seen) = prompt_our_agent(&["plain"]).await;
     assert_eq!(
         replies,
-        [
-            "error -32601: Method not found \"native MCP requests do not use initialize\"",
-            "error -32602: Invalid params \"inner params._meta must be an object\"",
-        ]
+        ["error -32602: Invalid params \"inner params._meta must be an object\""]
     );
     assert!(seen.lock().unwrap().is_empty(), "{seen:?}");
 }
 
 /// The wire shapes behind the test above: `initialize` is answered as an inner MCP error
 /// (the `mcp/message` request succeeds), and a `serverId` the SDK's client does not have
-/// gets the outer error -33001 ("MCP server registration unavailable", no data), where our
-/// client answers -32002 with `{"serverId": ..}` as data.
+/// gets the outer error -33001 ("MCP server registration unavailable", no data); our client
+/// answers the same code, with `{"serverId": ..}` as data.
 #[tokio::test]
 async fn the_sdk_client_answers_initialize_inside_and_an_unknown_server_with_its_own_code() {
     let (_, replies, seen) = prompt_our_agent(&["raw", "stray"]).await;
@@ -396,15 +424,9 @@ async fn the_sdk_client_answers_initialize_inside_and_an_unknown_server_with_its
 }
 
 /// Two MCP client connections of our agent to one server of the SDK's client, each with a
-/// call running at the same time.
-///
-/// Fails today: our `use_server` takes each `mcp/message`'s `requestId` from its own MCP
-/// connection's request ids, so two connections to one server both send `"0"`, and the SDK's
-/// provider refuses the second while the first runs (outer -32602, data "duplicate active
-/// MCP requestId"). `requestId`s must be unique among a server's requests in flight on the
-/// ACP connection; the fix belongs in `mcp_over_acp/consumer.rs`.
+/// call running at the same time: each bridge numbers its own `requestId`s, so the SDK's
+/// provider (which refuses a `requestId` already active, outer -32602) takes both.
 #[tokio::test]
-#[ignore = "our use_server reuses requestIds across MCP connections to one server; see the doc"]
 async fn two_calls_at_once_from_two_mcp_connections_both_reach_the_sdk_client() {
     let (_, replies, _) = prompt_our_agent(&["overlap"]).await;
     assert_eq!(replies, ["greeter: released / hello, switchboard"]);

@@ -31,7 +31,8 @@
 //! [`ConnectionTo::add_keyed_handler`](switchboard::ConnectionTo::add_keyed_handler)):
 //! `serverId`s are unique on a connection, so two sessions that both name a server `"docs"`
 //! still reach their own. An `mcp/message` request for a `serverId` nothing is attached
-//! under is answered [`unknown_server`] by the [`Client`](crate::Client) role.
+//! under is answered [`unknown_server`] by the [`Client`](crate::Client) role, and one whose
+//! server went away mid-request [`backend_failure`]: the official SDK's codes.
 //!
 //! What the schema does not carry (1.17 to 1.20): requests from the server to the agent
 //! (sampling, roots, elicitation), which the provider answers itself, and the agent's MCP
@@ -42,6 +43,7 @@
 mod consumer;
 mod declare;
 mod provider;
+mod stateless;
 
 pub use consumer::{AcpMcpServer, use_server};
 pub use declare::{
@@ -54,7 +56,6 @@ use serde_json::{Map, Value};
 use switchboard::dynamic::RoutingKey;
 use switchboard::{Error, UntypedMessage};
 
-use crate::role::RESOURCE_NOT_FOUND;
 use crate::schema::{McpError, McpServerAcpId};
 
 /// The params field that names the server of every `mcp/message`.
@@ -73,18 +74,39 @@ pub fn server_key(id: &McpServerAcpId) -> RoutingKey {
     RoutingKey::new(SERVER_ID_FIELD, id.0.as_ref())
 }
 
-/// The outer error for an `mcp/message` naming a server this side does not have: -32002,
-/// with `{"serverId": id}` as data.
+/// The outer error code of an `mcp/message` for a server that is not (or no longer) there:
+/// "MCP server registration unavailable", as the official SDK answers it.
+pub const MCP_SERVER_UNAVAILABLE: i32 = -33001;
+
+/// The outer error code of an `mcp/message` whose server failed without an MCP outcome (its
+/// connection ended mid-request), as the official SDK answers it.
+pub const MCP_BACKEND_FAILURE: i32 = -33002;
+
+/// The outer error for an `mcp/message` naming a server this side does not have:
+/// [`MCP_SERVER_UNAVAILABLE`], with `{"serverId": id}` as data.
 ///
 /// ```
 /// let error = switchboard_acp::mcp_over_acp::unknown_server("docs-9");
-/// assert_eq!(error.code(), -32002);
+/// assert_eq!(error.code(), -33001);
 /// assert_eq!(error.data().unwrap()["serverId"], "docs-9");
 /// ```
 pub fn unknown_server(id: &str) -> Error {
     Error::new(
-        RESOURCE_NOT_FOUND,
+        MCP_SERVER_UNAVAILABLE,
         format!("no MCP server with serverId `{id}` on this connection"),
+    )
+    .with_data(serde_json::json!({ SERVER_ID_FIELD: id }))
+}
+
+/// The outer error for an `mcp/message` whose server `id` failed with `error` before it
+/// answered: [`MCP_BACKEND_FAILURE`], saying why, with `{"serverId": id}` as data.
+pub fn backend_failure(id: &str, error: &Error) -> Error {
+    Error::new(
+        MCP_BACKEND_FAILURE,
+        format!(
+            "the MCP server `{id}` failed before it answered: {}",
+            error.message()
+        ),
     )
     .with_data(serde_json::json!({ SERVER_ID_FIELD: id }))
 }

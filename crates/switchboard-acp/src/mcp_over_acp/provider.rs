@@ -24,7 +24,10 @@ use switchboard::{
 use switchboard_mcp::server::Service;
 use switchboard_mcp::{McpClient, McpServer};
 
-use super::{SERVER_ID_FIELD, inner_message, is_mcp_message, params_of, server_key, to_mcp_error};
+use super::{
+    SERVER_ID_FIELD, backend_failure, inner_message, is_mcp_message, params_of, server_key,
+    to_mcp_error,
+};
 use crate::role::{Agent, Conductor};
 use crate::schema::{
     McpRequestId, McpServerAcpId, MessageMcpNotification, MessageMcpRequest, MessageMcpResponse,
@@ -263,6 +266,7 @@ impl<Cp: ReachesAgent> Handler<Cp> for ForwardRequests {
         lock(&self.in_flight).started(&id, token.clone());
         let in_flight = Arc::clone(&self.in_flight);
         let mcp = self.mcp.clone();
+        let server_id = carried.server_id.0.to_string();
         let answer = self.mcp.send_request(inner).block_task();
         let cancelled = responder.cancelled();
         // Waits for the inner answer, or for the agent to cancel: then the inner request is
@@ -289,7 +293,9 @@ impl<Cp: ReachesAgent> Handler<Cp> for ForwardRequests {
                     }
                     responder.respond(MessageMcpResponse::success(result))
                 }
-                Err(error) if error.is_connection_closed() => responder.respond_with_error(error),
+                Err(error) if error.is_connection_closed() => {
+                    responder.respond_with_error(backend_failure(&server_id, &error))
+                }
                 Err(error) => responder.respond(MessageMcpResponse::error(to_mcp_error(&error))),
             }
         });
