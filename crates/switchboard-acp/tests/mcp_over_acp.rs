@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures::channel::oneshot;
 use futures::future::{BoxFuture, join};
 use switchboard::{Channel, ConnectionTo, Error};
-use switchboard_acp::mcp_over_acp::{attach_service, use_server};
+use switchboard_acp::mcp_over_acp::{attach, attach_service, use_server};
 use switchboard_acp::schema::{
     InitializeRequest, MessageMcpRequest, MessageMcpResponse, ProtocolVersion,
 };
@@ -322,4 +322,79 @@ async fn a_session_that_ends_mid_call_fails_the_call_instead_of_hanging() {
     // The provider's "backend failure", naming the server, reaches the MCP client as is.
     assert_eq!(error.code(), -33002, "{error}");
     assert!(error.message().contains("docs-1"), "{error}");
+}
+
+/// A server of the handshake versions only, with no `server/discover`: it answers
+/// `initialize` and `tools/call` (`legacy`), and records the methods and `_meta` it is sent.
+fn legacy_server(seen: Arc<Mutex<Vec<(String, serde_json::Value)>>>) -> Channel {
+    let (client_end, server_end) = Channel::duplex();
+    let server = switchboard::Builder::new(switchboard_mcp::McpServer).on_receive_request(
+        move |request: switchboard::UntypedMessage,
+              responder: switchboard::Responder<serde_json::Value>,
+              _cx| {
+            let params = request.params_value().unwrap_or_default();
+            seen.lock()
+                .unwrap()
+                .push((request.method().to_owned(), params["_meta"].clone()));
+            let answer = match request.method() {
+                "initialize" => Ok(serde_json::json!({
+                    "protocolVersion": params["protocolVersion"],
+                    "capabilities": {"tools": {}},
+                    "serverInfo": {"name": "legacy", "version": "1"},
+                })),
+                "tools/call" => Ok(serde_json::json!({
+                    "content": [{"type": "text", "text": "legacy"}],
+                })),
+                other => Err(Error::method_not_found(other)),
+            };
+            std::future::ready(responder.respond_with_result(answer))
+        },
+    );
+    tokio::spawn(server.connect_to(server_end));
+    client_end
+}
+
+#[tokio::test]
+async fn a_server_without_stateless_mcp_gets_the_handshake_as_it_came() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let server = legacy_server(Arc::clone(&seen));
+    let (client_end, agent_end) = Channel::duplex();
+    let (attached, ready) = oneshot::channel::<()>();
+    let (finished, done) = oneshot::channel::<()>();
+    let client = Client.builder().connect_with(client_end, async move |cx| {
+        cx.initialize(InitializeRequest::new(ProtocolVersion::LATEST))
+            .block_task()
+            .await?;
+        let served = attach(&cx, "legacy-1", server).await?;
+        let _ = attached.send(());
+        let _ = done.await;
+        drop(served);
+        Ok(())
+    });
+    let agent = Agent
+        .builder()
+        .on_receive_request(async |request: InitializeRequest, responder, _cx| {
+            responder.respond(initialize::agent_response(&request))
+        })
+        .connect_with(agent_end, async move |acp| {
+            let _ = ready.await;
+            let text = call(&acp, "legacy-1", "legacy").await;
+            let _ = finished.send(());
+            text
+        });
+    let (client, text) = join(client, agent).await;
+    client.expect("the client runs to the end");
+    assert_eq!(text.expect("the call succeeds"), "legacy");
+    let seen = seen.lock().unwrap();
+    let methods: Vec<&str> = seen.iter().map(|(method, _)| method.as_str()).collect();
+    // Discovery failed, so the handshake went as it came, and the call without the
+    // stateless `_meta`.
+    assert_eq!(methods, ["server/discover", "initialize", "tools/call"]);
+    assert!(
+        seen[2]
+            .1
+            .get("io.modelcontextprotocol/protocolVersion")
+            .is_none(),
+        "{seen:?}"
+    );
 }
