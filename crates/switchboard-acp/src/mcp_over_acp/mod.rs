@@ -37,7 +37,7 @@
 mod consumer;
 mod provider;
 
-pub use consumer::{AcpMcpServer, use_server};
+pub use consumer::{AcpMcpServer, serve_bridge, use_server};
 pub use provider::{AttachedMcpServer, attach, attach_service};
 
 use serde_json::{Map, Value};
