@@ -27,6 +27,7 @@ use std::path::PathBuf;
 
 use switchboard::{ChildCommand, Error};
 
+use crate::mcp_bridge::{McpBridgeRelay, RELAY_FLAG};
 use crate::view::Window;
 use crate::{Chain, Trace};
 
@@ -220,6 +221,11 @@ impl Invocation {
                 )
             })?;
             chain = chain.proxy_process(tie(command));
+        }
+        // An agent without `mcpCapabilities.acp` reaches the ACP MCP servers through this
+        // program as a relay (see `mcp_bridge`).
+        if let Some(conductor) = &this_program {
+            chain = chain.mcp_bridge(McpBridgeRelay::new(conductor).arg(RELAY_FLAG));
         }
         if let Some(path) = &self.trace {
             chain = chain.trace(Trace::create(path)?);

@@ -77,6 +77,7 @@ mod chain;
 pub mod cli;
 mod component;
 pub mod launcher;
+pub mod mcp_bridge;
 mod route;
 mod run;
 mod state;
