@@ -5,6 +5,8 @@
 //! The agent is in process; the relay is a real child process, started from the stdio entry
 //! the agent received, as an agent would start it.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -15,7 +17,7 @@ use switchboard_acp::mcp_over_acp::attach_service;
 use switchboard_acp::schema::{
     AgentCapabilities, CloseSessionRequest, CloseSessionResponse, InitializeRequest,
     InitializeResponse, McpCapabilities, McpServer, McpServerAcp, McpServerStdio,
-    NewSessionRequest, NewSessionResponse, ProtocolVersion,
+    MessageMcpNotification, NewSessionRequest, NewSessionResponse, ProtocolVersion,
 };
 use switchboard_acp::{Agent, Client, Proxy, initialize};
 use switchboard_conductor::Chain;
@@ -36,16 +38,30 @@ async fn guard<F: Future>(what: &str, future: F) -> F::Output {
     }
 }
 
-/// The editor's server: a tool `whoami` that answers "the editor's docs".
+/// The editor's server: a tool `whoami` that answers "the editor's docs", and a tool `slow`
+/// that reports progress twice before answering.
 fn service() -> Service {
-    Service::new("docs", "1.0.0").tool(Tool::new(
-        "whoami",
-        "Says whose server this is",
-        async |_: NoArguments, _cx: RequestContext| {
-            Ok::<_, ToolError>("the editor's docs".to_owned())
-        },
-    ))
+    Service::new("docs", "1.0.0")
+        .tool(Tool::new(
+            "whoami",
+            "Says whose server this is",
+            async |_: NoArguments, _cx: RequestContext| {
+                Ok::<_, ToolError>("the editor's docs".to_owned())
+            },
+        ))
+        .tool(Tool::new(
+            "slow",
+            "Reports progress, then answers",
+            async |_: NoArguments, cx: RequestContext| {
+                cx.progress(1.0, Some(2.0), Some("half"))?;
+                cx.progress(2.0, Some(2.0), Some("done"))?;
+                Ok::<_, ToolError>("finished".to_owned())
+            },
+        ))
 }
+
+/// How many `mcp/message` notifications reached an agent, in any test of this binary.
+static STRAY_MCP_NOTIFICATIONS: AtomicUsize = AtomicUsize::new(0);
 
 fn relay() -> McpBridgeRelay {
     McpBridgeRelay::new(env!("CARGO_BIN_EXE_switchboard-conductor")).arg(RELAY_FLAG)
@@ -77,6 +93,13 @@ fn agent(
         })
         .on_receive_request(async |_: CloseSessionRequest, responder, _cx| {
             responder.respond(CloseSessionResponse::new())
+        })
+        // Every server these tests offer a bridging chain's agent is a stdio one, and the
+        // one that has the capability is offered no progress: an `mcp/message` reaching an
+        // agent is a bridge's, gone astray.
+        .on_receive_notification(async |_: MessageMcpNotification, _cx| {
+            STRAY_MCP_NOTIFICATIONS.fetch_add(1, Ordering::SeqCst);
+            Ok(())
         })
 }
 
@@ -184,6 +207,36 @@ async fn the_agents_mcp_requests_climb_through_the_proxies_to_the_editor() {
     .await;
     assert!(opened.agent_capabilities.mcp_capabilities.acp);
     assert_eq!(answer.expect("the tool answers"), "the editor's docs");
+}
+
+#[tokio::test]
+async fn the_editors_progress_notifications_reach_the_bridged_client() {
+    let (seen_tx, seen) = mpsc::channel(4);
+    let chain = Chain::new(agent(false, seen_tx)).mcp_bridge(relay());
+    let (_, (progress, text)) = editor(chain, seen, |_cx, servers| {
+        Box::pin(async move {
+            let mut relay = start_relay(&stdio_entry(&servers), None);
+            let called = McpClient
+                .builder()
+                .connect_with(relay.stdio()?, async move |mcp| {
+                    mcp.initialize(client_info("test-agent", "1.0.0")).await?;
+                    let seen = Arc::new(Mutex::new(Vec::new()));
+                    let record = Arc::clone(&seen);
+                    let result = mcp
+                        .call_tool_with_progress("slow", serde_json::json!({}), move |update| {
+                            record.lock().unwrap().push(update.message);
+                        })
+                        .await?;
+                    let seen = seen.lock().unwrap().clone();
+                    Ok((seen, text_of(&result)))
+                });
+            guard("the slow tool", called).await
+        })
+    })
+    .await;
+    assert_eq!(text, "finished");
+    assert_eq!(progress, [Some("half".to_owned()), Some("done".to_owned())]);
+    assert_eq!(STRAY_MCP_NOTIFICATIONS.load(Ordering::SeqCst), 0);
 }
 
 #[tokio::test]
