@@ -5,6 +5,10 @@
 //! cargo run --example acp_client -- --prompt "hello there" -- cargo run -q --example acp_echo_agent
 //! ```
 //!
+//! `--without-mcp-over-acp` makes it an agent that does not reach MCP servers over ACP: it
+//! does not advertise `mcpCapabilities.acp`, and refuses a session that declares an `acp`
+//! server (a conductor's bridge serves such an agent, see `switchboard-conductor`).
+//!
 //! One word exists in this binary only, not in the library the tests run in process:
 //!
 //! - `/crash` as the first word of a text block of a prompt — the agent exits at once with status
@@ -17,15 +21,27 @@
 use switchboard::{ConnectionTo, Dispatch, Error, Handled, Handler, Stdio};
 use switchboard_acp::Client;
 use switchboard_acp::schema::PromptRequest;
-use switchboard_examples::acp_echo::asks_for;
+use switchboard_examples::acp_echo::{EchoOptions, asks_for, echo_agent_with};
 
 /// The exit status of `/crash`.
 const CRASH_STATUS: i32 = 3;
 
+const USAGE: &str = "usage: acp_echo_agent [--without-mcp-over-acp]";
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    let mut options = EchoOptions::default();
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--without-mcp-over-acp" => options.reaches_acp_servers = false,
+            other => {
+                eprintln!("acp_echo_agent: unknown argument `{other}`\n{USAGE}");
+                std::process::exit(2);
+            }
+        }
+    }
     // Handlers given to the builder see a prompt before the sessions' handlers do.
-    let agent = switchboard_examples::acp_echo::echo_agent().with_handler(Crash);
+    let agent = echo_agent_with(options).with_handler(Crash);
     if let Err(error) = agent.connect_to(Stdio::new()).await {
         eprintln!("acp_echo_agent: {error}");
         std::process::exit(1);

@@ -89,7 +89,8 @@ pub fn service() -> Service {
         .prompt(Prompt::new("greet", "Greets someone by name", greet))
 }
 
-async fn add(args: AddArgs, _cx: RequestContext) -> Result<Json<Sum>, ToolError> {
+/// The `add` tool: the sum, or an error result when it overflows.
+pub async fn add(args: AddArgs, _cx: RequestContext) -> Result<Json<Sum>, ToolError> {
     let sum = args.a.checked_add(args.b).ok_or_else(|| {
         ToolError::failed(format!(
             "{} + {} overflows a 64-bit integer",

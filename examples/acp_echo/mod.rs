@@ -16,6 +16,14 @@
 //!   so that a client which no longer waits for the answer still sees it, then answers the
 //!   request -32800.
 //!
+//! - `/tool SERVER TOOL JSON` at the start of a text block — the agent calls the tool `TOOL`
+//!   of the session's MCP server named `SERVER` with the JSON arguments and echoes the result
+//!   text (see `tools.rs`). A server the client or a proxy serves over ACP (`acp` in
+//!   `mcpServers`, which this agent advertises it reaches: `mcpCapabilities.acp`) is called
+//!   over `mcp/message`; a `stdio` one is started for the call. Built with
+//!   [`echo_agent_with`] and `reaches_acp_servers: false`, the agent does not advertise it and
+//!   refuses a session that declares an `acp` server (-32602), as a conforming agent must.
+//!
 //! It serves the whole session lifecycle (see `sessions.rs`): `session/load` opens a session
 //! again and replays what was said, `session/resume` opens it without the replay,
 //! `session/list` lists the sessions it keeps, a page at a time, `session/close` cancels a
@@ -25,8 +33,10 @@
 //! `Agent` role itself: no catch-all of its own is needed.
 
 mod sessions;
+mod tools;
 
 pub use sessions::LIST_PAGE;
+pub use tools::TOOL_COMMAND;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -38,6 +48,7 @@ use switchboard::dynamic::DynamicHandlerRegistration;
 use switchboard::message::Typed;
 use switchboard::{Builder, ConnectionTo, Dispatch, Error, Handled, Handler};
 use switchboard_acp::initialize::agent_response;
+use switchboard_acp::schema::McpServer;
 use switchboard_acp::schema::{
     AgentCapabilities, ClientCapabilities, CloseSessionRequest, ContentBlock, ContentChunk,
     DeleteSessionRequest, Implementation, InitializeRequest, ListSessionsRequest,
@@ -47,11 +58,28 @@ use switchboard_acp::schema::{
     SessionId, SessionListCapabilities, SessionResumeCapabilities, SessionUpdate, StopReason,
     TextContent, ToolCallUpdate, ToolCallUpdateFields, WriteTextFileRequest,
 };
-use switchboard_acp::{Agent, AgentSession, Client, Turn};
+use switchboard_acp::{Agent, AgentSession, Client, Turn, mcp_over_acp};
+use tools::ToolCall;
+
+/// How an echo agent is built.
+#[derive(Clone, Copy, Debug)]
+pub struct EchoOptions {
+    /// Whether it advertises `mcpCapabilities.acp` and reaches `acp` MCP servers.
+    pub reaches_acp_servers: bool,
+}
+
+impl Default for EchoOptions {
+    fn default() -> Self {
+        EchoOptions {
+            reaches_acp_servers: true,
+        }
+    }
+}
 
 /// What the echo agent remembers across its connection.
 #[derive(Default)]
 struct EchoState {
+    options: EchoOptions,
     client: ClientCapabilities,
     sessions: HashMap<SessionId, EchoSession>,
     created: u64,
@@ -65,6 +93,8 @@ struct EchoSession {
     handle: AgentSession,
     transcript: Arc<Mutex<Vec<SessionUpdate>>>,
     cwd: PathBuf,
+    /// The MCP servers it was opened (or last loaded, resumed) with.
+    mcp_servers: Vec<McpServer>,
     serving: Option<DynamicHandlerRegistration>,
 }
 
@@ -76,7 +106,15 @@ fn lock(state: &Shared) -> std::sync::MutexGuard<'_, EchoState> {
 
 /// The echo agent's connection builder: give it a component with `.connect_to(..)`.
 pub fn echo_agent() -> Builder<Agent, impl Handler<Client> + 'static> {
-    let state: Shared = Arc::default();
+    echo_agent_with(EchoOptions::default())
+}
+
+/// [`echo_agent`], built as `options` say.
+pub fn echo_agent_with(options: EchoOptions) -> Builder<Agent, impl Handler<Client> + 'static> {
+    let state: Shared = Arc::new(Mutex::new(EchoState {
+        options,
+        ..EchoState::default()
+    }));
     let for_new = Arc::clone(&state);
     let for_load = Arc::clone(&state);
     let for_close = Arc::clone(&state);
@@ -87,19 +125,24 @@ pub fn echo_agent() -> Builder<Agent, impl Handler<Client> + 'static> {
         .builder()
         .name("acp_echo_agent")
         .on_receive_request(move |request: InitializeRequest, responder, _cx| {
-            lock(&state).client = request.client_capabilities.clone();
+            let mut state = lock(&state);
+            state.client = request.client_capabilities.clone();
+            let capabilities = AgentCapabilities::new()
+                .load_session(true)
+                .session_capabilities(
+                    SessionCapabilities::new()
+                        .list(SessionListCapabilities::new())
+                        .resume(SessionResumeCapabilities::new())
+                        .close(SessionCloseCapabilities::new())
+                        .delete(SessionDeleteCapabilities::new()),
+                );
+            let capabilities = if state.options.reaches_acp_servers {
+                mcp_over_acp::advertise(capabilities)
+            } else {
+                capabilities
+            };
             let answer = agent_response(&request)
-                .agent_capabilities(
-                    AgentCapabilities::new()
-                        .load_session(true)
-                        .session_capabilities(
-                            SessionCapabilities::new()
-                                .list(SessionListCapabilities::new())
-                                .resume(SessionResumeCapabilities::new())
-                                .close(SessionCloseCapabilities::new())
-                                .delete(SessionDeleteCapabilities::new()),
-                        ),
-                )
+                .agent_capabilities(capabilities)
                 .agent_info(Implementation::new(
                     "acp_echo_agent",
                     env!("CARGO_PKG_VERSION"),
@@ -137,6 +180,7 @@ struct SessionHandler {
     state: Shared,
     transcript: Arc<Mutex<Vec<SessionUpdate>>>,
     cwd: PathBuf,
+    mcp_servers: Vec<McpServer>,
 }
 
 impl Handler<Client> for SessionHandler {
@@ -158,6 +202,7 @@ impl Handler<Client> for SessionHandler {
                     client: lock(&self.state).client.clone(),
                     transcript: Arc::clone(&self.transcript),
                     cwd: self.cwd.clone(),
+                    mcp_servers: self.mcp_servers.clone(),
                 };
                 let request_cancelled = responder.cancelled();
                 cx.spawn(async move {
@@ -187,6 +232,7 @@ struct Prompt {
     client: ClientCapabilities,
     transcript: Arc<Mutex<Vec<SessionUpdate>>>,
     cwd: PathBuf,
+    mcp_servers: Vec<McpServer>,
 }
 
 /// How a prompt's turn ended.
@@ -208,6 +254,17 @@ impl Prompt {
     ) -> Result<Ended, Error> {
         let text = prompt_text(prompt);
         self.remember(SessionUpdate::UserMessageChunk(chunk(&text)));
+        if let Some(call) = prompt.prompt.iter().find_map(|block| match block {
+            ContentBlock::Text(text) => ToolCall::parse(&text.text),
+            _ => None,
+        }) {
+            let said = match call {
+                Ok(call) => call.run(&self.mcp_servers, self.session.connection()).await,
+                Err(why) => format!("[{why}]"),
+            };
+            self.say(&said).await?;
+            return Ok(Ended::Stopped(turn.stop_reason()));
+        }
         let hold = asks_for(prompt, "/hold");
         // `/hold` was passed: one more word is echoed, then the turn waits.
         let mut holding = false;

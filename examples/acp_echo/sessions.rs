@@ -17,7 +17,7 @@ use switchboard_acp::schema::{
     SessionInfo,
 };
 use switchboard_acp::session::{page, session_key};
-use switchboard_acp::{AgentSession, Client};
+use switchboard_acp::{AgentSession, Client, mcp_over_acp};
 
 use super::{EchoSession, SessionHandler, Shared, lock};
 
@@ -31,6 +31,16 @@ pub(super) fn new_session(
     cx: &ConnectionTo<Client>,
 ) -> Result<(), Error> {
     let mut guard = lock(state);
+    if !guard.options.reaches_acp_servers
+        && mcp_over_acp::acp_servers(&request.mcp_servers)
+            .next()
+            .is_some()
+    {
+        drop(guard);
+        return responder.respond_with_error(Error::invalid_params(
+            "this agent did not advertise mcpCapabilities.acp: it cannot reach `acp` MCP servers",
+        ));
+    }
     guard.created += 1;
     let id = SessionId::new(format!("echo-{}", guard.created));
     let mut session = EchoSession {
@@ -38,6 +48,7 @@ pub(super) fn new_session(
         handle: AgentSession::new(id.clone(), cx.clone()),
         transcript: Arc::new(Mutex::new(Vec::new())),
         cwd: request.cwd,
+        mcp_servers: request.mcp_servers,
         serving: None,
     };
     open(&mut session, state, cx);
@@ -56,6 +67,7 @@ fn open(session: &mut EchoSession, state: &Shared, cx: &ConnectionTo<Client>) {
         state: Arc::clone(state),
         transcript: Arc::clone(&session.transcript),
         cwd: session.cwd.clone(),
+        mcp_servers: session.mcp_servers.clone(),
     };
     session.serving = Some(cx.add_keyed_handler(session_key(session.handle.id()), handler));
 }

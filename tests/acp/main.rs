@@ -23,6 +23,7 @@ mod cancel;
 mod cli;
 mod extensions;
 mod handshake;
+mod mcp_servers;
 mod sessions;
 mod spawned;
 mod support;

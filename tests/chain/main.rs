@@ -21,6 +21,7 @@ mod callbacks;
 mod cancel;
 mod components;
 mod crash;
+mod mcp_over_acp;
 mod proxies;
 mod streaming;
 mod support;

@@ -253,3 +253,49 @@ async fn a_handler_added_in_a_response_callback_sees_the_very_next_message() {
         "the update was not routed to the new handler"
     );
 }
+
+/// A key with a path routes by a field inside an envelope, and only there: the same name at
+/// the top level is another key.
+#[tokio::test]
+async fn a_nested_key_routes_by_the_field_inside_the_envelope() {
+    let nested_offers = Arc::new(AtomicUsize::new(0));
+    let top_offers = Arc::new(AtomicUsize::new(0));
+    let (client_end, server_end) = Channel::duplex();
+    let (nested, top) = (Arc::clone(&nested_offers), Arc::clone(&top_offers));
+    let (registered, ready) = futures::channel::oneshot::channel::<()>();
+    let server = UntypedRole
+        .builder()
+        .connect_with(server_end, async move |cx| {
+            let inner = Claims {
+                method: "work",
+                answer: "inside",
+                offers: nested,
+            };
+            let outer = Claims {
+                method: "work",
+                answer: "top",
+                offers: top,
+            };
+            cx.add_keyed_handler(RoutingKey::nested(["params", "serverId"], "a"), inner)
+                .keep();
+            cx.add_keyed_handler(RoutingKey::new("serverId", "a"), outer)
+                .keep();
+            let _ = registered.send(());
+            cx.input_ended().await;
+            Ok(())
+        });
+    let client = UntypedRole.builder().connect_with(client_end, async |cx| {
+        let _ = ready.await;
+        let wrapped = call(&cx, "work", json!({"params": {"serverId": "a"}})).await?;
+        let plain = call(&cx, "work", json!({"serverId": "a"})).await?;
+        let other = call(&cx, "work", json!({"params": {"serverId": "b"}})).await;
+        Ok((wrapped, plain, other.map_err(|error| error.code())))
+    });
+    let (answers, server) = futures::join!(client, server);
+    server.unwrap();
+    let (wrapped, plain, other) = answers.unwrap();
+    assert_eq!((wrapped, plain), (json!("inside"), json!("top")));
+    assert_eq!(other, Err(codes::METHOD_NOT_FOUND));
+    assert_eq!(nested_offers.load(Ordering::SeqCst), 1);
+    assert_eq!(top_offers.load(Ordering::SeqCst), 1);
+}

@@ -1,6 +1,9 @@
 //! MCP over ACP, both ends in process: the client attaches MCP servers under `serverId`s,
 //! the agent reaches them with an ordinary MCP client connection.
 
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
 use futures::channel::oneshot;
 use futures::future::{BoxFuture, join};
 use switchboard::{Channel, ConnectionTo, Error};
@@ -51,6 +54,22 @@ async fn run<T: Send + 'static>(
     + Send
     + 'static,
 ) -> T {
+    let services = servers
+        .iter()
+        .map(|(server_id, name)| (*server_id, service(name)))
+        .collect();
+    run_with(services, None, agent_main).await
+}
+
+/// Like [`run`], with the services given, and a signal on which the client drops them (the
+/// session ends) before the agent is done.
+async fn run_with<T: Send + 'static>(
+    services: Vec<(&'static str, Service)>,
+    end_session: Option<oneshot::Receiver<()>>,
+    agent_main: impl FnOnce(ConnectionTo<Client>) -> BoxFuture<'static, Result<T, Error>>
+    + Send
+    + 'static,
+) -> T {
     let (client_end, agent_end) = Channel::duplex();
     let (attached, ready) = oneshot::channel::<()>();
     let (finished, done) = oneshot::channel::<()>();
@@ -59,12 +78,21 @@ async fn run<T: Send + 'static>(
             .block_task()
             .await?;
         let mut kept = Vec::new();
-        for (server_id, name) in servers {
-            kept.push(attach_service(&cx, *server_id, &service(name)).await?);
+        for (server_id, service) in &services {
+            kept.push(attach_service(&cx, *server_id, service).await?);
         }
         let _ = attached.send(());
-        let _ = done.await;
-        drop(kept);
+        match end_session {
+            Some(end_session) => {
+                let _ = end_session.await;
+                drop(kept);
+                let _ = done.await;
+            }
+            None => {
+                let _ = done.await;
+                drop(kept);
+            }
+        }
         Ok(())
     });
     let agent = Agent
@@ -188,4 +216,108 @@ async fn progress_notifications_cross_to_the_agent() {
         progress,
         vec![Some("half".to_owned()), Some("done".to_owned())]
     );
+}
+
+/// Signals, once: the tool started; the tool's work was dropped (cancelled, or its server
+/// gone).
+struct Signals {
+    started: Mutex<Option<oneshot::Sender<()>>>,
+    dropped: Mutex<Option<oneshot::Sender<()>>>,
+}
+
+/// Fires its signal when dropped with the work it belongs to.
+struct DropSignal(Arc<Signals>);
+
+impl Drop for DropSignal {
+    fn drop(&mut self) {
+        if let Some(dropped) = self.0.dropped.lock().unwrap().take() {
+            let _ = dropped.send(());
+        }
+    }
+}
+
+/// A server with a tool `hang` that says it started and then waits forever; and the
+/// receivers of its signals.
+fn hanging_service() -> (Service, oneshot::Receiver<()>, oneshot::Receiver<()>) {
+    let (started, started_rx) = oneshot::channel();
+    let (dropped, dropped_rx) = oneshot::channel();
+    let signals = Arc::new(Signals {
+        started: Mutex::new(Some(started)),
+        dropped: Mutex::new(Some(dropped)),
+    });
+    let service = Service::new("hanging", "1.0.0").tool(Tool::new(
+        "hang",
+        "Never answers",
+        move |_: NoArguments, _cx: RequestContext| {
+            let signals = Arc::clone(&signals);
+            async move {
+                let _guard = DropSignal(Arc::clone(&signals));
+                if let Some(started) = signals.started.lock().unwrap().take() {
+                    let _ = started.send(());
+                }
+                std::future::pending::<()>().await;
+                Ok::<_, ToolError>(String::new())
+            }
+        },
+    ));
+    (service, started_rx, dropped_rx)
+}
+
+/// Waits for `signal`, failing the test (instead of hanging) if it never comes.
+async fn within(what: &str, signal: oneshot::Receiver<()>) {
+    tokio::time::timeout(Duration::from_secs(10), signal)
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not happen"))
+        .unwrap_or_else(|_| panic!("{what}: its sender went away"));
+}
+
+#[tokio::test]
+async fn a_cancelled_tool_call_cancels_the_tool_on_the_client() {
+    let (hanging, started, dropped) = hanging_service();
+    run_with(vec![("docs-1", hanging)], None, |acp| {
+        Box::pin(async move {
+            McpClient
+                .builder()
+                .connect_with(use_server(&acp, "docs-1"), async move |mcp| {
+                    mcp.initialize(client_info("test-agent", "1.0.0")).await?;
+                    let call = mcp.call_tool("hang", serde_json::json!({}));
+                    within("the tool's start", started).await;
+                    // The agent gives up: `notifications/cancelled` to the bridge, which
+                    // cancels the `mcp/message`, whose provider cancels the tool.
+                    call.cancel();
+                    within("the tool's cancellation", dropped).await;
+                    Ok(())
+                })
+                .await
+        })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_session_that_ends_mid_call_fails_the_call_instead_of_hanging() {
+    let (hanging, started, dropped) = hanging_service();
+    let (end_session, session_ended) = oneshot::channel();
+    let error = run_with(vec![("docs-1", hanging)], Some(session_ended), |acp| {
+        Box::pin(async move {
+            McpClient
+                .builder()
+                .connect_with(use_server(&acp, "docs-1"), async move |mcp| {
+                    mcp.initialize(client_info("test-agent", "1.0.0")).await?;
+                    let call = mcp.call_tool("hang", serde_json::json!({})).block_task();
+                    let call = tokio::spawn(call);
+                    within("the tool's start", started).await;
+                    let _ = end_session.send(());
+                    within("the tool's end with its server", dropped).await;
+                    let answer = tokio::time::timeout(Duration::from_secs(10), call)
+                        .await
+                        .expect("the call is answered once the server is gone")
+                        .expect("the call's task runs to the end");
+                    Ok(answer.expect_err("the server went away mid-call"))
+                })
+                .await
+        })
+    })
+    .await;
+    assert!(error.is_connection_closed(), "{error}");
 }

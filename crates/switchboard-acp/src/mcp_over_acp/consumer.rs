@@ -4,7 +4,8 @@
 //! The component is a channel pair with a bridge on the far end. The bridge is an
 //! [`McpServer`]-role connection that serves nothing itself: each MCP request it receives
 //! becomes an `mcp/message` request on the agent's ACP connection, and the answer comes back
-//! to the MCP client with the request's own id. The client's `mcp/message` notifications for
+//! to the MCP client with the request's own id; a request the MCP client cancels cancels its
+//! `mcp/message`. The client's `mcp/message` notifications for
 //! this `serverId` reach the bridge through a keyed handler on the ACP connection, which
 //! passes them on as MCP notifications. The channel's queues are bounded, and nothing else is
 //! queued here.
@@ -145,18 +146,17 @@ impl Handler<McpClient> for ForwardRequests {
                 let request_id = request_id_text(responder.id());
                 let message = MessageMcpRequest::new(self.server_id.clone(), request_id, method)
                     .params(params);
-                self.acp.send_request(message).on_receiving_result(
-                    async move |answer| match answer {
-                        Ok(MessageMcpResponse::Result { result, .. }) => responder.respond(result),
-                        Ok(MessageMcpResponse::Error { error, .. }) => {
-                            responder.respond_with_error(from_mcp_error(error))
-                        }
-                        Ok(_) => responder.respond_with_error(Error::internal_error(
+                // Forwarded: a cancel from the MCP client cancels the `mcp/message`.
+                self.acp
+                    .send_request(message)
+                    .map(|answer| match answer {
+                        MessageMcpResponse::Result { result, .. } => Ok(result),
+                        MessageMcpResponse::Error { error, .. } => Err(from_mcp_error(error)),
+                        _ => Err(Error::internal_error(
                             "an `mcp/message` answer of a kind this version does not know",
                         )),
-                        Err(error) => responder.respond_with_error(error),
-                    },
-                );
+                    })
+                    .forward_response_to(responder);
                 Ok(Handled::Yes)
             }
             Dispatch::Notification(notification) => {

@@ -19,9 +19,13 @@
 //! - `consumer.rs`: [`use_server`], the agent's side: an [`AcpMcpServer`] component that an
 //!   [`McpClient`](switchboard_mcp::McpClient) connection is connected to, so that
 //!   [`McpClientExt`](switchboard_mcp::client::McpClientExt) works as against any server;
-//! - `provider.rs`: [`attach`] and [`attach_service`], the client's side: an MCP server
-//!   served to the agent under one `serverId`, until the returned [`AttachedMcpServer`] is
-//!   dropped.
+//! - `provider.rs`: [`attach`] and [`attach_service`], the client's side (or a proxy's): an
+//!   MCP server served to the agent under one `serverId`, until the returned
+//!   [`AttachedMcpServer`] is dropped;
+//! - `declare.rs`: the session's side of it. [`offer_service`] attaches a server under a
+//!   [`new_server_id`] and declares it in the `session/new` (load, resume) about to be sent;
+//!   the agent [`advertise`]s `mcpCapabilities.acp` and finds the entries with
+//!   [`acp_servers`].
 //!
 //! Routing is keyed by `serverId` (one hash lookup, see
 //! [`ConnectionTo::add_keyed_handler`](switchboard::ConnectionTo::add_keyed_handler)):
@@ -29,16 +33,22 @@
 //! still reach their own. An `mcp/message` request for a `serverId` nothing is attached
 //! under is answered [`unknown_server`] by the [`Client`](crate::Client) role.
 //!
-//! What the schema does not carry yet: requests from the server to the agent (sampling,
-//! roots, elicitation) and the agent's MCP notifications (`notifications/initialized`, which
-//! the provider sends to its server itself once `initialize` is answered, and
-//! `notifications/cancelled`, dropped).
+//! What the schema does not carry (1.17 to 1.20): requests from the server to the agent
+//! (sampling, roots, elicitation), which the provider answers itself, and the agent's MCP
+//! notifications: `notifications/initialized` the provider sends to its server itself once
+//! `initialize` is answered, and `notifications/cancelled` travels as ACP's cancellation of
+//! the `mcp/message`.
 
 mod consumer;
+mod declare;
 mod provider;
 
 pub use consumer::{AcpMcpServer, serve_bridge, use_server};
-pub use provider::{AttachedMcpServer, attach, attach_service};
+pub use declare::{
+    DeclaresMcpServers, acp_servers, advertise, is_supported_by, new_server_id, offer,
+    offer_service,
+};
+pub use provider::{AttachedMcpServer, ReachesAgent, attach, attach_service};
 
 use serde_json::{Map, Value};
 use switchboard::dynamic::RoutingKey;

@@ -1,30 +1,98 @@
-//! The client's side: an MCP server served to the agent under one `serverId`.
+//! The client's side (or a proxy's): an MCP server served to the agent under one
+//! `serverId`.
 //!
 //! The server runs as an ordinary MCP server connection; a bridge, an [`McpClient`]-role
 //! connection to it, takes the agent's `mcp/message` requests for this `serverId` (through
 //! a keyed handler on the ACP connection), sends each on as the MCP request it carries and
-//! answers with the inner outcome. Notifications the server sends while a request is in
-//! progress go back as `mcp/message` notifications naming that request: found by the
-//! `progressToken` the request carried, or else the request sent last.
+//! answers with the inner outcome. A cancelled `mcp/message` cancels the MCP request it
+//! carries. Notifications the server sends while a request is in progress go back as
+//! `mcp/message` notifications naming that request: found by the `progressToken` the request
+//! carried, or else the request sent last.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use futures::channel::oneshot;
+use futures::future::{Either, select};
 use serde_json::Value;
-use switchboard::dynamic::DynamicHandlerRegistration;
+use switchboard::dynamic::{DynamicHandlerRegistration, RoutingKey};
+use switchboard::peer::FromPeer;
 use switchboard::{
-    Channel, ConnectTo, ConnectionTo, Dispatch, Error, Handled, Handler, JsonRpcMessage,
+    Channel, ConnectTo, ConnectionTo, Dispatch, Error, Handled, Handler, JsonRpcMessage, Role,
     UntypedMessage,
 };
 use switchboard_mcp::server::Service;
 use switchboard_mcp::{McpClient, McpServer};
 
-use super::{inner_message, is_mcp_message, params_of, server_key, to_mcp_error};
-use crate::role::Agent;
+use super::{SERVER_ID_FIELD, inner_message, is_mcp_message, params_of, server_key, to_mcp_error};
+use crate::role::{Agent, Conductor};
 use crate::schema::{
     McpRequestId, McpServerAcpId, MessageMcpNotification, MessageMcpRequest, MessageMcpResponse,
 };
+
+/// A connection's counterpart through which MCP servers are offered to the agent: the agent
+/// itself (a client's connection), or the conductor (a proxy's, whose agent side is its
+/// successor, reached inside `proxy/successor`).
+pub trait ReachesAgent: Role {
+    /// Where the `serverId` of the agent's `mcp/message`s is, as they arrive here.
+    fn server_route(server_id: &McpServerAcpId) -> RoutingKey;
+
+    /// Adds `handler` for the agent's messages routed by `key`, as the agent sent them.
+    fn route_from_agent(
+        cx: &ConnectionTo<Self>,
+        key: RoutingKey,
+        handler: impl Handler<Self> + 'static,
+    ) -> DynamicHandlerRegistration;
+
+    /// Sends `notification` to the agent.
+    fn notify_agent(
+        cx: &ConnectionTo<Self>,
+        notification: MessageMcpNotification,
+    ) -> Result<(), Error>;
+}
+
+impl ReachesAgent for Agent {
+    fn server_route(server_id: &McpServerAcpId) -> RoutingKey {
+        server_key(server_id)
+    }
+
+    fn route_from_agent(
+        cx: &ConnectionTo<Self>,
+        key: RoutingKey,
+        handler: impl Handler<Self> + 'static,
+    ) -> DynamicHandlerRegistration {
+        cx.add_keyed_handler(key, handler)
+    }
+
+    fn notify_agent(
+        cx: &ConnectionTo<Self>,
+        notification: MessageMcpNotification,
+    ) -> Result<(), Error> {
+        cx.send_notification(notification)
+    }
+}
+
+impl ReachesAgent for Conductor {
+    fn server_route(server_id: &McpServerAcpId) -> RoutingKey {
+        // `proxy/successor` carries `{"method": ..., "params": {"serverId": ...}}`.
+        RoutingKey::nested(["params", SERVER_ID_FIELD], server_id.0.as_ref())
+    }
+
+    fn route_from_agent(
+        cx: &ConnectionTo<Self>,
+        key: RoutingKey,
+        handler: impl Handler<Self> + 'static,
+    ) -> DynamicHandlerRegistration {
+        cx.add_keyed_handler(key, FromPeer::new(Agent, handler))
+    }
+
+    fn notify_agent(
+        cx: &ConnectionTo<Self>,
+        notification: MessageMcpNotification,
+    ) -> Result<(), Error> {
+        cx.send_notification_to(Agent, notification)
+    }
+}
 
 /// An MCP server attached to an ACP connection, served until this is dropped.
 #[derive(Debug)]
@@ -46,8 +114,8 @@ impl AttachedMcpServer {
 
 /// Serves `service` to the agent on `acp` under `server_id`: [`attach`] with the service
 /// running in process, on `acp`'s tasks.
-pub async fn attach_service(
-    acp: &ConnectionTo<Agent>,
+pub async fn attach_service<Cp: ReachesAgent>(
+    acp: &ConnectionTo<Cp>,
     server_id: impl Into<McpServerAcpId>,
     service: &Service,
 ) -> Result<AttachedMcpServer, Error> {
@@ -59,11 +127,15 @@ pub async fn attach_service(
 /// Serves the MCP server at `server` (any component an [`McpClient`] connects to: a channel
 /// to an in-process server, a child process) to the agent on `acp` under `server_id`.
 ///
+/// `acp` is a client's connection to the agent, or a proxy's to its conductor (whose agent
+/// side is then served: the `mcp/message`s the agent sends through the chain for this
+/// `serverId` stop here, and the others pass on).
+///
 /// Waits for the bridge to start, so call it outside the dispatch loop: in a `connect_with`
 /// closure or a spawned task. `serverId`s must be unique on the connection: give each
-/// session's servers their own.
-pub async fn attach(
-    acp: &ConnectionTo<Agent>,
+/// session's servers their own ([`new_server_id`](super::new_server_id)).
+pub async fn attach<Cp: ReachesAgent>(
+    acp: &ConnectionTo<Cp>,
     server_id: impl Into<McpServerAcpId>,
     server: impl ConnectTo<McpClient>,
 ) -> Result<AttachedMcpServer, Error> {
@@ -92,7 +164,8 @@ pub async fn attach(
             "the connection to MCP server `{server_id}` ended before it started"
         ))
     })?;
-    let routing = acp.add_keyed_handler(server_key(&server_id), ForwardRequests { mcp, in_flight });
+    let requests = ForwardRequests { mcp, in_flight };
+    let routing = Cp::route_from_agent(acp, Cp::server_route(&server_id), requests);
     Ok(AttachedMcpServer {
         server_id,
         _routing: routing,
@@ -154,7 +227,7 @@ struct ForwardRequests {
     in_flight: Arc<Mutex<InFlight>>,
 }
 
-impl Handler<Agent> for ForwardRequests {
+impl<Cp: ReachesAgent> Handler<Cp> for ForwardRequests {
     fn sees_responses(&self) -> bool {
         false
     }
@@ -162,7 +235,7 @@ impl Handler<Agent> for ForwardRequests {
     async fn handle(
         &mut self,
         dispatch: Dispatch,
-        _cx: &ConnectionTo<Agent>,
+        cx: &ConnectionTo<Cp>,
     ) -> Result<Handled<Dispatch>, Error> {
         let (request, responder) = match dispatch {
             Dispatch::Request(request, responder) if is_mcp_message(request.method()) => {
@@ -190,43 +263,49 @@ impl Handler<Agent> for ForwardRequests {
         lock(&self.in_flight).started(&id, token.clone());
         let in_flight = Arc::clone(&self.in_flight);
         let mcp = self.mcp.clone();
-        self.mcp
-            .send_request(inner)
-            .on_receiving_result(async move |answer| {
-                lock(&in_flight).finished(&id, token.as_ref());
-                match answer {
-                    Ok(result) => {
-                        if is_initialize {
-                            // The agent cannot send it over ACP: the binding does, before the
-                            // agent can send anything else.
-                            mcp.send_notification(UntypedMessage::new(
-                                "notifications/initialized",
-                                serde_json::json!({}),
-                            )?)?;
-                        }
-                        responder.respond(MessageMcpResponse::success(result))
+        let answer = self.mcp.send_request(inner).block_task();
+        let cancelled = responder.cancelled();
+        // Waits for the inner answer, or for the agent to cancel: then the inner request is
+        // dropped, which cancels it on the MCP connection, and the dropped responder answers
+        // -32800.
+        cx.spawn(async move {
+            let answer = match select(Box::pin(answer), Box::pin(cancelled)).await {
+                Either::Left((answer, _)) => Some(answer),
+                Either::Right(((), _)) => None,
+            };
+            lock(&in_flight).finished(&id, token.as_ref());
+            let Some(answer) = answer else {
+                return Ok(());
+            };
+            match answer {
+                Ok(result) => {
+                    if is_initialize {
+                        // The agent cannot send it over ACP: the binding does, before the
+                        // agent can send anything else.
+                        mcp.send_notification(UntypedMessage::new(
+                            "notifications/initialized",
+                            serde_json::json!({}),
+                        )?)?;
                     }
-                    Err(error) if error.is_connection_closed() => {
-                        responder.respond_with_error(error)
-                    }
-                    Err(error) => {
-                        responder.respond(MessageMcpResponse::error(to_mcp_error(&error)))
-                    }
+                    responder.respond(MessageMcpResponse::success(result))
                 }
-            });
+                Err(error) if error.is_connection_closed() => responder.respond_with_error(error),
+                Err(error) => responder.respond(MessageMcpResponse::error(to_mcp_error(&error))),
+            }
+        });
         Ok(Handled::Yes)
     }
 }
 
 /// On the bridge: the server's notifications, sent to the agent as `mcp/message`
 /// notifications naming the request they belong to.
-struct ForwardNotifications {
-    acp: ConnectionTo<Agent>,
+struct ForwardNotifications<Cp: Role> {
+    acp: ConnectionTo<Cp>,
     server_id: McpServerAcpId,
     in_flight: Arc<Mutex<InFlight>>,
 }
 
-impl Handler<McpServer> for ForwardNotifications {
+impl<Cp: ReachesAgent> Handler<McpServer> for ForwardNotifications<Cp> {
     fn sees_responses(&self) -> bool {
         false
     }
@@ -258,7 +337,7 @@ impl Handler<McpServer> for ForwardNotifications {
         let (method, _) = notification.into_parts();
         let carried =
             MessageMcpNotification::new(self.server_id.clone(), request_id, method).params(params);
-        self.acp.send_notification(carried)?;
+        Cp::notify_agent(&self.acp, carried)?;
         Ok(Handled::Yes)
     }
 }

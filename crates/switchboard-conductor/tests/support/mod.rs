@@ -30,7 +30,7 @@ use switchboard_acp::{AcpClient, Agent, Client, ClientSession, SessionEvent};
 
 #[path = "../../../../tests/common/example_binaries.rs"]
 mod example_binaries;
-use example_binaries::build_examples;
+pub(crate) use example_binaries::build_examples;
 
 /// How long any one await may take before the test is declared hung. It turns a hang into a
 /// failure; nothing is asserted about time.

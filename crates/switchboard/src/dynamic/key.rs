@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
 
 /// Names the messages a dynamic handler is for: those whose params have `field` set to
 /// `value` at the top level, like `{"sessionId": "s-42", ...}`.
@@ -19,24 +20,60 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 /// assert_eq!(key.field(), "sessionId");
 /// assert_eq!(key.value(), "s-42");
 /// ```
+///
+/// A message that carries another inside its params (a relay's envelope, say) is routed by
+/// a field of the inner one with [`RoutingKey::nested`].
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct RoutingKey {
-    field: Arc<str>,
+    path: FieldPath,
     value: String,
 }
+
+/// Where a field is in params: the names of the objects it is inside, then its own.
+pub(crate) type FieldPath = Arc<[Box<str>]>;
 
 impl RoutingKey {
     /// The messages whose params field `field` is the string `value`.
     pub fn new(field: impl AsRef<str>, value: impl Into<String>) -> Self {
         RoutingKey {
-            field: Arc::from(field.as_ref()),
+            path: Arc::from([Box::from(field.as_ref())]),
             value: value.into(),
         }
     }
 
-    /// The params field.
+    /// The messages whose params hold the string `value` at `path`: the field named last,
+    /// inside the object named before it, and so on from the top of the params. An empty
+    /// path matches nothing.
+    ///
+    /// ```
+    /// use switchboard::dynamic::RoutingKey;
+    ///
+    /// // `{"method": "tools/call", "params": {"serverId": "docs-1", ...}}`
+    /// let key = RoutingKey::nested(["params", "serverId"], "docs-1");
+    /// assert_eq!(key.path().collect::<Vec<_>>(), ["params", "serverId"]);
+    /// assert_eq!(key.field(), "serverId");
+    /// ```
+    pub fn nested<S: AsRef<str>>(
+        path: impl IntoIterator<Item = S>,
+        value: impl Into<String>,
+    ) -> Self {
+        RoutingKey {
+            path: path
+                .into_iter()
+                .map(|name| Box::from(name.as_ref()))
+                .collect(),
+            value: value.into(),
+        }
+    }
+
+    /// The field's own name: the last of its path.
     pub fn field(&self) -> &str {
-        &self.field
+        self.path.last().map_or("", |field| field)
+    }
+
+    /// The names on the way to the field, outermost first, the field's own last.
+    pub fn path(&self) -> impl Iterator<Item = &str> {
+        self.path.iter().map(|name| &**name)
     }
 
     /// The value it must have.
@@ -44,14 +81,26 @@ impl RoutingKey {
         &self.value
     }
 
-    pub(crate) fn field_arc(&self) -> &Arc<str> {
-        &self.field
+    pub(crate) fn field_path(&self) -> &FieldPath {
+        &self.path
     }
 }
 
 impl fmt::Debug for RoutingKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}={:?}", self.field, self.value)
+        write!(f, "{}={:?}", self.path.join("."), self.value)
+    }
+}
+
+/// The string value at `path` in the JSON object `params`, if it has one.
+pub(crate) fn extract_path<'a>(params: &'a str, path: &[Box<str>]) -> Option<Cow<'a, str>> {
+    match path {
+        [] => None,
+        [field] => extract_field(params, field),
+        [outer, inner @ ..] => {
+            let nested = find_field(params, outer, RawSeed)?;
+            extract_path(nested.get(), inner)
+        }
     }
 }
 
@@ -59,18 +108,30 @@ impl fmt::Debug for RoutingKey {
 ///
 /// Scans the object once and skips every other member without building it.
 pub(crate) fn extract_field<'a>(params: &'a str, field: &str) -> Option<Cow<'a, str>> {
+    find_field(params, field, MaybeString)
+}
+
+/// The top-level `field` of the JSON object `params`, read by `seed`.
+fn find_field<'a, S, V>(params: &'a str, field: &str, seed: S) -> Option<V>
+where
+    S: DeserializeSeed<'a, Value = Option<V>> + Copy,
+{
     let mut deserializer = serde_json::Deserializer::from_str(params);
-    de::Deserializer::deserialize_any(&mut deserializer, FieldFinder { field })
+    de::Deserializer::deserialize_any(&mut deserializer, FieldFinder { field, seed })
         .ok()
         .flatten()
 }
 
-struct FieldFinder<'f> {
+struct FieldFinder<'f, S> {
     field: &'f str,
+    seed: S,
 }
 
-impl<'de> Visitor<'de> for FieldFinder<'_> {
-    type Value = Option<Cow<'de, str>>;
+impl<'de, S, V> Visitor<'de> for FieldFinder<'_, S>
+where
+    S: DeserializeSeed<'de, Value = Option<V>> + Copy,
+{
+    type Value = Option<V>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
@@ -80,7 +141,7 @@ impl<'de> Visitor<'de> for FieldFinder<'_> {
         let mut found = None;
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             if found.is_none() && key == self.field {
-                found = map.next_value_seed(MaybeString)?;
+                found = map.next_value_seed(self.seed)?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -95,7 +156,23 @@ impl<'de> Visitor<'de> for FieldFinder<'_> {
     }
 }
 
+/// A member's JSON text as it is, to look inside later.
+#[derive(Clone, Copy)]
+struct RawSeed;
+
+impl<'de> DeserializeSeed<'de> for RawSeed {
+    type Value = Option<&'de RawValue>;
+
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        <&'de RawValue as serde::Deserialize>::deserialize(deserializer).map(Some)
+    }
+}
+
 /// A string, or `None` for any other JSON value.
+#[derive(Clone, Copy)]
 struct MaybeString;
 
 impl<'de> DeserializeSeed<'de> for MaybeString {
@@ -175,5 +252,24 @@ mod tests {
         assert_eq!(extract_field(r#"{"sessionId": 5}"#, "sessionId"), None);
         assert_eq!(extract_field(r#"["sessionId", "x"]"#, "sessionId"), None);
         assert_eq!(extract_field("{", "sessionId"), None);
+    }
+
+    fn path(names: &[&str]) -> Vec<Box<str>> {
+        names.iter().map(|name| Box::from(*name)).collect()
+    }
+
+    #[test]
+    fn a_nested_path_looks_inside_the_named_objects_only() {
+        let wrapped = r#"{"serverId": "outer", "params": {"a": [1], "serverId": "docs-1"}}"#;
+        let at = path(&["params", "serverId"]);
+        assert_eq!(extract_path(wrapped, &at).as_deref(), Some("docs-1"));
+        assert_eq!(
+            extract_path(wrapped, &path(&["serverId"])).as_deref(),
+            Some("outer")
+        );
+        assert_eq!(extract_path(r#"{"serverId": "docs-1"}"#, &at), None);
+        assert_eq!(extract_path(r#"{"params": "docs-1"}"#, &at), None);
+        assert_eq!(extract_path(r#"{"params": {"serverId": 7}}"#, &at), None);
+        assert_eq!(extract_path(wrapped, &[]), None);
     }
 }

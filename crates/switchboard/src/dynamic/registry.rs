@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 
-use super::key::{RoutingKey, extract_field};
+use super::key::{FieldPath, RoutingKey, extract_path};
 use crate::handler::{Handled, Handler};
 use crate::id_map::IdMap;
 use crate::{ConnectionTo, Dispatch, Error, Role};
@@ -103,7 +103,7 @@ pub(crate) struct Registry {
     next_id: u64,
     slots: IdMap<Slot>,
     unkeyed: Vec<u64>,
-    keyed: HashMap<Arc<str>, HashMap<String, HandlerIds>>,
+    keyed: HashMap<FieldPath, HashMap<String, HandlerIds>>,
     parked: VecDeque<Parked>,
     limits: ParkingLimits,
     replay: Replay,
@@ -136,7 +136,7 @@ impl Registry {
         match &key {
             Some(key) => {
                 self.keyed
-                    .entry(Arc::clone(key.field_arc()))
+                    .entry(Arc::clone(key.field_path()))
                     .or_default()
                     .entry(key.value().to_owned())
                     .and_modify(|ids| ids.push(id))
@@ -173,14 +173,14 @@ impl Registry {
         match &slot.key {
             None => self.unkeyed.retain(|other| *other != id),
             Some(key) => {
-                if let Some(values) = self.keyed.get_mut(key.field())
+                if let Some(values) = self.keyed.get_mut(key.field_path())
                     && let Some(ids) = values.get_mut(key.value())
                 {
                     if ids.remove(id) {
                         values.remove(key.value());
                     }
                     if values.is_empty() {
-                        self.keyed.remove(key.field());
+                        self.keyed.remove(key.field_path());
                     }
                 }
             }
@@ -194,8 +194,8 @@ impl Registry {
         if !self.keyed.is_empty()
             && let Some(params) = params_of(dispatch)
         {
-            for (field, values) in &self.keyed {
-                if let Some(value) = extract_field(params, field)
+            for (path, values) in &self.keyed {
+                if let Some(value) = extract_path(params, path)
                     && let Some(ids) = values.get(value.as_ref())
                 {
                     out.extend_from_slice(ids.as_slice());
@@ -245,7 +245,8 @@ impl Registry {
                     self.parked.drain(..).partition(|parked| {
                         params_of(&parked.dispatch).is_some_and(|params| {
                             keys.iter().any(|key| {
-                                extract_field(params, key.field()).as_deref() == Some(key.value())
+                                extract_path(params, key.field_path()).as_deref()
+                                    == Some(key.value())
                             })
                         })
                     });
