@@ -21,7 +21,9 @@ use switchboard_acp::schema::{
 };
 use switchboard_acp::{Agent, Client, Proxy, initialize};
 use switchboard_conductor::Chain;
-use switchboard_conductor::mcp_bridge::{McpBridgeRelay, RELAY_FLAG, TOKEN_ENV};
+use switchboard_conductor::mcp_bridge::{
+    MAX_BRIDGE_CONNECTIONS, McpBridgeRelay, RELAY_FLAG, TOKEN_ENV,
+};
 use switchboard_mcp::McpClient;
 use switchboard_mcp::client::{McpClientExt, client_info};
 use switchboard_mcp::schema::{CallToolResult, ContentBlock};
@@ -314,6 +316,40 @@ async fn a_relay_with_a_wrong_token_or_garbage_is_refused_and_the_right_one_stil
     assert!(stderr.contains("wrong token"), "it says why: {stderr}");
     assert!(garbage.contains("not a handshake"), "{garbage}");
     assert_eq!(answer.expect("the tool answers"), "the editor's docs");
+}
+
+#[tokio::test]
+async fn a_connection_past_the_cap_is_refused() {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+
+    let (seen_tx, seen) = mpsc::channel(4);
+    let chain = Chain::new(agent(false, seen_tx)).mcp_bridge(relay());
+    let (_, refusal) = editor(chain, seen, |_cx, servers| {
+        Box::pin(async move {
+            let entry = stdio_entry(&servers);
+            let address = entry.args[entry.args.len() - 2].clone();
+            let hello = serde_json::json!({"token": entry.env[0].value, "serverId": "docs-1"});
+            let hello = format!("{hello}\n");
+            // Each admitted, and kept open: the conductor holds them until the chain ends.
+            let mut held = Vec::new();
+            for _ in 0..MAX_BRIDGE_CONNECTIONS {
+                let stream = tokio::net::TcpStream::connect(address.as_str()).await?;
+                let mut stream = BufReader::new(stream);
+                stream.get_mut().write_all(hello.as_bytes()).await?;
+                let mut answer = String::new();
+                guard("an admission", stream.read_line(&mut answer)).await?;
+                assert_eq!(answer, "{\"ok\":true}\n");
+                held.push(stream);
+            }
+            let mut past = tokio::net::TcpStream::connect(address.as_str()).await?;
+            let mut refusal = String::new();
+            guard("the refusal", past.read_to_string(&mut refusal)).await?;
+            drop(held);
+            Ok::<_, Error>(refusal)
+        })
+    })
+    .await;
+    assert!(refusal.contains("at most"), "{refusal}");
 }
 
 #[tokio::test]
