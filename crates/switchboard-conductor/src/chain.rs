@@ -8,6 +8,7 @@ use switchboard::{Channel, ChildCommand, ConnectTo, Error};
 use switchboard_acp::{Agent, Client, Conductor};
 
 use crate::component::Component;
+use crate::mcp_bridge::McpBridgeRelay;
 use crate::trace::Trace;
 
 /// A chain of proxies in front of an agent, shown to the editor as one agent.
@@ -25,6 +26,7 @@ pub struct Chain {
     pub(crate) agent: Component<Client>,
     pub(crate) trace: Option<Trace>,
     pub(crate) max_outgoing_bytes: Option<usize>,
+    pub(crate) mcp_bridge: Option<McpBridgeRelay>,
 }
 
 impl Chain {
@@ -36,6 +38,7 @@ impl Chain {
             agent: Component::connect(agent),
             trace: None,
             max_outgoing_bytes: None,
+            mcp_bridge: None,
         }
     }
 
@@ -47,6 +50,7 @@ impl Chain {
             agent: Component::Process(agent),
             trace: None,
             max_outgoing_bytes: None,
+            mcp_bridge: None,
         }
     }
 
@@ -86,6 +90,22 @@ impl Chain {
     #[must_use]
     pub fn max_outgoing_bytes(mut self, bytes: usize) -> Chain {
         self.max_outgoing_bytes = Some(bytes);
+        self
+    }
+
+    /// Lets an agent without `mcpCapabilities.acp` use the MCP servers the editor and the
+    /// proxies offer over ACP: the conductor claims the capability for it, and gives it each
+    /// such server as a stdio server that runs `relay` (see [`crate::mcp_bridge`]).
+    ///
+    /// Without it (the default for a chain made in a library), the conductor passes
+    /// `initialize` and the sessions' `mcpServers` through unchanged. The
+    /// `switchboard-conductor` program sets it to
+    /// [`McpBridgeRelay::this_program`]; a library user gives a path to
+    /// `switchboard-conductor` or calls
+    /// [`relay_if_asked`](crate::mcp_bridge::relay_if_asked) in their own `main`.
+    #[must_use]
+    pub fn mcp_bridge(mut self, relay: McpBridgeRelay) -> Chain {
+        self.mcp_bridge = Some(relay);
         self
     }
 
@@ -157,6 +177,7 @@ impl std::fmt::Debug for Chain {
         f.debug_struct("Chain")
             .field("proxies", &self.proxies.len())
             .field("traced", &self.trace.is_some())
+            .field("mcp_bridge", &self.mcp_bridge)
             .finish_non_exhaustive()
     }
 }

@@ -27,6 +27,7 @@ use std::path::PathBuf;
 
 use switchboard::{ChildCommand, Error};
 
+use crate::mcp_bridge::{McpBridgeRelay, RELAY_FLAG};
 use crate::view::Window;
 use crate::{Chain, Trace};
 
@@ -36,7 +37,9 @@ usage: switchboard-conductor [--trace FILE] [--proxy \"PROXY COMMAND\"]... -- AG
 
 Runs the agent behind the proxies, in order from the editor's side, and serves them on
 stdin/stdout as one ACP agent. What the components write to stderr is copied to this
-program's stderr.
+program's stderr. An agent that does not reach MCP servers over ACP (no
+mcpCapabilities.acp) is given those the editor and the proxies offer as stdio servers that
+run this program as a relay.
 
   --proxy \"COMMAND\"  a proxy to start, as one argument (split like a shell would)
   --trace FILE       write every message crossing every hop to FILE, one JSON object a line
@@ -220,6 +223,11 @@ impl Invocation {
                 )
             })?;
             chain = chain.proxy_process(tie(command));
+        }
+        // An agent without `mcpCapabilities.acp` reaches the ACP MCP servers through this
+        // program as a relay (see `mcp_bridge`).
+        if let Some(conductor) = &this_program {
+            chain = chain.mcp_bridge(McpBridgeRelay::new(conductor).arg(RELAY_FLAG));
         }
         if let Some(path) = &self.trace {
             chain = chain.trace(Trace::create(path)?);

@@ -14,6 +14,11 @@
 //! of it, then the conductor closes its side. Nothing is left running: each process gets a
 //! moment to exit, then it is killed with everything it started.
 //!
+//! An agent that lacks `mcpCapabilities.acp` can still use the MCP servers the editor and
+//! the proxies offer over ACP: the conductor claims the capability for it and bridges each
+//! such server to a stdio server the agent starts (see [`mcp_bridge`]; the program does this
+//! by itself, a library chain once given [`Chain::mcp_bridge`]).
+//!
 //! The program `switchboard-conductor` runs a chain on its stdio:
 //!
 //! ```text
@@ -77,6 +82,7 @@ mod chain;
 pub mod cli;
 mod component;
 pub mod launcher;
+pub mod mcp_bridge;
 mod route;
 mod run;
 mod state;

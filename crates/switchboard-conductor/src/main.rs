@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use switchboard::Stdio;
 use switchboard_conductor::cli::{self, Parsed, USAGE};
-use switchboard_conductor::{launcher, view};
+use switchboard_conductor::{launcher, mcp_bridge, view};
 
 /// What the conductor logs to stderr (where its components' stderr goes too): warnings and
 /// errors, each naming the connection (a component) it is about. `SWITCHBOARD_LOG` set to
@@ -27,6 +27,10 @@ fn log_to_stderr() {
 
 fn main() -> ExitCode {
     let args: Vec<_> = std::env::args_os().skip(1).collect();
+    // Relaying an agent's stdio MCP server to the conductor's bridge (see `mcp_bridge`).
+    if let Some(code) = mcp_bridge::relay_if_asked(&args) {
+        return code;
+    }
     // Launching one of our components (see `launcher`): becomes it, or says why not.
     if let Some(failed) = launcher::launch_if_asked(&args) {
         return failed;

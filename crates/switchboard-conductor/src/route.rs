@@ -155,7 +155,7 @@ fn deliver(
             dispatch.map(|message| Ok(as_proxy_initialize(message)))?,
         ),
         (Link::Proxy(proxy), false) => send(state, proxy, dispatch.map(wrap_successor)?),
-        (Link::Agent(agent), _) => send(state, agent, dispatch),
+        (Link::Agent(agent), _) => crate::mcp_bridge::to_agent(state, agent, dispatch),
         (Link::Editor(editor), _) => send(state, editor, dispatch),
     }
 }
@@ -163,7 +163,7 @@ fn deliver(
 /// Sends `dispatch` on `to`. A request's answer goes back to its responder unchanged, except
 /// that a connection-closed error is explained once the chain knows which component ended
 /// it; cancelling the request cancels the one sent on.
-fn send<Cp: Role>(
+pub(crate) fn send<Cp: Role>(
     state: &Arc<ChainState>,
     to: &ConnectionTo<Cp>,
     dispatch: Dispatch,
@@ -182,7 +182,7 @@ fn send<Cp: Role>(
 }
 
 /// A request passed on as it came, whose answer is passed back as it comes (raw JSON).
-struct Forwarded(UntypedMessage);
+pub(crate) struct Forwarded(pub(crate) UntypedMessage);
 
 impl<Cp> JsonRpcMessage<Cp> for Forwarded {
     fn matches_method(_method: &str) -> bool {

@@ -26,6 +26,7 @@ use switchboard_acp::{Agent, Client, Conductor};
 
 use crate::chain::Chain;
 use crate::component::Erased;
+use crate::mcp_bridge::{Bridges, serve_bridges};
 use crate::route::Route;
 use crate::state::{Bounds, ChainState, Link};
 use crate::trace::Trace;
@@ -40,6 +41,7 @@ pub(crate) async fn run(
         agent,
         trace,
         max_outgoing_bytes,
+        mcp_bridge,
     } = chain;
     let limit = max_outgoing_bytes.unwrap_or(switchboard::builder::DEFAULT_MAX_OUTGOING_BYTES);
     let bounds = Bounds::new(limit, proxies.len());
@@ -54,7 +56,7 @@ pub(crate) async fn run(
         Some(program) => format!("the agent (`{program}`)"),
         None => "the agent".to_owned(),
     });
-    let state = Arc::new(ChainState::new(names, bounds));
+    let state = Arc::new(ChainState::new(names, bounds, Bridges::new(mcp_bridge)));
 
     // Every process starts before anything is read: one that cannot start fails the chain
     // at once, and the others are killed as they are dropped.
@@ -142,7 +144,9 @@ pub(crate) async fn run(
             served
         }
     };
-    let (served_editor, ()) = futures::join!(served_editor, components);
+    // The bridges end with the chain; an agent's relays exit as their connections close.
+    let (served_editor, (), ()) =
+        futures::join!(served_editor, components, serve_bridges(Arc::clone(&state)));
     match state.cause() {
         Some(cause) => Err(cause),
         None => served_editor,

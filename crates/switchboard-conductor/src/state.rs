@@ -8,6 +8,8 @@ use switchboard::{ConnectionTo, Error};
 use switchboard_acp::{Agent, Client, Proxy};
 use tokio::sync::watch;
 
+use crate::mcp_bridge::Bridges;
+
 /// A connection of the conductor, to one node of the chain.
 pub(crate) enum Link {
     /// Node 0: the editor, to which the conductor is an agent.
@@ -102,10 +104,12 @@ pub(crate) struct ChainState {
     cause: Mutex<Option<Error>>,
     /// Every component connection has closed: what they owed the editor is queued.
     components_closed: Flag,
+    /// The MCP bridge, for an agent without `mcpCapabilities.acp` (see `mcp_bridge`).
+    pub(crate) bridges: Bridges,
 }
 
 impl ChainState {
-    pub(crate) fn new(names: Vec<String>, bounds: Bounds) -> Self {
+    pub(crate) fn new(names: Vec<String>, bounds: Bounds, bridges: Bridges) -> Self {
         ChainState {
             bounds,
             links: names.iter().map(|_| OnceLock::new()).collect(),
@@ -115,6 +119,7 @@ impl ChainState {
             ended: Flag::new(),
             cause: Mutex::new(None),
             components_closed: Flag::new(),
+            bridges,
         }
     }
 

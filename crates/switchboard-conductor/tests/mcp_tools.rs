@@ -31,9 +31,18 @@ fn tools_proxy() -> Hop {
 
 /// Opens a session through `proxies` and sends `prompt`; returns what the agent said.
 async fn said_through(proxies: Vec<Hop>, prompt: &'static str) -> String {
+    said_through_to(proxies, echo_agent(), prompt).await
+}
+
+/// Like `said_through`, to the agent `agent` (program and arguments).
+async fn said_through_to(
+    proxies: Vec<Hop>,
+    agent: Vec<std::ffi::OsString>,
+    prompt: &'static str,
+) -> String {
     let dir = TempDir::new("mcp-tools");
     let cwd = dir.path().to_owned();
-    let mut conductor = spawn_conductor(&proxies, None, &echo_agent());
+    let mut conductor = spawn_conductor(&proxies, None, &agent);
     let state = EditorState::default();
     let said = drive(&proxies, &mut conductor, &state, async move |cx| {
         let mut session = open_session(&cx, &cwd).await?;
@@ -68,4 +77,22 @@ async fn the_now_tool_tells_the_time_in_rfc_3339() {
         .map(|c| if c.is_ascii_digit() { 'd' } else { c })
         .collect();
     assert_eq!(shape, "dddd-dd-ddTdd:dd:ddZ", "not RFC 3339 UTC: {said:?}");
+}
+
+/// The echo agent without `mcpCapabilities.acp` refuses `acp` servers; through the conductor
+/// it is given the tools proxy's server as a stdio server that runs the conductor's relay,
+/// and its calls reach the proxy as if it had sent `mcp/message` itself.
+#[tokio::test]
+async fn an_agent_without_mcp_over_acp_adds_through_the_conductors_bridge() {
+    let mut agent = echo_agent();
+    agent.push("--without-mcp-over-acp".into());
+    let add = r#"/tool tools add {"a":2,"b":3}"#;
+    let shapes = [
+        vec![tools_proxy()],
+        vec![prefix_proxy(None), tools_proxy(), logging_proxy()],
+    ];
+    for proxies in shapes {
+        let said = said_through_to(proxies.clone(), agent.clone(), add).await;
+        assert_eq!(said, r#"{"sum":5}"#, "{proxies:?}");
+    }
 }

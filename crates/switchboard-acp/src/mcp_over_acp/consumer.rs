@@ -12,6 +12,7 @@
 //! as MCP notifications. A provider that speaks stateless MCP is spoken to that way (see
 //! `stateless.rs`). The channel's queues are bounded, and nothing else is queued here.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -79,33 +80,55 @@ impl ConnectTo<McpClient> for AcpMcpServer {
     fn into_transport(self, config: &TransportConfig) -> Result<Transport, Error> {
         let (mcp_end, bridge_end) = Channel::duplex();
         let transport = <Channel as ConnectTo<McpClient>>::into_transport(mcp_end, config)?;
-        let AcpMcpServer { acp, server_id } = self;
-        let tag = format!("{}-", NEXT_BRIDGE.fetch_add(1, Ordering::Relaxed));
-        let requests = ForwardRequests {
-            outbound: Outbound {
-                acp: acp.clone(),
-                server_id: server_id.clone(),
-                tag: tag.clone(),
-            },
-            stateless: Arc::new(OnceLock::new()),
-        };
-        let bridge = Builder::new(McpServer)
-            .name(format!("mcp-over-acp {server_id}"))
-            .with_handler(requests)
-            .connect_with(bridge_end, async move |bridge: ConnectionTo<McpClient>| {
-                // Removed when the MCP client goes away and the bridge ends.
-                let _notifications = acp.add_keyed_handler(
-                    server_key(&server_id),
-                    ForwardNotifications {
-                        bridge: bridge.clone(),
-                        tag,
-                    },
-                );
-                bridge.input_ended().await;
-                Ok(())
-            });
+        let bridge = serve_bridge(&self.acp, self.server_id, bridge_end);
         Ok(transport.with_driver(bridge))
     }
+}
+
+/// Serves the bridge of [`use_server`] to the MCP client at the other end of `mcp` (any
+/// component: a TCP stream, a child's stdio, a channel), until that client hangs up: its
+/// requests become `mcp/message` requests on `acp` for `server_id`, and the `mcp/message`
+/// notifications `acp` receives for its requests reach it as MCP notifications.
+///
+/// [`use_server`] runs it over an in-process channel. Use it directly when the MCP client is
+/// elsewhere: the conductor bridges an agent's stdio MCP server process to a server the
+/// client offers this way. Any number of bridges may serve one `serverId` at once: each
+/// numbers its own requests.
+///
+/// # Errors
+///
+/// When the connection to `mcp` cannot be set up or fails.
+pub fn serve_bridge(
+    acp: &ConnectionTo<Client>,
+    server_id: impl Into<McpServerAcpId>,
+    mcp: impl ConnectTo<McpServer>,
+) -> impl Future<Output = Result<(), Error>> + Send + 'static {
+    let acp = acp.clone();
+    let server_id = server_id.into();
+    let tag = format!("{}-", NEXT_BRIDGE.fetch_add(1, Ordering::Relaxed));
+    let requests = ForwardRequests {
+        outbound: Outbound {
+            acp: acp.clone(),
+            server_id: server_id.clone(),
+            tag: tag.clone(),
+        },
+        stateless: Arc::new(OnceLock::new()),
+    };
+    Builder::new(McpServer)
+        .name(format!("mcp-over-acp {server_id}"))
+        .with_handler(requests)
+        .connect_with(mcp, async move |bridge: ConnectionTo<McpClient>| {
+            // Removed when the MCP client goes away and the bridge ends.
+            let _notifications = acp.add_keyed_handler(
+                server_key(&server_id),
+                ForwardNotifications {
+                    bridge: bridge.clone(),
+                    tag,
+                },
+            );
+            bridge.input_ended().await;
+            Ok(())
+        })
 }
 
 /// Numbers the bridges of this process: each puts its number before the ids of its

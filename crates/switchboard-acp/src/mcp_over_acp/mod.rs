@@ -45,7 +45,7 @@ mod declare;
 mod provider;
 mod stateless;
 
-pub use consumer::{AcpMcpServer, use_server};
+pub use consumer::{AcpMcpServer, serve_bridge, use_server};
 pub use declare::{
     DeclaresMcpServers, acp_servers, advertise, is_supported_by, new_server_id, offer,
     offer_service,
