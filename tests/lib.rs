@@ -62,6 +62,10 @@ mod proxies {}
 mod acp_mcp_servers {}
 
 #[cfg(doctest)]
+#[doc = include_str!("../book/src/acp/remote.md")]
+mod acp_remote {}
+
+#[cfg(doctest)]
 #[doc = include_str!("../book/src/architecture.md")]
 mod architecture {}
 

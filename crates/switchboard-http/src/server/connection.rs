@@ -1,0 +1,314 @@
+//! One remote connection of the Streamable HTTP profile, on the server.
+//!
+//! What the client POSTs goes into the connection's bounded incoming queue, in order. What
+//! the connection sends is routed to a stream: the answer to `initialize` back to its POST,
+//! a session's messages (and the answers to requests scoped to it) to that session's SSE
+//! stream, everything else to the connection's. Each stream is a bounded queue, read by at
+//! most one GET at a time; a queue nobody reads fills up and then holds the router, so a
+//! slow or absent reader slows the agent down instead of growing a buffer.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures::channel::{mpsc, oneshot};
+use futures::{SinkExt, Stream, StreamExt};
+use switchboard::Error;
+use switchboard::wire::FrameEvent;
+use tokio::sync::watch;
+
+use crate::protocol::{Envelope, Kind, creates_session};
+
+/// How many messages from the client wait for the connection to read them.
+pub(crate) const INCOMING_QUEUE: usize = 32;
+
+/// How many messages a stream holds for its reader (or for the reader to come).
+pub(crate) const STREAM_QUEUE: usize = 64;
+
+/// How many streams a client may hold open for sessions the agent has not named yet (to see
+/// a `session/load`'s replay, it opens the stream first).
+pub(crate) const MAX_UNCONFIRMED_STREAMS: usize = 8;
+
+/// Where the answer to a request the client sent goes.
+enum Route {
+    /// Back to the POST that sent it (`initialize`).
+    Reply(oneshot::Sender<Vec<u8>>),
+    /// To this session's stream.
+    Session(String),
+    /// To the connection's stream, naming a new session in its result.
+    Creates,
+}
+
+/// A stream's queue: the router writes; at most one GET reads, through a [`Lease`].
+struct Mailbox {
+    sender: mpsc::Sender<Vec<u8>>,
+    receiver: Arc<Mutex<Option<mpsc::Receiver<Vec<u8>>>>>,
+    /// Named by the agent (false for a stream the client opened first).
+    confirmed: bool,
+}
+
+impl Mailbox {
+    fn new(confirmed: bool) -> Self {
+        let (sender, receiver) = mpsc::channel(STREAM_QUEUE);
+        Mailbox {
+            sender,
+            receiver: Arc::new(Mutex::new(Some(receiver))),
+            confirmed,
+        }
+    }
+}
+
+/// Why a GET could not have its stream.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Unavailable {
+    /// Another GET reads it.
+    Taken,
+    /// An unknown session, and no room for another stream opened ahead of its session.
+    Unknown,
+}
+
+#[derive(Default)]
+struct Routes {
+    pending: HashMap<String, Route>,
+    sessions: HashMap<String, Mailbox>,
+}
+
+/// One Streamable HTTP connection: shared by its requests and its router.
+pub(crate) struct HttpConnection {
+    id: String,
+    incoming: Mutex<Option<mpsc::Sender<Result<FrameEvent, Error>>>>,
+    connection_stream: Mailbox,
+    routes: Mutex<Routes>,
+    open_streams: Arc<AtomicUsize>,
+    last_activity: Arc<Mutex<Instant>>,
+    ended: watch::Sender<bool>,
+    max_message: usize,
+}
+
+impl HttpConnection {
+    /// A new connection named `id`, and the queue of what the client sends it.
+    pub(crate) fn new(
+        id: String,
+        max_message: usize,
+    ) -> (
+        Arc<HttpConnection>,
+        mpsc::Receiver<Result<FrameEvent, Error>>,
+    ) {
+        let (incoming, incoming_rx) = mpsc::channel(INCOMING_QUEUE);
+        let connection = HttpConnection {
+            id,
+            incoming: Mutex::new(Some(incoming)),
+            connection_stream: Mailbox::new(true),
+            routes: Mutex::new(Routes::default()),
+            open_streams: Arc::new(AtomicUsize::new(0)),
+            last_activity: Arc::new(Mutex::new(Instant::now())),
+            ended: watch::Sender::new(false),
+            max_message,
+        };
+        (Arc::new(connection), incoming_rx)
+    }
+
+    /// Resolves once the connection has ended.
+    pub(crate) fn ended(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut ended = self.ended.subscribe();
+        async move {
+            // An error means the sender is gone: ended too.
+            let _ = ended.wait_for(|ended| *ended).await;
+        }
+    }
+
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Takes a message the client POSTed: remembers where its answer goes, and queues it for
+    /// the connection (waiting while the queue is full). `session` is the session the POST
+    /// named in its header, if any. `reply` is given for `initialize`, whose answer goes back
+    /// to its POST.
+    pub(crate) async fn deliver(
+        &self,
+        message: Vec<u8>,
+        session: Option<String>,
+        reply: Option<oneshot::Sender<Vec<u8>>>,
+    ) -> Result<(), Error> {
+        self.touch();
+        if let Some(Envelope {
+            kind: Kind::Request { id, method },
+            session: named,
+        }) = Envelope::read(&message)
+        {
+            let route = match (reply, session.or(named)) {
+                (Some(reply), _) => Some(Route::Reply(reply)),
+                (None, Some(session)) => Some(Route::Session(session)),
+                (None, None) if creates_session(&method) => Some(Route::Creates),
+                (None, None) => None,
+            };
+            if let Some(route) = route {
+                lock(&self.routes).pending.insert(id, route);
+            }
+        }
+        let event = FrameEvent::from_whole_message(message, self.max_message);
+        let sender = lock(&self.incoming).clone();
+        match (event, sender) {
+            (None, _) => Ok(()),
+            (Some(event), Some(mut sender)) => sender
+                .send(Ok(event))
+                .await
+                .map_err(|_| Error::connection_closed("the connection has ended")),
+            (Some(_), None) => Err(Error::connection_closed("the connection has ended")),
+        }
+    }
+
+    /// Sends `message`, from the connection, to the stream it belongs on; waits while that
+    /// stream's queue is full.
+    pub(crate) async fn route(&self, message: Vec<u8>) {
+        let target = self.target_of(&message);
+        match target {
+            Target::Reply(reply) => {
+                let _ = reply.send(message);
+            }
+            Target::Stream(mut sender) => {
+                // A closed stream (the connection ended) drops the message with it.
+                let _ = sender.send(message).await;
+            }
+        }
+    }
+
+    fn target_of(&self, message: &[u8]) -> Target {
+        let Some(envelope) = Envelope::read(message) else {
+            return Target::Stream(self.connection_stream.sender.clone());
+        };
+        let mut routes = lock(&self.routes);
+        let session = match envelope.kind {
+            Kind::Response { id } => match routes.pending.remove(&id) {
+                Some(Route::Reply(reply)) => return Target::Reply(reply),
+                Some(Route::Session(session)) => Some(session),
+                Some(Route::Creates) => {
+                    if let Some(named) = envelope.session {
+                        confirm(&mut routes, &named);
+                    }
+                    None
+                }
+                None => None,
+            },
+            Kind::Request { .. } | Kind::Notification { .. } => envelope.session,
+        };
+        let sender = match session {
+            Some(session) => confirm(&mut routes, &session).sender.clone(),
+            None => self.connection_stream.sender.clone(),
+        };
+        Target::Stream(sender)
+    }
+
+    /// The stream of `session` (of the connection, for `None`), for one GET to read.
+    pub(crate) fn subscribe(&self, session: Option<&str>) -> Result<Lease, Unavailable> {
+        let slot = match session {
+            None => Arc::clone(&self.connection_stream.receiver),
+            Some(session) => {
+                let mut routes = lock(&self.routes);
+                if !routes.sessions.contains_key(session) {
+                    let unconfirmed = routes.sessions.values().filter(|m| !m.confirmed).count();
+                    if unconfirmed >= MAX_UNCONFIRMED_STREAMS {
+                        return Err(Unavailable::Unknown);
+                    }
+                    routes
+                        .sessions
+                        .insert(session.to_owned(), Mailbox::new(false));
+                }
+                routes
+                    .sessions
+                    .get(session)
+                    .map(|mailbox| Arc::clone(&mailbox.receiver))
+                    .ok_or(Unavailable::Unknown)?
+            }
+        };
+        let receiver = lock(&slot).take().ok_or(Unavailable::Taken)?;
+        self.open_streams.fetch_add(1, Ordering::SeqCst);
+        self.touch();
+        Ok(Lease {
+            receiver: Some(receiver),
+            slot,
+            open_streams: Arc::clone(&self.open_streams),
+            last_activity: Arc::clone(&self.last_activity),
+        })
+    }
+
+    /// Ends the connection: no more messages in (the connection to the agent reads the end
+    /// of its input), every stream ends once its queue is read.
+    pub(crate) fn end(&self) {
+        lock(&self.incoming).take();
+        self.ended.send_replace(true);
+        let mut routes = lock(&self.routes);
+        routes.pending.clear();
+        routes.sessions.clear();
+        self.connection_stream.sender.clone().close_channel();
+    }
+
+    /// When the connection ends for want of use, as things stand: `None` while a stream is
+    /// open.
+    pub(crate) fn idle_deadline(&self, idle_timeout: Duration) -> Option<Instant> {
+        if self.open_streams.load(Ordering::SeqCst) > 0 {
+            return None;
+        }
+        Some(*lock(&self.last_activity) + idle_timeout)
+    }
+
+    fn touch(&self) {
+        *lock(&self.last_activity) = Instant::now();
+    }
+}
+
+enum Target {
+    Reply(oneshot::Sender<Vec<u8>>),
+    Stream(mpsc::Sender<Vec<u8>>),
+}
+
+/// The mailbox of `session`, confirmed: the agent has named it.
+fn confirm<'a>(routes: &'a mut Routes, session: &str) -> &'a Mailbox {
+    let mailbox = routes
+        .sessions
+        .entry(session.to_owned())
+        .or_insert_with(|| Mailbox::new(true));
+    mailbox.confirmed = true;
+    mailbox
+}
+
+/// One GET's hold on a stream: its messages, until it is dropped, when the stream waits for
+/// the next GET (a client that reconnects), its queue kept.
+pub(crate) struct Lease {
+    receiver: Option<mpsc::Receiver<Vec<u8>>>,
+    slot: Arc<Mutex<Option<mpsc::Receiver<Vec<u8>>>>>,
+    open_streams: Arc<AtomicUsize>,
+    last_activity: Arc<Mutex<Instant>>,
+}
+
+impl Stream for Lease {
+    type Item = Vec<u8>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Vec<u8>>> {
+        match self.receiver.as_mut() {
+            Some(receiver) => receiver.poll_next_unpin(cx),
+            None => Poll::Ready(None),
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(receiver) = self.receiver.take() {
+            *lock(&self.slot) = Some(receiver);
+        }
+        *lock(&self.last_activity) = Instant::now();
+        self.open_streams.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A lock that a panicking holder cannot poison for the others: the state stays consistent
+/// between statements.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
