@@ -2,13 +2,18 @@
 //!
 //! ```text
 //! switchboard-conductor [--trace FILE] [--proxy "PROXY COMMAND"]... -- AGENT_PROGRAM [ARGS...]
+//! switchboard-conductor [--proxy "PROXY COMMAND"]... -- http://HOST:PORT/acp
+//! switchboard-conductor --listen HOST:PORT [--token SECRET] [--proxy "PROXY COMMAND"]... -- AGENT...
 //! switchboard-conductor trace view FILE [-o OUT.html] [--terminal] [--from N] [--limit N]
 //! ```
 //!
 //! Proxies run in the order given, the first one next to the editor. A proxy command is one
 //! argument, split the way a shell splits words (see [`ChildCommand::parse`]); the agent's
 //! program and arguments come after `--`, as they are. (An agent program named `trace` needs
-//! the `--`: `trace` first is the trace viewer, see [`crate::view`].)
+//! the `--`: `trace` first is the trace viewer, see [`crate::view`].) An agent that is an
+//! `http://`, `https://`, `ws://` or `wss://` URL is reached over the network (see
+//! [`RemoteAgent`]) instead of started. With `--listen`, the chain is served over the network
+//! (see [`crate::listen`]), one chain per remote connection, instead of on stdio.
 //!
 //! ```
 //! use switchboard_conductor::cli::{Parsed, parse};
@@ -24,8 +29,10 @@
 use crate::launcher::tied_to_this_process;
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use switchboard::{ChildCommand, Error};
+use switchboard_http::RemoteAgent;
 
 use crate::mcp_bridge::{McpBridgeRelay, RELAY_FLAG};
 use crate::view::Window;
@@ -33,17 +40,34 @@ use crate::{Chain, Trace};
 
 /// The usage line and what each option does, as `--help` prints it.
 pub const USAGE: &str = "\
-usage: switchboard-conductor [--trace FILE] [--proxy \"PROXY COMMAND\"]... -- AGENT_PROGRAM [ARGS...]
+usage: switchboard-conductor [OPTIONS] [--proxy \"PROXY COMMAND\"]... -- AGENT_PROGRAM [ARGS...]
+       switchboard-conductor [OPTIONS] [--proxy \"PROXY COMMAND\"]... -- AGENT_URL
+       switchboard-conductor --listen HOST:PORT [SERVING OPTIONS] [--proxy \"PROXY COMMAND\"]... -- AGENT...
 
 Runs the agent behind the proxies, in order from the editor's side, and serves them on
 stdin/stdout as one ACP agent. What the components write to stderr is copied to this
 program's stderr. An agent that does not reach MCP servers over ACP (no
 mcpCapabilities.acp) is given those the editor and the proxies offer as stdio servers that
-run this program as a relay.
+run this program as a relay. An agent given as a URL (http://HOST:PORT/acp over Streamable
+HTTP, ws://HOST:PORT/acp over WebSocket) is reached over the network, not started.
 
-  --proxy \"COMMAND\"  a proxy to start, as one argument (split like a shell would)
-  --trace FILE       write every message crossing every hop to FILE, one JSON object a line
-  -h, --help         print this and exit
+  --proxy \"COMMAND\"     a proxy to start, as one argument (split like a shell would)
+  --trace FILE          write every message crossing every hop to FILE, one JSON object a line
+  --agent-token SECRET  the bearer token an agent given as a URL asks for
+  -h, --help            print this and exit
+
+Serving over the network instead of on stdin/stdout (serving options):
+
+  --listen HOST:PORT     serve ACP at http://HOST:PORT/acp (Streamable HTTP and WebSocket),
+                         one chain (the proxies and a fresh agent) per remote connection,
+                         until SIGTERM or SIGINT ends them all; port 0 picks a free port.
+                         Prints `listening on http://HOST:PORT/acp` on stderr once it
+                         accepts. HOST is required: 127.0.0.1 (this machine only) is the
+                         safe choice; any other address, without --token, lets anyone who
+                         reaches it run the agent (a warning says so)
+  --token SECRET         require `Authorization: Bearer SECRET` on every request
+  --allow-origin ORIGIN  let a browser page from ORIGIN in (others are refused 403); repeatable
+  --idle-timeout SECS    end a Streamable HTTP connection idle this long (default 30)
 
 usage: switchboard-conductor trace view FILE [-o OUT.html] [--terminal] [--from N] [--limit N]
 
@@ -89,9 +113,31 @@ pub struct Invocation {
     pub trace: Option<PathBuf>,
     /// The proxy commands, in order from the editor's side, each a line to split.
     pub proxies: Vec<String>,
-    /// The agent's program and its arguments.
+    /// The agent's program and its arguments, or its URL alone.
     pub agent: Vec<OsString>,
+    /// The bearer token for an agent given as a URL (`--agent-token`).
+    pub agent_token: Option<String>,
+    /// Where to serve the chain over the network (`--listen`), instead of on stdio.
+    pub listen: Option<ListenOptions>,
 }
+
+/// How to serve chains over the network, as `--listen` and its options gave it (see
+/// [`crate::listen`]).
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ListenOptions {
+    /// `HOST:PORT`, as given (the host spelled out; port 0 for any free one).
+    pub address: String,
+    /// The bearer token every request must carry (`--token`).
+    pub token: Option<String>,
+    /// The browser origins let in (`--allow-origin`).
+    pub allowed_origins: Vec<String>,
+    /// How long an idle Streamable HTTP connection lives (`--idle-timeout`).
+    pub idle_timeout: Option<Duration>,
+}
+
+/// The URL schemes that make an agent a remote one.
+const AGENT_URL_SCHEMES: [&str; 4] = ["http://", "https://", "ws://", "wss://"];
 
 /// Reads the arguments (without the program name).
 ///
@@ -101,6 +147,10 @@ pub struct Invocation {
 /// command that is not text, no agent.
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
     let mut invocation = Invocation::default();
+    // The options that only mean something with `--listen`, checked once all are read.
+    let mut listen: Option<String> = None;
+    let mut server = ListenOptions::default();
+    let mut server_option: Option<&'static str> = None;
     let mut args = args.into_iter().peekable();
     if args.peek().is_some_and(|first| first == "trace") {
         args.next();
@@ -129,6 +179,28 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String>
         match option {
             "-h" | "--help" => return Ok(Parsed::Help),
             "--trace" => invocation.trace = Some(value("--trace")?.into()),
+            "--listen" => listen = Some(text_value("--listen", value("--listen")?)?),
+            "--token" => {
+                server.token = Some(text_value("--token", value("--token")?)?);
+                server_option = Some("--token");
+            }
+            "--allow-origin" => {
+                let origin = text_value("--allow-origin", value("--allow-origin")?)?;
+                server.allowed_origins.push(origin);
+                server_option = Some("--allow-origin");
+            }
+            "--idle-timeout" => {
+                let secs = text_value("--idle-timeout", value("--idle-timeout")?)?;
+                let secs: u64 = secs.parse().ok().filter(|secs| *secs > 0).ok_or_else(|| {
+                    format!("--idle-timeout needs a whole number of seconds from 1, not `{secs}`")
+                })?;
+                server.idle_timeout = Some(Duration::from_secs(secs));
+                server_option = Some("--idle-timeout");
+            }
+            "--agent-token" => {
+                invocation.agent_token =
+                    Some(text_value("--agent-token", value("--agent-token")?)?);
+            }
             "--proxy" => {
                 let line = value("--proxy")?
                     .into_string()
@@ -150,7 +222,58 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String>
     if invocation.agent.is_empty() {
         return Err("no agent: give its program and arguments after `--`".to_owned());
     }
+    match (invocation.agent_url(), invocation.agent.len()) {
+        (Some(url), 2..) => {
+            return Err(format!(
+                "the agent {url} is a URL: it takes no arguments after it"
+            ));
+        }
+        (None, _) if invocation.agent_token.is_some() => {
+            return Err("--agent-token is for an agent given as a URL".to_owned());
+        }
+        _ => {}
+    }
+    match listen {
+        Some(address) => {
+            check_listen_address(&address)?;
+            if invocation.trace.is_some() {
+                // Every remote connection runs a chain of its own; one file cannot hold them.
+                return Err("--trace is for a chain on stdio, not with --listen".to_owned());
+            }
+            server.address = address;
+            invocation.listen = Some(server);
+        }
+        None => {
+            if let Some(option) = server_option {
+                return Err(format!("{option} is for serving: give --listen HOST:PORT"));
+            }
+        }
+    }
     Ok(Parsed::Run(invocation))
+}
+
+/// `value` as text, for an option that takes text.
+fn text_value(name: &str, value: OsString) -> Result<String, String> {
+    value
+        .into_string()
+        .map_err(|value| format!("{name} needs text, not {value:?}"))
+}
+
+/// Checks that `address` is `HOST:PORT` with the host spelled out: where a server listens
+/// decides who can reach it, so it is never left to a default.
+fn check_listen_address(address: &str) -> Result<(), String> {
+    let wanted = || {
+        format!(
+            "--listen needs HOST:PORT with the host spelled out (127.0.0.1:8080 serves this \
+             machine only), not `{address}`"
+        )
+    };
+    let (host, port) = address.rsplit_once(':').ok_or_else(wanted)?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return Err(wanted());
+    }
+    Ok(())
 }
 
 /// Reads the arguments after `trace view`.
@@ -196,6 +319,15 @@ fn parse_view(args: impl Iterator<Item = OsString>) -> Result<Parsed, String> {
 }
 
 impl Invocation {
+    /// The agent's URL, when the agent is one (`http://`, `https://`, `ws://`, `wss://`).
+    pub fn agent_url(&self) -> Option<&str> {
+        let first = self.agent.first()?.to_str()?;
+        AGENT_URL_SCHEMES
+            .iter()
+            .any(|scheme| first.starts_with(scheme))
+            .then_some(first)
+    }
+
     /// The chain this invocation describes. Nothing is started yet.
     ///
     /// # Errors
@@ -214,7 +346,16 @@ impl Invocation {
             Some(conductor) => tied_to_this_process(command.echo_stderr(true), conductor),
             None => command.echo_stderr(true),
         };
-        let mut chain = Chain::spawn(tie(ChildCommand::new(program).args(agent)));
+        let mut chain = match self.agent_url() {
+            Some(url) => {
+                let mut remote = RemoteAgent::new(url);
+                if let Some(token) = &self.agent_token {
+                    remote = remote.token(token);
+                }
+                Chain::new(remote)
+            }
+            None => Chain::spawn(tie(ChildCommand::new(program).args(agent))),
+        };
         for (index, line) in self.proxies.iter().enumerate() {
             let command = ChildCommand::parse(line).map_err(|error| {
                 Error::new(
@@ -356,6 +497,69 @@ mod tests {
                 .starts_with("no agent")
         );
         assert_eq!(run(&["-h", "--", "a"]).unwrap_err(), "help");
+    }
+
+    #[test]
+    fn listen_takes_an_explicit_host_and_its_own_options() {
+        let invocation = run(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--token=s",
+            "--allow-origin",
+            "https://a.example",
+            "--allow-origin",
+            "https://b.example",
+            "--idle-timeout",
+            "5",
+            "--",
+            "agent",
+        ])
+        .unwrap();
+        let listen = invocation.listen.unwrap();
+        assert_eq!(listen.address, "127.0.0.1:0");
+        assert_eq!(listen.token.as_deref(), Some("s"));
+        assert_eq!(
+            listen.allowed_origins,
+            ["https://a.example", "https://b.example"]
+        );
+        assert_eq!(listen.idle_timeout, Some(Duration::from_secs(5)));
+        assert!(run(&["--listen", "[::1]:8080", "a"]).is_ok());
+        assert!(run(&["--listen", "localhost:8080", "a"]).is_ok());
+        for address in [":8080", "8080", "127.0.0.1", "127.0.0.1:http", "[]:80"] {
+            let error = run(&["--listen", address, "a"]).unwrap_err();
+            assert!(error.contains("host spelled out"), "{address}: {error}");
+        }
+        for option in ["--token", "--allow-origin", "--idle-timeout"] {
+            let error = run(&[option, "1", "a"]).unwrap_err();
+            assert!(
+                error.starts_with(option) && error.contains("--listen"),
+                "{error}"
+            );
+        }
+        let error = run(&["--listen", "127.0.0.1:0", "--trace", "t", "a"]).unwrap_err();
+        assert!(error.contains("not with --listen"), "{error}");
+        let error = run(&["--listen", "127.0.0.1:0", "--idle-timeout", "0", "a"]).unwrap_err();
+        assert!(error.contains("from 1"), "{error}");
+    }
+
+    #[test]
+    fn an_agent_given_as_a_url_is_reached_not_started() {
+        for url in [
+            "http://h:1/acp",
+            "https://h/acp",
+            "ws://h:1/acp",
+            "wss://h/acp",
+        ] {
+            let invocation = run(&["--agent-token", "t", "--", url]).unwrap();
+            assert_eq!(invocation.agent_url(), Some(url));
+            assert_eq!(invocation.agent_token.as_deref(), Some("t"));
+            invocation.chain().unwrap();
+        }
+        assert_eq!(run(&["./http-agent"]).unwrap().agent_url(), None);
+        let error = run(&["--", "http://h/acp", "--flag"]).unwrap_err();
+        assert!(error.contains("takes no arguments"), "{error}");
+        let error = run(&["--agent-token", "t", "--", "agent"]).unwrap_err();
+        assert!(error.contains("given as a URL"), "{error}");
     }
 
     #[test]

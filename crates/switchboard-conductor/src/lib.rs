@@ -25,6 +25,9 @@
 //! switchboard-conductor [--trace FILE] [--proxy "PROXY COMMAND"]... -- AGENT_PROGRAM [ARGS...]
 //! ```
 //!
+//! reaches an agent given as a URL (`-- http://HOST:PORT/acp`, `-- ws://…`) over the network,
+//! and serves chains over the network, one per remote connection, with `--listen HOST:PORT`
+//! (see [`listen`]),
 //! and draws a chain's trace as a sequence diagram, a self-contained HTML page or text (see
 //! [`view`]):
 //!
@@ -82,6 +85,7 @@ mod chain;
 pub mod cli;
 mod component;
 pub mod launcher;
+pub mod listen;
 pub mod mcp_bridge;
 mod route;
 mod run;

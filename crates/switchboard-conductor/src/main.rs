@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use switchboard::Stdio;
 use switchboard_conductor::cli::{self, Parsed, USAGE};
-use switchboard_conductor::{launcher, mcp_bridge, view};
+use switchboard_conductor::{launcher, listen, mcp_bridge, view};
 
 /// What the conductor logs to stderr (where its components' stderr goes too): warnings and
 /// errors, each naming the connection (a component) it is about. `SWITCHBOARD_LOG` set to
@@ -77,8 +77,12 @@ fn main() -> ExitCode {
     code
 }
 
-/// Runs the chain the command line asks for; the exit code.
-async fn conduct(invocation: cli::Invocation) -> ExitCode {
+/// Runs the chain the command line asks for, on stdio or (`--listen`) over the network; the
+/// exit code.
+async fn conduct(mut invocation: cli::Invocation) -> ExitCode {
+    if let Some(options) = invocation.listen.take() {
+        return serve(invocation, &options).await;
+    }
     let chain = match invocation.chain() {
         Ok(chain) => chain,
         Err(error) => {
@@ -102,6 +106,30 @@ async fn conduct(invocation: cli::Invocation) -> ExitCode {
         return ExitCode::from(128 + signal.number());
     }
     match ran {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("switchboard-conductor: {}", error.message());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Serves chains over the network until a signal; the exit code: 0 once every chain has ended
+/// after a signal (how a server is meant to stop), 1 if it cannot listen.
+async fn serve(invocation: cli::Invocation, options: &cli::ListenOptions) -> ExitCode {
+    // A proxy command that cannot be split is a wrong command line, as without --listen.
+    if let Err(error) = invocation.chain() {
+        eprintln!("switchboard-conductor: {}", error.message());
+        return ExitCode::from(2);
+    }
+    let announce = |address| {
+        // The one line a supervisor (or a test) waits for; the real port, for port 0.
+        eprintln!("listening on {}", listen::endpoint_url(address));
+    };
+    let stop = async {
+        hang_up_signal().await;
+    };
+    match listen::listen(invocation, options, announce, stop).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("switchboard-conductor: {}", error.message());
