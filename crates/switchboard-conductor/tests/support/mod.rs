@@ -3,6 +3,7 @@
 //! that serves the agent's file and permission requests and reads a session's turns, and
 //! temporary directories. `trace.rs` reads a trace.
 
+pub(crate) mod listening;
 pub(crate) mod piped;
 #[cfg(target_os = "linux")]
 pub(crate) mod procfs;
