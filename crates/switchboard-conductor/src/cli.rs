@@ -366,8 +366,9 @@ impl Invocation {
             chain = chain.proxy_process(tie(command));
         }
         // An agent without `mcpCapabilities.acp` reaches the ACP MCP servers through this
-        // program as a relay (see `mcp_bridge`).
-        if let Some(conductor) = &this_program {
+        // program as a relay (see `mcp_bridge`). Not a remote one: it would run the relay on
+        // its own machine, where this program's path means nothing.
+        if let Some(conductor) = this_program.as_ref().filter(|_| self.agent_url().is_none()) {
             chain = chain.mcp_bridge(McpBridgeRelay::new(conductor).arg(RELAY_FLAG));
         }
         if let Some(path) = &self.trace {
@@ -553,8 +554,12 @@ mod tests {
             let invocation = run(&["--agent-token", "t", "--", url]).unwrap();
             assert_eq!(invocation.agent_url(), Some(url));
             assert_eq!(invocation.agent_token.as_deref(), Some("t"));
-            invocation.chain().unwrap();
+            // No MCP relay: it would run on the agent's machine, where this program is not.
+            let chain = format!("{:?}", invocation.chain().unwrap());
+            assert!(chain.contains("mcp_bridge: None"), "{chain}");
         }
+        let chain = format!("{:?}", run(&["agent"]).unwrap().chain().unwrap());
+        assert!(chain.contains("mcp_bridge: Some"), "{chain}");
         assert_eq!(run(&["./http-agent"]).unwrap().agent_url(), None);
         let error = run(&["--", "http://h/acp", "--flag"]).unwrap_err();
         assert!(error.contains("takes no arguments"), "{error}");
