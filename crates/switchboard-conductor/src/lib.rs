@@ -25,9 +25,14 @@
 //! switchboard-conductor [--trace FILE] [--proxy "PROXY COMMAND"]... -- AGENT_PROGRAM [ARGS...]
 //! ```
 //!
-//! reaches an agent given as a URL (`-- http://HOST:PORT/acp`, `-- ws://…`) over the network,
-//! and serves chains over the network, one per remote connection, with `--listen HOST:PORT`
-//! (see [`listen`]),
+//! reaches an agent given as a URL (`-- http://HOST:PORT/acp`, `-- ws://…`) over the network
+//! instead of starting it, serves chains over the network, one per remote connection (see
+//! [`listen`]):
+//!
+//! ```text
+//! switchboard-conductor --listen HOST:PORT [--token SECRET] [--proxy "PROXY COMMAND"]... -- AGENT...
+//! ```
+//!
 //! and draws a chain's trace as a sequence diagram, a self-contained HTML page or text (see
 //! [`view`]):
 //!
