@@ -174,9 +174,15 @@ async fn serve<R: switchboard::Role>(
     link: fn(switchboard::ConnectionTo<R::Counterpart>) -> Link,
 ) {
     let process = process.map(|process| Arc::new(tokio::sync::Mutex::new(process)));
-    let hook = end_hook(node, process.clone(), Arc::clone(state));
+    let (hooked_process, hooked_state) = (process.clone(), Arc::clone(state));
+    let hook = move |error: Option<&Error>| {
+        // A component with no process to ask (a remote agent) has only its transport's
+        // error to say why it went.
+        let failed = error.map(|error| error.message().to_owned());
+        end_hook(node, hooked_process, hooked_state, failed)
+    };
     let connect = traced(
-        connect.map(move |transport| transport.on_input_end(hook)),
+        connect.map(move |transport| transport.on_input_end_with(hook)),
         trace,
         node,
         state,
@@ -235,19 +241,24 @@ async fn serve<R: switchboard::Role>(
 }
 
 /// Runs when a component's input ends, before its connection hears of it: records why, so
-/// that every error it causes can say so.
+/// that every error it causes can say so. `failed` is the transport's error, if it failed.
 async fn end_hook(
     node: usize,
     process: Option<Arc<tokio::sync::Mutex<AgentProcess>>>,
     state: Arc<ChainState>,
+    failed: Option<String>,
 ) {
     if state.is_ended() {
         return;
     }
     let broke = Error::connection_closed("the chain broke");
-    let cause = match process {
-        Some(process) => process.lock().await.explain(broke).await,
-        None => Error::connection_closed(format!(
+    let cause = match (process, failed) {
+        (Some(process), _) => process.lock().await.explain(broke).await,
+        (None, Some(failed)) => Error::connection_closed(format!(
+            "the chain broke: the connection to {} failed: {failed}",
+            state.name(node)
+        )),
+        (None, None) => Error::connection_closed(format!(
             "the chain broke: {} closed its connection",
             state.name(node)
         )),

@@ -230,6 +230,27 @@ async fn an_unreachable_url_fails_naming_it() {
 }
 
 #[tokio::test]
+async fn a_conductor_whose_agent_is_an_unreachable_url_says_so() {
+    let url = "http://127.0.0.1:1/acp";
+    let ran = acp_client(&[
+        "--prompt",
+        "hi",
+        "--",
+        support::conductor_binary(),
+        "--",
+        url,
+    ])
+    .await;
+    assert_eq!(ran.status.code(), Some(1), "{ran:?}");
+    // The transport's own account reaches the editor: the URL and why it failed.
+    assert!(
+        ran.stderr.contains(&format!("the agent at {url}")),
+        "{ran:?}"
+    );
+    assert!(ran.stderr.contains("refused"), "{ran:?}");
+}
+
+#[tokio::test]
 async fn a_conductor_whose_agent_is_a_url_completes_a_prompt() {
     let listening = Listening::start(&["--", &echo_agent()]).await;
     let dir = TempDir::new("agent-url");

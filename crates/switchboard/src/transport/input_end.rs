@@ -10,10 +10,14 @@ use super::seam::FrameStream;
 use crate::Error;
 use crate::wire::FrameEvent;
 
+/// The hook of [`Transport::on_input_end_with`](super::Transport::on_input_end_with): given the
+/// error that ended the input, if one did, it makes the future to run.
+pub(super) type EndHook = Box<dyn FnOnce(Option<&Error>) -> BoxFuture<'static, ()> + Send>;
+
 /// The incoming stream of [`Transport::on_input_end`]: holds back its end until the hook ran.
 pub(super) struct HoldEnd {
     incoming: FrameStream,
-    hook: Option<BoxFuture<'static, ()>>,
+    hook: Option<EndHook>,
     running: Option<BoxFuture<'static, ()>>,
     /// What ended the input (`Some(None)`: a clean end), held while the hook runs.
     end: Option<Option<Result<FrameEvent, Error>>>,
@@ -22,7 +26,7 @@ pub(super) struct HoldEnd {
 }
 
 impl HoldEnd {
-    pub(super) fn new(incoming: FrameStream, hook: BoxFuture<'static, ()>) -> Self {
+    pub(super) fn new(incoming: FrameStream, hook: EndHook) -> Self {
         HoldEnd {
             incoming,
             hook: Some(hook),
@@ -59,8 +63,12 @@ impl Stream for HoldEnd {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Some(Ok(event))) => return Poll::Ready(Some(Ok(event))),
                 Poll::Ready(end) => {
+                    let error = match &end {
+                        Some(Err(error)) => Some(error),
+                        _ => None,
+                    };
+                    self.running = self.hook.take().map(|hook| hook(error));
                     self.end = Some(end);
-                    self.running = self.hook.take();
                 }
             }
         }

@@ -16,7 +16,7 @@ use futures::io::AsyncWrite;
 use futures::{Future, Sink, Stream, StreamExt};
 
 use super::channel;
-use super::input_end::HoldEnd;
+use super::input_end::{EndHook, HoldEnd};
 use super::sink::FrameSink;
 use crate::Error;
 use crate::wire::{FrameEvent, Framing};
@@ -155,8 +155,24 @@ impl Transport {
     /// (a process's exit status) records it here, so that everyone told "connection closed"
     /// afterwards can be told the reason too.
     #[must_use]
-    pub fn on_input_end(mut self, hook: impl Future<Output = ()> + Send + 'static) -> Self {
-        self.incoming = Box::pin(HoldEnd::new(self.incoming, Box::pin(hook)));
+    pub fn on_input_end(self, hook: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.on_input_end_with(move |_| hook)
+    }
+
+    /// Like [`on_input_end`](Transport::on_input_end), for a hook that wants to know what
+    /// ended the input: `hook` is given the transport's error when it failed (`None` at a
+    /// clean end), and returns the future to run. For a component with no process to ask, the
+    /// error is the only account of why it went away.
+    #[must_use]
+    pub fn on_input_end_with<F>(
+        mut self,
+        hook: impl FnOnce(Option<&Error>) -> F + Send + 'static,
+    ) -> Self
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let hook: EndHook = Box::new(move |error| Box::pin(hook(error)));
+        self.incoming = Box::pin(HoldEnd::new(self.incoming, hook));
         self
     }
 }
