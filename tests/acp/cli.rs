@@ -55,6 +55,9 @@ async fn help_prints_the_usage_and_exits_0() {
         "--trace",
         "--yes",
         "--cwd",
+        "--url",
+        "--transport",
+        "--token",
     ] {
         assert!(stdout.contains(option), "{option} missing from: {stdout}");
     }
@@ -66,6 +69,24 @@ async fn a_wrong_command_line_prints_the_problem_and_the_usage_and_exits_2() {
         &["--frobnicate"][..],
         &["--cancel-after", "soon", "--prompt", "x", "--", "agent"],
         &["--prompt", "x"],
+        &[
+            "--url",
+            "http://h/acp",
+            "--transport",
+            "smoke",
+            "--prompt",
+            "x",
+        ],
+        &["--url", "http://h/acp", "--prompt", "x", "--", "agent"],
+        &[
+            "--url",
+            "ws://h/acp",
+            "--transport",
+            "http",
+            "--prompt",
+            "x",
+        ],
+        &["--token", "t", "--prompt", "x", "--", "agent"],
     ] {
         let output = acp_client(args).await;
         assert_eq!(output.status.code(), Some(2), "{args:?}");
