@@ -58,8 +58,11 @@ async fn acp_client_completes_a_prompt_over_either_profile_and_ends_its_chain() 
     let http = ["--url", conductor.url.as_str()];
     let http_as_ws = ["--url", conductor.url.as_str(), "--transport", "ws"];
     let ws = ["--url", ws_url.as_str()];
+    let dir = TempDir::new("remote-trace");
+    let trace = dir.join("trace.jsonl");
+    let trace = trace.to_str().expect("a UTF-8 path");
     for how in [&http[..], &http_as_ws[..], &ws[..]] {
-        let ran = acp_client(&[how, &["--prompt", "hello there"]].concat()).await;
+        let ran = acp_client(&[how, &["--trace", trace, "--prompt", "hello there"]].concat()).await;
         assert!(
             ran.status.success(),
             "{how:?}: {ran:?}\n{}",
@@ -73,6 +76,14 @@ async fn acp_client_completes_a_prompt_over_either_profile_and_ends_its_chain() 
         assert!(ran.stderr.contains("stop reason: end_turn"), "{ran:?}");
         // The client's DELETE (or the WebSocket's close) ended its chain and its agent.
         until_agents(conductor.pid(), 0).await;
+        // The trace names the agent by its URL.
+        let traced = std::fs::read_to_string(trace).expect("the trace");
+        let component = format!("\"component\":\"the agent ({})\"", how[1]);
+        assert!(traced.lines().count() > 3, "{traced}");
+        assert!(
+            traced.lines().all(|line| line.contains(&component)),
+            "{traced}"
+        );
     }
     assert!(
         !conductor.stderr().contains("WARN"),
@@ -170,9 +181,16 @@ async fn with_a_token_only_clients_that_carry_it_get_in() {
 }
 
 #[tokio::test]
-async fn sigterm_ends_every_chain_with_turns_held_open_and_exits_0() {
+async fn sigterm_or_sigint_ends_every_chain_with_turns_held_open_and_exits_0() {
+    for signal in ["-TERM", "-INT"] {
+        signal_ends_every_chain(signal).await;
+    }
+}
+
+/// Two clients (one per profile) hold a turn open; `signal` ends the conductor.
+async fn signal_ends_every_chain(signal: &str) {
     let mut conductor = Listening::start(&["--", &echo_agent()]).await;
-    let dir = TempDir::new("sigterm");
+    let dir = TempDir::new("signal");
     let mut clients = Vec::new();
     let mut holding = Vec::new();
     for agent in [
@@ -202,16 +220,16 @@ async fn sigterm_ends_every_chain_with_turns_held_open_and_exits_0() {
     }
     let agents = until_agents(conductor.pid(), 2).await;
     let status = tokio::process::Command::new("kill")
-        .args(["-TERM", &conductor.pid().to_string()])
+        .args([signal, &conductor.pid().to_string()])
         .status()
         .await
         .expect("running kill");
     assert!(status.success());
     let exit = conductor.exit().await;
-    assert_eq!(exit.code(), Some(0), "{}", conductor.stderr());
+    assert_eq!(exit.code(), Some(0), "{signal}: {}", conductor.stderr());
     // The conductor reaped its agents before it exited.
     let left: Vec<u32> = agents.into_iter().filter(|&pid| running(pid)).collect();
-    assert!(left.is_empty(), "still running: {left:?}");
+    assert!(left.is_empty(), "{signal}: still running: {left:?}");
     for client in clients {
         // Each client sees its connection end; how it ends is not the point.
         let _ = guard("a client to see the end", client).await;
