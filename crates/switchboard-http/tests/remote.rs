@@ -166,6 +166,27 @@ async fn with_a_token_only_requests_that_carry_it_get_in() {
 }
 
 #[tokio::test]
+async fn a_repeated_authorization_header_is_refused_so_our_client_sends_it_once() {
+    // Our client once sent the token twice on its SSE GETs; this server rule makes the
+    // conversation above fail if it ever does again.
+    let served = serve(AcpServer::new().token("s3cret")).await;
+    let hello = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":1}}"#;
+    let bearer = ("Authorization", "Bearer s3cret");
+    assert_eq!(raw_post(&served.url, hello, &[bearer]).await, 200);
+    assert_eq!(raw_post(&served.url, hello, &[bearer, bearer]).await, 401);
+    let agent = RemoteAgent::new(&served.url).token("s3cret");
+    let (said, reason) = guard("a conversation with a token", converse(agent))
+        .await
+        .unwrap_or_else(|error| panic!("over SSE with a token: {error}"));
+    assert_eq!(
+        said,
+        "read @notes.txt [notes.txt: contents of /work/notes.txt] "
+    );
+    assert_eq!(reason, StopReason::EndTurn);
+    served.stop().await;
+}
+
+#[tokio::test]
 async fn an_oversized_body_is_refused_413_and_a_browser_origin_403() {
     let served = serve(AcpServer::new().body_limit(1024)).await;
     let big = format!(

@@ -91,7 +91,7 @@ impl AcpServer {
     }
 
     /// Requires `Authorization: Bearer TOKEN` on every request, the WebSocket upgrade
-    /// included (401 otherwise).
+    /// included (401 otherwise, and for a request that repeats the header).
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.access.token = Some(token.into());
         self
