@@ -297,6 +297,95 @@ async fn stopping_the_server_ends_every_live_connection() {
     assert_eq!(ended.ok(), Some("ended"));
 }
 
+#[tokio::test]
+async fn the_answer_to_a_request_for_a_session_without_a_stream_comes_on_the_connections() {
+    // A client that names a session in a POST without opening that session's stream (here,
+    // one the agent never made) must still get the answer: on the connection's stream, as
+    // the official server sends it. It used to wait, unread, in a queue made for the session.
+    let served = serve(AcpServer::new()).await;
+    let hello = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":1}}"#;
+    let opened = raw_exchange(&served.url, "POST", &[], hello, "").await;
+    let connection = opened
+        .lines()
+        .find_map(|line| line.strip_prefix("acp-connection-id: "))
+        .expect("a connection id")
+        .trim()
+        .to_owned();
+    let id = ("Acp-Connection-Id", connection.as_str());
+    let prompt = r#"{"jsonrpc":"2.0","id":7,"method":"session/prompt","params":{"prompt":[]}}"#;
+    let accepted = raw_exchange(
+        &served.url,
+        "POST",
+        &[id, ("Acp-Session-Id", "ghost")],
+        prompt,
+        "",
+    )
+    .await;
+    assert!(accepted.starts_with("HTTP/1.1 202"), "{accepted}");
+    let streamed = raw_exchange(
+        &served.url,
+        "GET",
+        &[id, ("Accept", "text/event-stream")],
+        "",
+        "\n\n",
+    )
+    .await;
+    let event = streamed
+        .lines()
+        .find_map(|line| line.strip_prefix("data: "))
+        .expect("an event");
+    assert!(
+        event.contains(r#""id":7"#) && event.contains(r#""sessionId":"ghost""#),
+        "{event}"
+    );
+    served.stop().await;
+}
+
+/// Sends one request to `url` over a plain TCP connection (`body` as JSON, with `headers`)
+/// and returns what came back once its head is in and `until` is seen after it (`""`: the
+/// head alone; a stream stays open).
+async fn raw_exchange(
+    url: &str,
+    method: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+    until: &str,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = url
+        .trim_start_matches("http://")
+        .trim_end_matches("/acp")
+        .to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connects");
+    let mut request = format!(
+        "{method} /acp HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).await.expect("writes");
+    let mut seen = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&seen).into_owned();
+        if let Some(head) = text.find("\r\n\r\n")
+            && text[head + 4..].contains(until)
+        {
+            return text;
+        }
+        let read = guard("the response", stream.read(&mut buffer))
+            .await
+            .expect("reads");
+        assert!(read > 0, "the server hung up after: {text}");
+        seen.extend_from_slice(&buffer[..read]);
+    }
+}
+
 /// POSTs `body` to `url` over a plain TCP connection, with `headers`; returns the status.
 async fn raw_post(url: &str, body: &str, headers: &[(&str, &str)]) -> u16 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

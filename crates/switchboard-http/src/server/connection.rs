@@ -2,8 +2,8 @@
 //!
 //! What the client POSTs goes into the connection's bounded incoming queue, in order. What
 //! the connection sends is routed to a stream: the answer to `initialize` back to its POST,
-//! a session's messages (and the answers to requests scoped to it) to that session's SSE
-//! stream, everything else to the connection's. Each stream is a bounded queue, read by at
+//! a session's messages (and the answers to requests scoped to it, if the session has a
+//! stream) to that session's SSE stream, everything else to the connection's. Each stream is a bounded queue, read by at
 //! most one GET at a time; a queue nobody reads fills up and then holds the router, so a
 //! slow or absent reader slows the agent down instead of growing a buffer.
 
@@ -21,7 +21,7 @@ use switchboard::Error;
 use switchboard::wire::FrameEvent;
 use tokio::sync::watch;
 
-use crate::protocol::{Envelope, Kind, creates_session};
+use crate::protocol::{Envelope, Kind, creates_session, is_error_answer};
 
 /// How many messages from the client wait for the connection to read them.
 pub(crate) const INCOMING_QUEUE: usize = 32;
@@ -186,7 +186,18 @@ impl HttpConnection {
         let session = match envelope.kind {
             Kind::Response { id } => match routes.pending.remove(&id) {
                 Some(Route::Reply(reply)) => return Target::Reply(reply),
-                Some(Route::Session(session)) => Some(session),
+                Some(Route::Session(session)) => {
+                    // To the session's stream if it has one (the agent named the session, or
+                    // the client opened it ahead), else to the connection's, which the client
+                    // reads: a session named only by the request must not swallow its answer.
+                    // Only a success makes the session known.
+                    let stream = routes.sessions.get(&session).map(|m| m.sender.clone());
+                    if !is_error_answer(message) {
+                        confirm(&mut routes, &session);
+                    }
+                    let sender = stream.unwrap_or_else(|| self.connection_stream.sender.clone());
+                    return Target::Stream(sender);
+                }
                 Some(Route::Creates) => {
                     if let Some(named) = envelope.session {
                         confirm(&mut routes, &named);
