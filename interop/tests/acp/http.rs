@@ -5,7 +5,8 @@
 //! - its `HttpClient`, under the SDK's client, drives our `AcpServer` serving our echo agent:
 //!   the handshake, a session, a prompt whose updates come before its answer, and the echo
 //!   agent's `fs/read_text_file` answered by the SDK client; with a token, sent as the bearer
-//!   header through `configure_http`, and refused without it;
+//!   header through `configure_http`, and refused without it; a `session/load` of a session
+//!   our server does not know yet (its client opens the session's stream first);
 //! - our `RemoteAgent`, under our client, drives its `AcpHttpServer` serving the SDK agent of
 //!   `sdk_agent.rs`: the same conversation the other way, the order of updates and answer
 //!   checked event by event.
@@ -20,8 +21,8 @@ use futures::channel::{mpsc, oneshot};
 use switchboard::{ConnectionTo, Error};
 use switchboard_acp::schema::{
     ClientCapabilities, FileSystemCapabilities, InitializeRequest, InitializeResponse,
-    NewSessionRequest, PromptRequest, ProtocolVersion, ReadTextFileRequest, ReadTextFileResponse,
-    SessionNotification, StopReason,
+    LoadSessionRequest, NewSessionRequest, PromptRequest, ProtocolVersion, ReadTextFileRequest,
+    ReadTextFileResponse, SessionNotification, StopReason,
 };
 use switchboard_acp::{AcpClient, Agent, Client, SessionEvent};
 use switchboard_examples::acp_echo::echo_agent;
@@ -225,6 +226,39 @@ async fn our_server_refuses_the_official_http_client_without_the_token() {
         assert!(
             format!("{error:?}").contains("401"),
             "{url}: expected a 401, got {error:?}"
+        );
+    }
+    served.stop().await;
+}
+
+#[tokio::test]
+async fn the_official_http_client_loads_an_unknown_session_and_reads_our_agents_refusal() {
+    // Over SSE, its client opens the session's stream before `session/load` (the session is
+    // not known yet): our server must let it, and put the answer there.
+    let served = serve_echo_agent(AcpServer::new()).await;
+    for url in [
+        format!("http://{}", served.address),
+        format!("ws://{}", served.address),
+    ] {
+        let transport = HttpClient::new(&url).expect("a URL");
+        let refused = guard(
+            "the SDK client loading a session",
+            sdk::Client.v1().connect_with(transport, async |cx| {
+                cx.send_request(InitializeRequest::new(ProtocolVersion::V1))
+                    .block_task()
+                    .await?;
+                let load = LoadSessionRequest::new("elsewhere", std::env::temp_dir());
+                Ok(cx.send_request(load).block_task().await)
+            }),
+        )
+        .await
+        .unwrap_or_else(|error| panic!("{url}: the SDK client failed: {error:?}"));
+        let error = refused.expect_err("the echo agent has no session `elsewhere`");
+        // The echo agent loads only the sessions it made: invalid params, naming the session.
+        assert_eq!(error.code, sdk::ErrorCode::INVALID_PARAMS, "{url}");
+        assert!(
+            error.message.contains("no session `elsewhere`"),
+            "{url}: {error:?}"
         );
     }
     served.stop().await;
