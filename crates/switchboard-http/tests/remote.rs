@@ -341,6 +341,32 @@ async fn the_answer_to_a_request_for_a_session_without_a_stream_comes_on_the_con
     served.stop().await;
 }
 
+#[tokio::test]
+async fn streams_and_websockets_name_their_connection_as_the_draft_says() {
+    let served = serve(AcpServer::new()).await;
+    let stream = ("Accept", "text/event-stream");
+    let unnamed = raw_exchange(&served.url, "GET", &[stream], "", "").await;
+    assert!(unnamed.starts_with("HTTP/1.1 400"), "{unnamed}");
+    let unknown = [stream, ("Acp-Connection-Id", "nobody")];
+    let unknown = raw_exchange(&served.url, "GET", &unknown, "", "").await;
+    assert!(unknown.starts_with("HTTP/1.1 404"), "{unknown}");
+    let upgrade = [
+        ("Connection", "Upgrade"),
+        ("Upgrade", "websocket"),
+        ("Sec-WebSocket-Version", "13"),
+        ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ];
+    let upgraded = raw_exchange(&served.url, "GET", &upgrade, "", "").await;
+    assert!(upgraded.starts_with("HTTP/1.1 101"), "{upgraded}");
+    assert!(
+        upgraded
+            .lines()
+            .any(|line| line.starts_with("acp-connection-id: ")),
+        "{upgraded}"
+    );
+    served.stop().await;
+}
+
 /// Sends one request to `url` over a plain TCP connection (`body` as JSON, with `headers`)
 /// and returns what came back once its head is in and `until` is seen after it (`""`: the
 /// head alone; a stream stays open).

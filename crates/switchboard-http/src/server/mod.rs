@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, State, WebSocketUpgrade};
-use axum::http::{Request, header};
+use axum::http::{HeaderValue, Request, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::FutureExt;
@@ -36,7 +36,7 @@ use tokio::task::JoinSet;
 
 use self::access::Access;
 use self::connection::HttpConnection;
-use crate::protocol::{DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT, ENDPOINT};
+use crate::protocol::{DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT, ENDPOINT, HEADER_CONNECTION_ID};
 
 /// What runs one remote connection.
 type ConnectionHandler =
@@ -189,13 +189,19 @@ async fn on_get(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Re
     match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
         Ok(upgrade) => {
             let limit = shared.body_limit;
-            upgrade
+            // The connection is named in the 101, as the draft and the official server name it.
+            let name = shared.ids.next_websocket();
+            let header = HeaderValue::from_str(&name).ok();
+            let mut response = upgrade
                 .max_message_size(limit)
                 .max_frame_size(limit)
                 .on_upgrade(move |socket| async move {
-                    let name = shared.ids.next_websocket();
                     shared.start(RemoteClient::websocket(socket, limit, name));
-                })
+                });
+            if let Some(header) = header {
+                response.headers_mut().insert(HEADER_CONNECTION_ID, header);
+            }
+            response
         }
         Err(rejection) => rejection.into_response(),
     }
