@@ -54,7 +54,8 @@ async fn serve(server: AcpServer) -> Served {
         .await
         .expect("a loopback port");
     let url = format!("http://{}/acp", listener.local_addr().expect("its address"));
-    let (done, handlers_done) = mpsc::channel(16);
+    // Room for every handler of any test here: a handler waiting to report would not return.
+    let (done, handlers_done) = mpsc::channel(256);
     let (stop, stopped) = oneshot::channel::<()>();
     let running = tokio::spawn(server.serve_until(
         listener,
@@ -438,4 +439,30 @@ async fn raw_post(url: &str, body: &str, headers: &[(&str, &str)]) -> u16 {
         .expect("a status line");
     let status = std::str::from_utf8(&head[9..12]).expect("ASCII");
     status.parse().expect("a status code")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_connections_at_once_each_complete_a_prompt() {
+    const CONNECTIONS: usize = 200;
+    let served = serve(AcpServer::new()).await;
+    let clients: Vec<_> = (0..CONNECTIONS)
+        .map(|n| {
+            let agent = RemoteAgent::new(&served.url);
+            // Half over each profile.
+            let agent = if n % 2 == 0 { agent } else { agent.websocket() };
+            tokio::spawn(converse(agent))
+        })
+        .collect();
+    for client in clients {
+        let (said, reason) = guard("one of many clients", client)
+            .await
+            .expect("its task")
+            .expect("its conversation");
+        assert_eq!(
+            said,
+            "read @notes.txt [notes.txt: contents of /work/notes.txt] "
+        );
+        assert_eq!(reason, StopReason::EndTurn);
+    }
+    served.stop().await;
 }

@@ -154,13 +154,18 @@ impl AcpServer {
         let router = Router::new()
             .route(ENDPOINT, get(on_get).post(on_post).delete(on_delete))
             .with_state(Arc::clone(&shared));
+        let stopped = Arc::clone(&shared);
         let served = axum::serve(listener, router)
             .with_graceful_shutdown(async move {
                 shutdown.await;
+                // Before the server waits for its responses to finish: a connection's
+                // streams finish when the connection ends.
                 let _ = stopping.send(true);
+                stopped.end_connections();
             })
             .await;
-        shared.end_all().await;
+        shared.end_connections();
+        shared.handlers_returned().await;
         served.map_err(|error| Error::internal_error(format!("the HTTP server failed: {error}")))
     }
 }
@@ -274,12 +279,16 @@ impl Shared {
         tasks.spawn(idle_timer(Arc::clone(connection), self.idle_timeout));
     }
 
-    /// Ends every connection, and waits for every handler to return.
-    async fn end_all(&self) {
+    /// Ends every Streamable HTTP connection (WebSockets end with [`Shared::stop`]).
+    fn end_connections(&self) {
         let connections: Vec<_> = lock(&self.connections).values().cloned().collect();
         for connection in connections {
             connection.end();
         }
+    }
+
+    /// Waits for every connection handler (and idle timer) to return.
+    async fn handlers_returned(&self) {
         let mut tasks = std::mem::take(&mut *lock(&self.tasks));
         while tasks.join_next().await.is_some() {}
     }
