@@ -3,9 +3,10 @@
 //! What the client POSTs goes into the connection's bounded incoming queue, in order. What
 //! the connection sends is routed to a stream: the answer to `initialize` back to its POST,
 //! a session's messages (and the answers to requests scoped to it, if the session has a
-//! stream) to that session's SSE stream, everything else to the connection's. Each stream is a bounded queue, read by at
-//! most one GET at a time; a queue nobody reads fills up and then holds the router, so a
-//! slow or absent reader slows the agent down instead of growing a buffer.
+//! stream) to that session's SSE stream, everything else to the connection's. Each stream
+//! is a bounded queue, read by at most one GET at a time; a queue nobody reads fills up and
+//! then holds the router, so a slow or absent reader slows the agent down instead of
+//! growing a buffer.
 
 use std::collections::HashMap;
 use std::future::Future;
