@@ -54,7 +54,8 @@ async fn serve(server: AcpServer) -> Served {
         .await
         .expect("a loopback port");
     let url = format!("http://{}/acp", listener.local_addr().expect("its address"));
-    let (done, handlers_done) = mpsc::channel(16);
+    // Room for every handler of any test here: a handler waiting to report would not return.
+    let (done, handlers_done) = mpsc::channel(256);
     let (stop, stopped) = oneshot::channel::<()>();
     let running = tokio::spawn(server.serve_until(
         listener,
@@ -162,6 +163,27 @@ async fn with_a_token_only_requests_that_carry_it_get_in() {
         let admitted = guard("an admitted client", converse(agent.token("s3cret"))).await;
         assert!(admitted.is_ok(), "{admitted:?}");
     }
+    served.stop().await;
+}
+
+#[tokio::test]
+async fn a_repeated_authorization_header_is_refused_so_our_client_sends_it_once() {
+    // Our client once sent the token twice on its SSE GETs; this server rule makes the
+    // conversation above fail if it ever does again.
+    let served = serve(AcpServer::new().token("s3cret")).await;
+    let hello = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":1}}"#;
+    let bearer = ("Authorization", "Bearer s3cret");
+    assert_eq!(raw_post(&served.url, hello, &[bearer]).await, 200);
+    assert_eq!(raw_post(&served.url, hello, &[bearer, bearer]).await, 401);
+    let agent = RemoteAgent::new(&served.url).token("s3cret");
+    let (said, reason) = guard("a conversation with a token", converse(agent))
+        .await
+        .unwrap_or_else(|error| panic!("over SSE with a token: {error}"));
+    assert_eq!(
+        said,
+        "read @notes.txt [notes.txt: contents of /work/notes.txt] "
+    );
+    assert_eq!(reason, StopReason::EndTurn);
     served.stop().await;
 }
 
@@ -276,6 +298,121 @@ async fn stopping_the_server_ends_every_live_connection() {
     assert_eq!(ended.ok(), Some("ended"));
 }
 
+#[tokio::test]
+async fn the_answer_to_a_request_for_a_session_without_a_stream_comes_on_the_connections() {
+    // A client that names a session in a POST without opening that session's stream (here,
+    // one the agent never made) must still get the answer: on the connection's stream, as
+    // the official server sends it. It used to wait, unread, in a queue made for the session.
+    let served = serve(AcpServer::new()).await;
+    let hello = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":1}}"#;
+    let opened = raw_exchange(&served.url, "POST", &[], hello, "").await;
+    let connection = opened
+        .lines()
+        .find_map(|line| line.strip_prefix("acp-connection-id: "))
+        .expect("a connection id")
+        .trim()
+        .to_owned();
+    let id = ("Acp-Connection-Id", connection.as_str());
+    let prompt = r#"{"jsonrpc":"2.0","id":7,"method":"session/prompt","params":{"prompt":[]}}"#;
+    let accepted = raw_exchange(
+        &served.url,
+        "POST",
+        &[id, ("Acp-Session-Id", "ghost")],
+        prompt,
+        "",
+    )
+    .await;
+    assert!(accepted.starts_with("HTTP/1.1 202"), "{accepted}");
+    let streamed = raw_exchange(
+        &served.url,
+        "GET",
+        &[id, ("Accept", "text/event-stream")],
+        "",
+        "\n\n",
+    )
+    .await;
+    let event = streamed
+        .lines()
+        .find_map(|line| line.strip_prefix("data: "))
+        .expect("an event");
+    assert!(
+        event.contains(r#""id":7"#) && event.contains(r#""sessionId":"ghost""#),
+        "{event}"
+    );
+    served.stop().await;
+}
+
+#[tokio::test]
+async fn streams_and_websockets_name_their_connection_as_the_draft_says() {
+    let served = serve(AcpServer::new()).await;
+    let stream = ("Accept", "text/event-stream");
+    let unnamed = raw_exchange(&served.url, "GET", &[stream], "", "").await;
+    assert!(unnamed.starts_with("HTTP/1.1 400"), "{unnamed}");
+    let unknown = [stream, ("Acp-Connection-Id", "nobody")];
+    let unknown = raw_exchange(&served.url, "GET", &unknown, "", "").await;
+    assert!(unknown.starts_with("HTTP/1.1 404"), "{unknown}");
+    let upgrade = [
+        ("Connection", "Upgrade"),
+        ("Upgrade", "websocket"),
+        ("Sec-WebSocket-Version", "13"),
+        ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ];
+    let upgraded = raw_exchange(&served.url, "GET", &upgrade, "", "").await;
+    assert!(upgraded.starts_with("HTTP/1.1 101"), "{upgraded}");
+    assert!(
+        upgraded
+            .lines()
+            .any(|line| line.starts_with("acp-connection-id: ")),
+        "{upgraded}"
+    );
+    served.stop().await;
+}
+
+/// Sends one request to `url` over a plain TCP connection (`body` as JSON, with `headers`)
+/// and returns what came back once its head is in and `until` is seen after it (`""`: the
+/// head alone; a stream stays open).
+async fn raw_exchange(
+    url: &str,
+    method: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+    until: &str,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = url
+        .trim_start_matches("http://")
+        .trim_end_matches("/acp")
+        .to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connects");
+    let mut request = format!(
+        "{method} /acp HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).await.expect("writes");
+    let mut seen = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&seen).into_owned();
+        if let Some(head) = text.find("\r\n\r\n")
+            && text[head + 4..].contains(until)
+        {
+            return text;
+        }
+        let read = guard("the response", stream.read(&mut buffer))
+            .await
+            .expect("reads");
+        assert!(read > 0, "the server hung up after: {text}");
+        seen.extend_from_slice(&buffer[..read]);
+    }
+}
+
 /// POSTs `body` to `url` over a plain TCP connection, with `headers`; returns the status.
 async fn raw_post(url: &str, body: &str, headers: &[(&str, &str)]) -> u16 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -302,4 +439,30 @@ async fn raw_post(url: &str, body: &str, headers: &[(&str, &str)]) -> u16 {
         .expect("a status line");
     let status = std::str::from_utf8(&head[9..12]).expect("ASCII");
     status.parse().expect("a status code")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_connections_at_once_each_complete_a_prompt() {
+    const CONNECTIONS: usize = 200;
+    let served = serve(AcpServer::new()).await;
+    let clients: Vec<_> = (0..CONNECTIONS)
+        .map(|n| {
+            let agent = RemoteAgent::new(&served.url);
+            // Half over each profile.
+            let agent = if n % 2 == 0 { agent } else { agent.websocket() };
+            tokio::spawn(converse(agent))
+        })
+        .collect();
+    for client in clients {
+        let (said, reason) = guard("one of many clients", client)
+            .await
+            .expect("its task")
+            .expect("its conversation");
+        assert_eq!(
+            said,
+            "read @notes.txt [notes.txt: contents of /work/notes.txt] "
+        );
+        assert_eq!(reason, StopReason::EndTurn);
+    }
+    served.stop().await;
 }

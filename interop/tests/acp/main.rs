@@ -6,6 +6,7 @@
 //! | `sdk_client.rs` | the SDK's client drives our echo agent: prompts, cancel, load, errors, the session lifecycle |
 //! | `mcp_sdk_agent.rs` | MCP over ACP: an SDK agent calls tools on a server our client attaches (`offer_service`): handshake, stateless, progress, errors |
 //! | `mcp_sdk_client.rs` | MCP over ACP: our agent (`use_server`) calls a tool on a server the SDK's client attaches (`with_mcp_server`) |
+//! | `http.rs` | remote ACP against the official transport crate (`agent-client-protocol-http` 5.0.0), over loopback, both ways, Streamable HTTP and WebSocket |
 //! | `sdk_spawned.rs` | the SDK's client spawns the `acp_echo_agent` binary and drives it |
 //!
 //! The helpers are the main workspace's (`tests/acp/support.rs`).
@@ -18,6 +19,7 @@ mod support;
 #[path = "../../../tests/common/example_binaries.rs"]
 mod example_binaries;
 
+mod http;
 mod mcp_sdk_agent;
 mod mcp_sdk_client;
 mod sdk_agent;

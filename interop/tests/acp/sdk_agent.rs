@@ -36,7 +36,8 @@ use crate::support::{TempFile, byte_pipes, chunk_text, guard, hello, text};
 type Holds = Arc<Mutex<HashMap<SessionId, oneshot::Sender<()>>>>;
 
 /// The agent's connection builder, on the SDK.
-fn sdk_agent() -> sdk::v1::Builder<sdk::Agent, impl sdk::HandleDispatchFrom<sdk::Client>> {
+pub(crate) fn sdk_agent() -> sdk::v1::Builder<sdk::Agent, impl sdk::HandleDispatchFrom<sdk::Client>>
+{
     let holds: Holds = Arc::default();
     let for_cancel = Arc::clone(&holds);
     let mut opened = 0_u32;

@@ -156,13 +156,9 @@ async fn read_stream(
     mut incoming: mpsc::Sender<Result<FrameEvent, Error>>,
     mut opening: mpsc::Sender<String>,
 ) -> Result<(), Error> {
-    let mut request = endpoint
+    let request = endpoint
         .request(Method::GET, Some(&connection), session.as_deref())
-        .header(ACCEPT, EVENT_STREAM);
-    if let Some(token) = &endpoint.token {
-        request = request.header(AUTHORIZATION, format!("Bearer {token}"));
-    }
-    let request = request
+        .header(ACCEPT, EVENT_STREAM)
         .body(Full::new(Bytes::new()))
         .map_err(|error| Error::invalid_params(format!("a bad request: {error}")))?;
     let response = endpoint

@@ -1,7 +1,7 @@
 //! Who may use the endpoint: checked before anything else, on every request, the WebSocket
 //! upgrade included.
 //!
-//! With a token set, a request must carry `Authorization: Bearer TOKEN` (401 with
+//! With a token set, a request must carry `Authorization: Bearer TOKEN`, once (401 with
 //! `WWW-Authenticate: Bearer` otherwise; compared in constant time). A request with an
 //! `Origin` header (a browser's) is refused 403 unless that origin is allowed; one without is
 //! not a browser's, and passes.
@@ -20,11 +20,14 @@ impl Access {
     /// `None` if `headers` may pass; otherwise the response that refuses them.
     pub(crate) fn refusal(&self, headers: &HeaderMap) -> Option<Response> {
         if let Some(token) = &self.token {
-            let presented = headers
-                .get(header::AUTHORIZATION)
+            // One header, not a list: a request with two is not read as the first.
+            let mut all = headers.get_all(header::AUTHORIZATION).iter();
+            let presented = all
+                .next()
                 .and_then(|value| value.to_str().ok())
                 .and_then(|value| value.strip_prefix("Bearer "));
-            let allowed = presented.is_some_and(|presented| same(presented, token));
+            let allowed =
+                presented.is_some_and(|presented| same(presented, token)) && all.next().is_none();
             if !allowed {
                 let challenge = [(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))];
                 return Some(
@@ -90,6 +93,17 @@ mod tests {
         assert_eq!(
             status(&access, &[(header::AUTHORIZATION, "Bearer s3cret")]),
             None
+        );
+        assert_eq!(
+            status(
+                &access,
+                &[
+                    (header::AUTHORIZATION, "Bearer s3cret"),
+                    (header::AUTHORIZATION, "Bearer s3cret")
+                ]
+            ),
+            Some(StatusCode::UNAUTHORIZED),
+            "twice"
         );
         assert_eq!(status(&Access::default(), &[]), None);
     }

@@ -2,10 +2,11 @@
 //!
 //! What the client POSTs goes into the connection's bounded incoming queue, in order. What
 //! the connection sends is routed to a stream: the answer to `initialize` back to its POST,
-//! a session's messages (and the answers to requests scoped to it) to that session's SSE
-//! stream, everything else to the connection's. Each stream is a bounded queue, read by at
-//! most one GET at a time; a queue nobody reads fills up and then holds the router, so a
-//! slow or absent reader slows the agent down instead of growing a buffer.
+//! a session's messages (and the answers to requests scoped to it, if the session has a
+//! stream) to that session's SSE stream, everything else to the connection's. Each stream
+//! is a bounded queue, read by at most one GET at a time; a queue nobody reads fills up and
+//! then holds the router, so a slow or absent reader slows the agent down instead of
+//! growing a buffer.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -21,7 +22,7 @@ use switchboard::Error;
 use switchboard::wire::FrameEvent;
 use tokio::sync::watch;
 
-use crate::protocol::{Envelope, Kind, creates_session};
+use crate::protocol::{Envelope, Kind, creates_session, is_error_answer};
 
 /// How many messages from the client wait for the connection to read them.
 pub(crate) const INCOMING_QUEUE: usize = 32;
@@ -186,7 +187,18 @@ impl HttpConnection {
         let session = match envelope.kind {
             Kind::Response { id } => match routes.pending.remove(&id) {
                 Some(Route::Reply(reply)) => return Target::Reply(reply),
-                Some(Route::Session(session)) => Some(session),
+                Some(Route::Session(session)) => {
+                    // To the session's stream if it has one (the agent named the session, or
+                    // the client opened it ahead), else to the connection's, which the client
+                    // reads: a session named only by the request must not swallow its answer.
+                    // Only a success makes the session known.
+                    let stream = routes.sessions.get(&session).map(|m| m.sender.clone());
+                    if !is_error_answer(message) {
+                        confirm(&mut routes, &session);
+                    }
+                    let sender = stream.unwrap_or_else(|| self.connection_stream.sender.clone());
+                    return Target::Stream(sender);
+                }
                 Some(Route::Creates) => {
                     if let Some(named) = envelope.session {
                         confirm(&mut routes, &named);
@@ -311,4 +323,99 @@ impl Drop for Lease {
 /// between statements.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::pin;
+    use std::task::{Context, Poll};
+
+    use futures::{FutureExt, StreamExt};
+
+    use super::*;
+
+    fn update(n: usize) -> Vec<u8> {
+        format!(r#"{{"jsonrpc":"2.0","method":"session/update","params":{{"sessionId":"s-1","n":{n}}}}}"#)
+            .into_bytes()
+    }
+
+    #[test]
+    fn a_stream_nobody_reads_holds_its_queue_and_then_the_router() {
+        let (connection, _incoming) = HttpConnection::new("c-1".into(), 1024);
+        for n in 0..STREAM_QUEUE {
+            assert!(
+                connection.route(update(n)).now_or_never().is_some(),
+                "message {n} fits the queue"
+            );
+        }
+        // Full, and nobody has opened the session's stream: the router waits.
+        let mut next = pin!(connection.route(update(STREAM_QUEUE)));
+        let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+        assert!(next.as_mut().poll(&mut cx).is_pending());
+        // The client opens the stream: every message is there, in order, and room is made.
+        let mut lease = connection
+            .subscribe(Some("s-1"))
+            .expect("the session's stream");
+        assert_eq!(lease.next().now_or_never(), Some(Some(update(0))));
+        assert_eq!(next.as_mut().poll(&mut cx), Poll::Ready(()));
+    }
+
+    #[test]
+    fn a_stream_read_again_after_its_reader_left_keeps_what_was_queued() {
+        let (connection, _incoming) = HttpConnection::new("c-1".into(), 1024);
+        let lease = connection.subscribe(None).expect("the connection's stream");
+        assert_eq!(connection.subscribe(None).err(), Some(Unavailable::Taken));
+        assert_eq!(connection.idle_deadline(Duration::from_secs(30)), None);
+        drop(lease);
+        assert!(connection.idle_deadline(Duration::from_secs(30)).is_some());
+        let answer = br#"{"jsonrpc":"2.0","id":7,"result":{}}"#.to_vec();
+        connection.route(answer.clone()).now_or_never();
+        // The client reconnects: the answer that came meanwhile is waiting for it.
+        let mut lease = connection.subscribe(None).expect("free again");
+        assert_eq!(lease.next().now_or_never(), Some(Some(answer)));
+    }
+
+    #[test]
+    fn answers_go_where_their_requests_were_scoped() {
+        let (connection, mut incoming) = HttpConnection::new("c-1".into(), 1024);
+        let prompt =
+            br#"{"jsonrpc":"2.0","id":3,"method":"session/prompt","params":{"sessionId":"s-9"}}"#;
+        connection
+            .deliver(prompt.to_vec(), None, None)
+            .now_or_never()
+            .expect("room in the queue")
+            .expect("delivered");
+        assert!(
+            incoming.next().now_or_never().is_some(),
+            "the connection got it"
+        );
+        let mut session = connection
+            .subscribe(Some("s-9"))
+            .expect("the session's stream");
+        let mut main = connection.subscribe(None).expect("the connection's stream");
+        let answer = br#"{"jsonrpc":"2.0","id":3,"result":{"stopReason":"end_turn"}}"#.to_vec();
+        connection.route(answer.clone()).now_or_never();
+        assert_eq!(session.next().now_or_never(), Some(Some(answer)));
+        assert!(
+            main.next().now_or_never().is_none(),
+            "nothing on the connection's stream"
+        );
+    }
+
+    #[test]
+    fn unknown_sessions_get_only_a_few_streams_ahead_of_the_agent() {
+        let (connection, _incoming) = HttpConnection::new("c-1".into(), 1024);
+        let leases: Vec<_> = (0..MAX_UNCONFIRMED_STREAMS)
+            .map(|n| {
+                connection
+                    .subscribe(Some(&format!("early-{n}")))
+                    .expect("room")
+            })
+            .collect();
+        assert_eq!(
+            connection.subscribe(Some("one-too-many")).err(),
+            Some(Unavailable::Unknown)
+        );
+        drop(leases);
+    }
 }

@@ -127,9 +127,14 @@ pub(crate) fn stream(shared: &Shared, headers: &HeaderMap) -> Response {
         )
             .into_response();
     }
-    let Some(connection) =
-        text_of(headers, HEADER_CONNECTION_ID).and_then(|id| shared.connection(&id))
-    else {
+    let Some(id) = text_of(headers, HEADER_CONNECTION_ID) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "an Acp-Connection-Id header is required",
+        )
+            .into_response();
+    };
+    let Some(connection) = shared.connection(&id) else {
         return (StatusCode::NOT_FOUND, "no such connection").into_response();
     };
     let session = text_of(headers, HEADER_SESSION_ID);

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, State, WebSocketUpgrade};
-use axum::http::{Request, header};
+use axum::http::{HeaderValue, Request, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::FutureExt;
@@ -36,7 +36,7 @@ use tokio::task::JoinSet;
 
 use self::access::Access;
 use self::connection::HttpConnection;
-use crate::protocol::{DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT, ENDPOINT};
+use crate::protocol::{DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT, ENDPOINT, HEADER_CONNECTION_ID};
 
 /// What runs one remote connection.
 type ConnectionHandler =
@@ -91,7 +91,7 @@ impl AcpServer {
     }
 
     /// Requires `Authorization: Bearer TOKEN` on every request, the WebSocket upgrade
-    /// included (401 otherwise).
+    /// included (401 otherwise, and for a request that repeats the header).
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.access.token = Some(token.into());
         self
@@ -154,13 +154,18 @@ impl AcpServer {
         let router = Router::new()
             .route(ENDPOINT, get(on_get).post(on_post).delete(on_delete))
             .with_state(Arc::clone(&shared));
+        let stopped = Arc::clone(&shared);
         let served = axum::serve(listener, router)
             .with_graceful_shutdown(async move {
                 shutdown.await;
+                // Before the server waits for its responses to finish: a connection's
+                // streams finish when the connection ends.
                 let _ = stopping.send(true);
+                stopped.end_connections();
             })
             .await;
-        shared.end_all().await;
+        shared.end_connections();
+        shared.handlers_returned().await;
         served.map_err(|error| Error::internal_error(format!("the HTTP server failed: {error}")))
     }
 }
@@ -189,13 +194,19 @@ async fn on_get(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Re
     match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
         Ok(upgrade) => {
             let limit = shared.body_limit;
-            upgrade
+            // The connection is named in the 101, as the draft and the official server name it.
+            let name = shared.ids.next_websocket();
+            let header = HeaderValue::from_str(&name).ok();
+            let mut response = upgrade
                 .max_message_size(limit)
                 .max_frame_size(limit)
                 .on_upgrade(move |socket| async move {
-                    let name = shared.ids.next_websocket();
                     shared.start(RemoteClient::websocket(socket, limit, name));
-                })
+                });
+            if let Some(header) = header {
+                response.headers_mut().insert(HEADER_CONNECTION_ID, header);
+            }
+            response
         }
         Err(rejection) => rejection.into_response(),
     }
@@ -268,12 +279,16 @@ impl Shared {
         tasks.spawn(idle_timer(Arc::clone(connection), self.idle_timeout));
     }
 
-    /// Ends every connection, and waits for every handler to return.
-    async fn end_all(&self) {
+    /// Ends every Streamable HTTP connection (WebSockets end with [`Shared::stop`]).
+    fn end_connections(&self) {
         let connections: Vec<_> = lock(&self.connections).values().cloned().collect();
         for connection in connections {
             connection.end();
         }
+    }
+
+    /// Waits for every connection handler (and idle timer) to return.
+    async fn handlers_returned(&self) {
         let mut tasks = std::mem::take(&mut *lock(&self.tasks));
         while tasks.join_next().await.is_some() {}
     }
