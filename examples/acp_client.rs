@@ -29,7 +29,7 @@ use switchboard_acp::schema::StopReason;
 use switchboard_acp::{AgentProcess, Client};
 use switchboard_conductor::Trace;
 use switchboard_examples::acp_client_app::{ClientOptions, client, run, stop_reason_name};
-use switchboard_http::{CONNECT_TIMEOUT, RemoteAgent};
+use switchboard_http::RemoteAgent;
 
 const USAGE: &str = "usage: acp_client [OPTIONS] --prompt \"TEXT\" -- AGENT_PROGRAM [ARGS...]
        acp_client [OPTIONS] --prompt \"TEXT\" --url URL [--transport http|ws] [--token SECRET]
@@ -200,10 +200,16 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let talked = talk(command).await;
     // A remote agent's connection says goodbye (its `DELETE`, the WebSocket's close) on a task
     // of its own, which would die with the runtime when `main` returns: it gets its time.
-    said_goodbye().await;
+    let finished = match &command.agent {
+        Target::Remote(agent) => Some(agent.finished()),
+        Target::Spawn(_) => None,
+    };
+    let talked = talk(command).await;
+    if let Some(finished) = finished {
+        finished.await;
+    }
     match talked {
         Ok(reason) => {
             eprintln!("stop reason: {}", stop_reason_name(&reason));
@@ -218,20 +224,6 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Waits until every task the runtime runs has ended (a remote agent's goodbye is the one
-/// there may be), for at most as long as that goodbye may take.
-async fn said_goodbye() {
-    let runtime = tokio::runtime::Handle::current();
-    let waiting = async {
-        while runtime.metrics().num_alive_tasks() > 0 {
-            // The task ends when its goodbye is written or times out: nothing to wait on but
-            // its count.
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    };
-    let _ = tokio::time::timeout(CONNECT_TIMEOUT + Duration::from_secs(1), waiting).await;
 }
 
 async fn talk(command: Command) -> Result<StopReason, Error> {

@@ -466,3 +466,26 @@ async fn two_hundred_connections_at_once_each_complete_a_prompt() {
     }
     served.stop().await;
 }
+
+#[tokio::test]
+async fn finished_resolves_once_the_goodbye_is_said() {
+    // An idle timeout far away: only the goodbye can end the server's side in time.
+    let mut served = serve(AcpServer::new().idle_timeout(Duration::from_secs(600))).await;
+    for agent in [
+        RemoteAgent::new(&served.url),
+        RemoteAgent::new(&served.url).websocket(),
+    ] {
+        let finished = agent.finished();
+        guard("a conversation", converse(agent))
+            .await
+            .expect("it ran");
+        guard("the goodbye", finished).await;
+        let ended = guard("the server's side to end", served.handlers_done.next()).await;
+        assert!(matches!(ended, Some(Ok(()))), "{ended:?}");
+    }
+    let unused = RemoteAgent::new(&served.url);
+    let finished = unused.finished();
+    drop(unused);
+    guard("an unused agent's finish", finished).await;
+    served.stop().await;
+}

@@ -7,12 +7,15 @@ mod ws;
 
 use std::time::Duration;
 
+use std::future::Future;
+
 use futures::channel::mpsc;
 use futures::{FutureExt, SinkExt};
 use switchboard::transport::{Transport, TransportConfig};
 use switchboard::wire::FrameEvent;
 use switchboard::{ConnectTo, Error};
 use switchboard_acp::Client;
+use tokio::sync::watch;
 
 use crate::protocol::DEFAULT_BODY_LIMIT;
 
@@ -45,12 +48,28 @@ const OUTGOING_QUEUE: usize = 32;
 ///     .await
 /// # }
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct RemoteAgent {
     url: String,
     over_websocket: bool,
     token: Option<String>,
     body_limit: usize,
+    /// Dropped when the connection made with this has said goodbye (or never was): what
+    /// [`finished`](RemoteAgent::finished) waits for.
+    farewell: watch::Sender<()>,
+}
+
+/// A copy for another connection, with a [`finished`](RemoteAgent::finished) of its own.
+impl Clone for RemoteAgent {
+    fn clone(&self) -> Self {
+        RemoteAgent {
+            url: self.url.clone(),
+            over_websocket: self.over_websocket,
+            token: self.token.clone(),
+            body_limit: self.body_limit,
+            farewell: watch::Sender::new(()),
+        }
+    }
 }
 
 impl RemoteAgent {
@@ -63,6 +82,7 @@ impl RemoteAgent {
             over_websocket,
             token: None,
             body_limit: DEFAULT_BODY_LIMIT,
+            farewell: watch::Sender::new(()),
         }
     }
 
@@ -87,6 +107,30 @@ impl RemoteAgent {
     /// The URL, as given.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// Resolves once the connection made with this has said goodbye to the agent (sent its
+    /// `DELETE`, or closed the WebSocket) or given up trying, which is within
+    /// [`CONNECT_TIMEOUT`] of the connection's end; at once if it is dropped unused.
+    ///
+    /// The goodbye is sent by a task of its own after the connection is done: a program
+    /// about to return from `main`, which ends the runtime and its tasks, waits for this.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), switchboard::Error> {
+    /// let agent = switchboard_http::RemoteAgent::new("http://127.0.0.1:8080/acp");
+    /// let finished = agent.finished();
+    /// switchboard_acp::Client.builder().connect_with(agent, async |_cx| Ok(())).await?;
+    /// finished.await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn finished(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut farewell = self.farewell.subscribe();
+        async move {
+            // Only the sender's drop changes anything: an error is the end.
+            while farewell.changed().await.is_ok() {}
+        }
     }
 }
 
