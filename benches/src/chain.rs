@@ -20,7 +20,7 @@ use std::future::ready;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use switchboard::{ConnectTo, ConnectionTo, Error, Responder};
+use switchboard::{Builder, ConnectTo, ConnectionTo, Error, Handler, Responder};
 use switchboard_acp::schema::{
     ContentBlock, ContentChunk, InitializeRequest, NewSessionRequest, NewSessionResponse,
     PromptRequest, PromptResponse, ProtocolVersion, SessionId, SessionNotification, SessionUpdate,
@@ -145,6 +145,11 @@ fn on_runtime(
 /// The agent: opens one session, and answers each prompt with one update echoing its text,
 /// then `end_turn`, both from inside the handler.
 pub(crate) fn agent() -> impl ConnectTo<Client> {
+    agent_builder()
+}
+
+/// [`agent`], as its builder: to connect to a component of its own.
+pub(crate) fn agent_builder() -> Builder<Agent, impl Handler<Client> + 'static> {
     Agent
         .builder()
         .on_receive_request(

@@ -12,6 +12,7 @@ mod common;
 mod flood;
 mod measure;
 mod raw;
+mod remote;
 mod report;
 mod sdk;
 mod soak;
@@ -143,7 +144,7 @@ impl Options {
 
 const USAGE: &str = "usage: switchboard-bench [--quick] [--runtime multi|current] [--runs N]
                          [--only WORKLOAD] [--impl NAME] [--tracing LEVEL]
-workloads: sequential, pipelined, notifications, flood, sessions, chain, soak
+workloads: sequential, pipelined, notifications, flood, sessions, chain, remote, soak
 NAME: any part of an implementation's name (raw, switchboard, sdk, channel, bytestreams)";
 
 const IMPLEMENTATIONS: [Impl; 5] = [
@@ -272,6 +273,15 @@ fn main() -> ExitCode {
             Ok(rows) => report::print_chain(&rows),
             Err(error) => {
                 eprintln!("chain: {error}");
+                failed = true;
+            }
+        }
+    }
+    if options.wants("remote") && options.measures(Impl::Switchboard(Over::Channel)) {
+        match remote::run_all(&options) {
+            Ok((rows, idle)) => report::print_remote(&rows, &idle),
+            Err(error) => {
+                eprintln!("remote: {error}");
                 failed = true;
             }
         }

@@ -230,6 +230,40 @@ pub fn print_chain(rows: &[ChainRow]) {
     }
 }
 
+pub fn print_remote(rows: &[crate::remote::RemoteRow], idle: &[crate::remote::IdleRow]) {
+    println!();
+    println!(
+        "Remote ACP (switchboard-http; client and server in this process; 3 messages per \
+         prompt; each connection sends its prompts one at a time, all connections at once):"
+    );
+    println!("| transport | connections | prompts | seconds | prompts/s | CPU µs/prompt |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for row in rows {
+        let m = &row.measured;
+        println!(
+            "| {} | {} | {} | {:.3} | {:.0} | {:.2} |",
+            row.transport.name(),
+            row.connections,
+            m.messages,
+            m.wall.as_secs_f64(),
+            m.per_second(),
+            m.cpu_micros_per_message()
+        );
+    }
+    println!();
+    println!("Resident memory per idle connection (initialized, one session; both ends):");
+    println!("| transport | connections held | KiB each |");
+    println!("|---|---:|---:|");
+    for row in idle {
+        println!(
+            "| {} | {} | {:.1} |",
+            row.transport.name(),
+            row.connections,
+            row.bytes_each / 1024.0
+        );
+    }
+}
+
 pub fn print_soak(soak: &crate::soak::Soak) {
     println!();
     println!(

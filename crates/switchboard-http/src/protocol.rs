@@ -25,6 +25,11 @@ pub(crate) const EVENT_STREAM: &str = "text/event-stream";
 /// transport takes.
 pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;
 
+/// The read and write buffers of each end of a WebSocket. Messages are mostly small, and a
+/// larger one grows its buffer as it comes: the library's 128 KiB default would be most of
+/// what an idle connection costs.
+pub(crate) const WEBSOCKET_BUFFER: usize = 8 * 1024;
+
 /// How often an idle SSE stream gets a `:` comment, so that proxies keep it open.
 pub const KEEPALIVE: Duration = Duration::from_secs(15);
 

@@ -489,3 +489,31 @@ async fn finished_resolves_once_the_goodbye_is_said() {
     guard("an unused agent's finish", finished).await;
     served.stop().await;
 }
+
+#[tokio::test]
+async fn a_message_larger_than_the_buffers_crosses_both_profiles_whole() {
+    let served = serve(AcpServer::new()).await;
+    let word = "x".repeat(300 * 1024);
+    for agent in [
+        RemoteAgent::new(&served.url),
+        RemoteAgent::new(&served.url).websocket(),
+    ] {
+        let sent = word.clone();
+        let said = guard(
+            "a large prompt",
+            Client.builder().connect_with(agent, async move |cx| {
+                cx.initialize(hello()).block_task().await?;
+                let (mut session, _) = cx.new_session(NewSessionRequest::new("/")).await?;
+                let mut said = String::new();
+                session
+                    .prompt(sent.as_str(), |update| said.extend(chunk_text(&update)))
+                    .await?;
+                Ok::<_, Error>(said)
+            }),
+        )
+        .await
+        .expect("the prompt is answered");
+        assert_eq!(said, format!("{word} "));
+    }
+    served.stop().await;
+}

@@ -10,6 +10,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::{CONNECT_TIMEOUT, RemoteAgent, unreachable};
+use crate::protocol::WEBSOCKET_BUFFER;
 
 /// Connects to `agent` and carries messages both ways until either side ends.
 pub(super) async fn run(
@@ -28,6 +29,8 @@ pub(super) async fn run(
         request.headers_mut().insert("authorization", value);
     }
     let config = WebSocketConfig::default()
+        .read_buffer_size(WEBSOCKET_BUFFER)
+        .write_buffer_size(WEBSOCKET_BUFFER)
         .max_message_size(Some(agent.body_limit))
         .max_frame_size(Some(agent.body_limit));
     let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), false);

@@ -36,7 +36,9 @@ use tokio::task::JoinSet;
 
 use self::access::Access;
 use self::connection::HttpConnection;
-use crate::protocol::{DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT, ENDPOINT, HEADER_CONNECTION_ID};
+use crate::protocol::{
+    DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT, ENDPOINT, HEADER_CONNECTION_ID, WEBSOCKET_BUFFER,
+};
 
 /// What runs one remote connection.
 type ConnectionHandler =
@@ -198,6 +200,8 @@ async fn on_get(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Re
             let name = shared.ids.next_websocket();
             let header = HeaderValue::from_str(&name).ok();
             let mut response = upgrade
+                .read_buffer_size(WEBSOCKET_BUFFER)
+                .write_buffer_size(WEBSOCKET_BUFFER)
                 .max_message_size(limit)
                 .max_frame_size(limit)
                 .on_upgrade(move |socket| async move {
