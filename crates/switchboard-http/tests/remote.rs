@@ -517,3 +517,68 @@ async fn a_message_larger_than_the_buffers_crosses_both_profiles_whole() {
     }
     served.stop().await;
 }
+
+/// The WebSocket URL of `url`.
+fn ws_url(url: &str) -> String {
+    url.replacen("http://", "ws://", 1)
+}
+
+#[tokio::test]
+async fn a_batch_over_websocket_is_refused_with_an_error_frame() {
+    use tokio_tungstenite::tungstenite::Message;
+    let served = serve(AcpServer::new()).await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url(&served.url))
+        .await
+        .expect("the upgrade");
+    let batch =
+        r#"[{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":1}}]"#;
+    socket.send(Message::text(batch)).await.expect("sent");
+    let answer = loop {
+        match guard("the refusal", socket.next()).await {
+            Some(Ok(Message::Text(text))) => break text.as_str().to_owned(),
+            Some(Ok(_)) => continue,
+            other => panic!("no refusal: {other:?}"),
+        }
+    };
+    let answer: serde_json::Value = serde_json::from_str(&answer).expect("JSON");
+    assert_eq!(answer["error"]["code"], -32600, "{answer}");
+    assert_eq!(answer["id"], serde_json::Value::Null);
+    served.stop().await;
+}
+
+#[tokio::test]
+async fn a_websocket_peer_that_answers_no_ping_is_taken_for_gone() {
+    let keepalive = Duration::from_millis(100);
+    let mut served = serve(AcpServer::new().keepalive(keepalive)).await;
+    // Connected, and then never read from: no pong ever goes back.
+    let (silent, _) = tokio_tungstenite::connect_async(ws_url(&served.url))
+        .await
+        .expect("the upgrade");
+    let ended = guard(
+        "the silent peer's agent to end",
+        served.handlers_done.next(),
+    )
+    .await;
+    assert!(matches!(ended, Some(Ok(()))), "{ended:?}");
+    drop(silent);
+    // A live client, idle for many keepalives, answers the pings and stays.
+    let said = guard(
+        "an idle but live client",
+        Client
+            .builder()
+            .connect_with(RemoteAgent::new(&served.url).websocket(), async move |cx| {
+                cx.initialize(hello()).block_task().await?;
+                tokio::time::sleep(keepalive * 10).await;
+                let (mut session, _) = cx.new_session(NewSessionRequest::new("/")).await?;
+                let mut said = String::new();
+                session
+                    .prompt("still here", |update| said.extend(chunk_text(&update)))
+                    .await?;
+                Ok::<_, Error>(said)
+            }),
+    )
+    .await
+    .expect("the live client is not cut off");
+    assert_eq!(said, "still here ");
+    served.stop().await;
+}

@@ -15,8 +15,8 @@ use super::Shared;
 use super::connection::{HttpConnection, Unavailable};
 use super::remote::RemoteClient;
 use crate::protocol::{
-    EVENT_STREAM, HEADER_CONNECTION_ID, HEADER_SESSION_ID, JSON, KEEPALIVE, batch_refusal,
-    is_batch, is_error_answer, is_initialize, scope_to_session,
+    EVENT_STREAM, HEADER_CONNECTION_ID, HEADER_SESSION_ID, JSON, batch_refusal, is_batch,
+    is_error_answer, is_initialize, scope_to_session,
 };
 
 /// `POST`: one message from the client. `initialize` opens a connection and is answered in
@@ -113,8 +113,8 @@ async fn open(shared: Arc<Shared>, initialize: Vec<u8>) -> Response {
 }
 
 /// `GET` (without an upgrade): the connection's stream, or with `Acp-Session-Id` a
-/// session's, as server-sent events, one message each, with a `:` comment every
-/// [`KEEPALIVE`].
+/// session's, as server-sent events, one message each, with a `:` comment every keepalive
+/// ([`AcpServer::keepalive`](crate::AcpServer::keepalive)).
 pub(crate) fn stream(shared: &Shared, headers: &HeaderMap) -> Response {
     let accepts = headers
         .get(header::ACCEPT)
@@ -151,7 +151,7 @@ pub(crate) fn stream(shared: &Shared, headers: &HeaderMap) -> Response {
         Ok::<_, Infallible>(Event::default().data(String::from_utf8_lossy(&message)))
     });
     Sse::new(events)
-        .keep_alive(KeepAlive::new().interval(KEEPALIVE))
+        .keep_alive(KeepAlive::new().interval(shared.keepalive))
         .into_response()
 }
 

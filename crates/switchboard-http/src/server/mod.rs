@@ -11,6 +11,7 @@ mod access;
 mod connection;
 mod http;
 mod remote;
+mod websocket;
 
 pub use remote::RemoteClient;
 
@@ -37,7 +38,8 @@ use tokio::task::JoinSet;
 use self::access::Access;
 use self::connection::HttpConnection;
 use crate::protocol::{
-    DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT, ENDPOINT, HEADER_CONNECTION_ID, WEBSOCKET_BUFFER,
+    DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT, ENDPOINT, HEADER_CONNECTION_ID, KEEPALIVE,
+    WEBSOCKET_BUFFER,
 };
 
 /// What runs one remote connection.
@@ -73,6 +75,7 @@ pub struct AcpServer {
     access: Access,
     idle_timeout: Duration,
     body_limit: usize,
+    keepalive: Duration,
 }
 
 impl Default for AcpServer {
@@ -81,6 +84,7 @@ impl Default for AcpServer {
             access: Access::default(),
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             body_limit: DEFAULT_BODY_LIMIT,
+            keepalive: KEEPALIVE,
         }
     }
 }
@@ -109,6 +113,14 @@ impl AcpServer {
     /// How long a Streamable HTTP connection with no open stream and no request lives on.
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.idle_timeout = timeout;
+        self
+    }
+
+    /// How often an SSE stream gets a `:` comment and a WebSocket a ping ([`KEEPALIVE`] by
+    /// default). A WebSocket peer from which nothing has come for two of these (a live one
+    /// answers each ping) is taken to be gone, and its connection ends.
+    pub fn keepalive(mut self, every: Duration) -> Self {
+        self.keepalive = every;
         self
     }
 
@@ -147,6 +159,7 @@ impl AcpServer {
             access: self.access,
             idle_timeout: self.idle_timeout,
             body_limit: self.body_limit,
+            keepalive: self.keepalive,
             handler: Box::new(move |remote| on_connection(remote).boxed()),
             connections: Mutex::new(HashMap::new()),
             tasks: Mutex::new(JoinSet::new()),
@@ -205,7 +218,8 @@ async fn on_get(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Re
                 .max_message_size(limit)
                 .max_frame_size(limit)
                 .on_upgrade(move |socket| async move {
-                    shared.start(RemoteClient::websocket(socket, limit, name));
+                    let keepalive = shared.keepalive;
+                    shared.start(RemoteClient::websocket(socket, limit, keepalive, name));
                 });
             if let Some(header) = header {
                 response.headers_mut().insert(HEADER_CONNECTION_ID, header);
@@ -229,6 +243,7 @@ pub(crate) struct Shared {
     access: Access,
     idle_timeout: Duration,
     pub(crate) body_limit: usize,
+    pub(crate) keepalive: Duration,
     handler: ConnectionHandler,
     connections: Mutex<HashMap<String, Arc<HttpConnection>>>,
     /// The connection handlers and idle timers running.

@@ -2,8 +2,9 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::WebSocket;
 use futures::channel::mpsc;
 use futures::future::BoxFuture;
 use futures::{SinkExt, StreamExt};
@@ -13,6 +14,7 @@ use switchboard::{ConnectTo, Error};
 use switchboard_acp::Agent;
 
 use super::connection::{HttpConnection, STREAM_QUEUE};
+use super::websocket;
 
 /// A remote client, as the component an [`Agent`]-role connection (an agent, or a
 /// conductor's chain) connects to: what the client sends is its input, what the connection
@@ -35,6 +37,7 @@ enum Profile {
         // Boxed: a socket is much larger than the other profile's handles.
         socket: Box<WebSocket>,
         max_message: usize,
+        keepalive: Duration,
     },
 }
 
@@ -54,11 +57,17 @@ impl RemoteClient {
         }
     }
 
-    pub(crate) fn websocket(socket: WebSocket, max_message: usize, name: String) -> Self {
+    pub(crate) fn websocket(
+        socket: WebSocket,
+        max_message: usize,
+        keepalive: Duration,
+        name: String,
+    ) -> Self {
         RemoteClient {
             profile: Profile::WebSocket {
                 socket: Box::new(socket),
                 max_message,
+                keepalive,
             },
             name,
             stop: None,
@@ -108,38 +117,12 @@ impl ConnectTo<Agent> for RemoteClient {
             Profile::WebSocket {
                 socket,
                 max_message,
+                keepalive,
             } => {
-                let (writer, reader) = (*socket).split();
-                let incoming = reader.filter_map(move |message| {
-                    std::future::ready(match message {
-                        Ok(Message::Text(text)) => {
-                            let bytes = text.as_str().as_bytes().to_vec();
-                            FrameEvent::from_whole_message(bytes, max_message).map(Ok)
-                        }
-                        // One message per text frame; binary frames carry none.
-                        Ok(Message::Binary(_) | Message::Ping(_) | Message::Pong(_)) => None,
-                        Ok(Message::Close(_)) => None,
-                        Err(error) => Some(Err(Error::connection_closed(format!(
-                            "the WebSocket failed: {error}"
-                        )))),
-                    })
-                });
                 let stop = self
                     .stop
                     .unwrap_or_else(|| Box::pin(std::future::pending()));
-                let incoming = incoming.take_until(stop);
-                let outgoing = writer
-                    .sink_map_err(|error| {
-                        Error::connection_closed(format!("the WebSocket failed: {error}"))
-                    })
-                    .with(|message: Vec<u8>| {
-                        std::future::ready(
-                            String::from_utf8(message)
-                                .map(|text| Message::Text(text.into()))
-                                .map_err(|_| Error::internal_error("a message that is not UTF-8")),
-                        )
-                    });
-                Ok(Transport::new(incoming, outgoing))
+                websocket::transport(*socket, max_message, keepalive, stop)
             }
         }
     }
