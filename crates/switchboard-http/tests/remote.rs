@@ -582,3 +582,42 @@ async fn a_websocket_peer_that_answers_no_ping_is_taken_for_gone() {
     assert_eq!(said, "still here ");
     served.stop().await;
 }
+
+#[tokio::test]
+async fn an_agent_that_cannot_start_is_an_error_answer_to_initialize_saying_why() {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let url = format!("http://{}/acp", listener.local_addr().expect("its address"));
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(AcpServer::new().serve_until(
+        listener,
+        |_remote| async {
+            Err(Error::internal_error(
+                "the agent program `nowhere` cannot start",
+            ))
+        },
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let refused = guard(
+        "the initialize",
+        Client
+            .builder()
+            .connect_with(RemoteAgent::new(&url), async |cx| {
+                cx.initialize(hello()).block_task().await.map(drop)
+            }),
+    )
+    .await;
+    let error = refused.expect_err("there is no agent");
+    assert!(
+        error.message().contains("`nowhere` cannot start"),
+        "{error}"
+    );
+    let _ = stop.send(());
+    guard("the server", server)
+        .await
+        .expect("its task")
+        .expect("it ends cleanly");
+}

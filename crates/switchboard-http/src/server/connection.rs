@@ -87,6 +87,8 @@ pub(crate) struct HttpConnection {
     open_streams: Arc<AtomicUsize>,
     last_activity: Arc<Mutex<Instant>>,
     ended: watch::Sender<bool>,
+    /// Why the connection's handler failed, if it did.
+    failure: Mutex<Option<String>>,
     max_message: usize,
 }
 
@@ -108,6 +110,7 @@ impl HttpConnection {
             open_streams: Arc::new(AtomicUsize::new(0)),
             last_activity: Arc::new(Mutex::new(Instant::now())),
             ended: watch::Sender::new(false),
+            failure: Mutex::new(None),
             max_message,
         };
         (Arc::new(connection), incoming_rx)
@@ -258,6 +261,17 @@ impl HttpConnection {
         routes.pending.clear();
         routes.sessions.clear();
         self.connection_stream.sender.clone().close_channel();
+    }
+
+    /// Ends the connection because its handler failed, saying why to whoever asks.
+    pub(crate) fn fail(&self, why: String) {
+        *lock(&self.failure) = Some(why);
+        self.end();
+    }
+
+    /// Why the connection's handler failed, if it did.
+    pub(crate) fn failure(&self) -> Option<String> {
+        lock(&self.failure).clone()
     }
 
     /// When the connection ends for want of use, as things stand: `None` while a stream is

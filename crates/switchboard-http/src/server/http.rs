@@ -15,8 +15,8 @@ use super::Shared;
 use super::connection::{HttpConnection, Unavailable};
 use super::remote::RemoteClient;
 use crate::protocol::{
-    EVENT_STREAM, HEADER_CONNECTION_ID, HEADER_SESSION_ID, JSON, batch_refusal, is_batch,
-    is_error_answer, is_initialize, scope_to_session,
+    EVENT_STREAM, Envelope, HEADER_CONNECTION_ID, HEADER_SESSION_ID, JSON, Kind, batch_refusal,
+    is_batch, is_error_answer, is_initialize, scope_to_session,
 };
 
 /// `POST`: one message from the client. `initialize` opens a connection and is answered in
@@ -81,24 +81,28 @@ async fn open(shared: Arc<Shared>, initialize: Vec<u8>) -> Response {
         &connection,
         RemoteClient::http(Arc::clone(&connection), incoming),
     );
+    let request_id = request_id_of(&initialize);
     let (reply, answer) = oneshot::channel();
-    if connection
-        .deliver(initialize, None, Some(reply))
-        .await
-        .is_err()
-    {
-        return (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the agent ended before initialize",
-        )
-            .into_response();
-    }
-    let Ok(answer) = answer.await else {
-        return (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the agent ended before it answered initialize",
-        )
-            .into_response();
+    let answer = match connection.deliver(initialize, None, Some(reply)).await {
+        Ok(()) => answer.await.ok(),
+        Err(_) => None,
+    };
+    let Some(answer) = answer else {
+        // The agent ended (or could not start): the client learns why, as the answer to its
+        // `initialize`, once the handler has returned and said it.
+        connection.ended().await;
+        let why = connection
+            .failure()
+            .unwrap_or_else(|| "it ended without a word".to_owned());
+        let error = serde_json::json!({
+            "jsonrpc": "2.0",
+            "id": request_id,
+            "error": {
+                "code": -32603,
+                "message": format!("the agent ended before it answered initialize: {why}"),
+            },
+        });
+        return json_body(error.to_string().into_bytes()).into_response();
     };
     if is_error_answer(&answer) {
         // Refused: nothing to keep.
@@ -194,6 +198,17 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Vec<
                 Err((StatusCode::BAD_REQUEST, "the body could not be read").into_response())
             }
         }
+    }
+}
+
+/// The id of the request `message`, as JSON (`null` if it has none that can be read).
+fn request_id_of(message: &[u8]) -> serde_json::Value {
+    match Envelope::read(message) {
+        Some(Envelope {
+            kind: Kind::Request { id, .. },
+            ..
+        }) => serde_json::from_str(&id).unwrap_or(serde_json::Value::Null),
+        _ => serde_json::Value::Null,
     }
 }
 

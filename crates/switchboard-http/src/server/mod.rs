@@ -289,10 +289,13 @@ impl Shared {
         let (shared, ended) = (Arc::clone(self), Arc::clone(connection));
         let mut tasks = lock(&self.tasks);
         tasks.spawn(async move {
-            if let Err(error) = running.await {
-                tracing::debug!(%error, connection = %id, "a remote connection's handler ended with an error");
+            match running.await {
+                Ok(()) => ended.end(),
+                Err(error) => {
+                    tracing::debug!(%error, connection = %id, "a remote connection's handler ended with an error");
+                    ended.fail(error.to_string());
+                }
             }
-            ended.end();
             lock(&shared.connections).remove(&id);
         });
         tasks.spawn(idle_timer(Arc::clone(connection), self.idle_timeout));
