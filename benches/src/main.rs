@@ -43,6 +43,8 @@ struct Options {
     implementation: Option<String>,
     /// Set in the child process that measures one flood case (see `flood.rs`).
     flood_child: Option<usize>,
+    /// Set in the child process that serves the agent on its stdio (see `remote.rs`).
+    agent_child: bool,
     /// A `tracing` subscriber listening at this level (output discarded), to measure what
     /// listening costs; none by default.
     tracing: Option<tracing::Level>,
@@ -57,6 +59,7 @@ impl Options {
             only: None,
             implementation: None,
             flood_child: None,
+            agent_child: false,
             tracing: None,
         };
         let mut args = std::env::args().skip(1);
@@ -96,6 +99,7 @@ impl Options {
                             .ok_or("--tracing takes a level: error, warn, info, debug, trace")?,
                     )
                 }
+                remote::AGENT_CHILD => options.agent_child = true,
                 "-h" | "--help" => return Err(USAGE.to_owned()),
                 other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
             }
@@ -206,6 +210,9 @@ fn main() -> ExitCode {
     }
     let mut failed = false;
 
+    if options.agent_child {
+        return remote::agent_child();
+    }
     if let Some(case) = options.flood_child {
         return flood::child(&options, case);
     }

@@ -7,6 +7,8 @@
 //! - `Channel`: in process, whole frames, no bytes: the floor;
 //! - `ByteStreams`: newline-delimited bytes over an in-memory pipe, what an agent on stdio
 //!   costs without the kernel;
+//! - stdio: the same agent in a child process of its own (this program, `--agent-child`),
+//!   one per connection, over its stdin and stdout;
 //! - `WebSocket` and `Streamable HTTP`: `AcpServer` and `RemoteAgent` over loopback TCP.
 //!
 //! Everything, client and server, runs in this one process; the CPU figure is both sides'.
@@ -16,8 +18,9 @@
 use std::sync::Arc;
 
 use futures::future::try_join_all;
+use switchboard::transport::ChildStdio;
 use switchboard::transport::{Transport as SwitchboardTransport, TransportConfig};
-use switchboard::{ByteStreams, Channel, ConnectTo, Error};
+use switchboard::{ByteStreams, Channel, ChildCommand, ChildProcess, ConnectTo, Error};
 use switchboard_acp::Client;
 use switchboard_http::{AcpServer, RemoteAgent};
 use tokio::io::DuplexStream;
@@ -29,6 +32,27 @@ use crate::Options;
 use crate::chain::{agent_builder, ended, open_session, prompt};
 use crate::common::pipes;
 use crate::measure::{self, Measured, Memory, Span};
+
+/// The argument that makes this program the stdio agent of a child process.
+pub const AGENT_CHILD: &str = "--agent-child";
+
+/// Serves the agent on this process's stdio until its input ends: the child of the stdio
+/// case.
+pub fn agent_child() -> std::process::ExitCode {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    let served = runtime.map_err(Error::from).and_then(|runtime| {
+        runtime.block_on(agent_builder().connect_to(switchboard::Stdio::new()))
+    });
+    match served {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("agent child: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
 
 /// Prompts in one run, shared among the connections (a tenth with `--quick`).
 const PROMPTS: u64 = 40_000;
@@ -44,6 +68,7 @@ const IDLE: usize = 400;
 pub enum Transport {
     Channel,
     ByteStreams,
+    Stdio,
     WebSocket,
     StreamableHttp,
 }
@@ -53,15 +78,17 @@ impl Transport {
         match self {
             Transport::Channel => "Channel",
             Transport::ByteStreams => "ByteStreams (pipe)",
+            Transport::Stdio => "stdio (child process)",
             Transport::WebSocket => "WebSocket (loopback)",
             Transport::StreamableHttp => "Streamable HTTP (loopback)",
         }
     }
 }
 
-const TRANSPORTS: [Transport; 4] = [
+const TRANSPORTS: [Transport; 5] = [
     Transport::Channel,
     Transport::ByteStreams,
+    Transport::Stdio,
     Transport::WebSocket,
     Transport::StreamableHttp,
 ];
@@ -110,7 +137,8 @@ pub fn run_all(options: &Options) -> Result<(Vec<RemoteRow>, Vec<IdleRow>), Stri
     }
     let idle = if options.quick { IDLE / 4 } else { IDLE };
     let mut idle_rows = Vec::new();
-    for transport in TRANSPORTS {
+    // A child process's memory is not this process's: stdio has no figure here.
+    for transport in TRANSPORTS.into_iter().filter(|t| *t != Transport::Stdio) {
         let bytes_each = options
             .runtime()
             .block_on(holding(transport, idle))
@@ -140,7 +168,9 @@ enum Agents {
 impl Agents {
     async fn start(transport: Transport) -> Result<Agents, Error> {
         match transport {
-            Transport::Channel | Transport::ByteStreams => Ok(Agents::InProcess(transport)),
+            Transport::Channel | Transport::ByteStreams | Transport::Stdio => {
+                Ok(Agents::InProcess(transport))
+            }
             Transport::WebSocket | Transport::StreamableHttp => {
                 let listener = TcpListener::bind("127.0.0.1:0").await?;
                 let url = format!("http://{}/acp", listener.local_addr()?);
@@ -163,9 +193,17 @@ impl Agents {
         }
     }
 
-    /// The component one client connects to; an in-process agent is started for it.
-    fn component(&self) -> Component {
-        match self {
+    /// The component one client connects to; an agent is started for it, in process or (for
+    /// stdio) as a child process, kept in `children` until the run is over.
+    fn component(&self, children: &mut Vec<ChildProcess>) -> Result<Component, Error> {
+        Ok(match self {
+            Agents::InProcess(Transport::Stdio) => {
+                let program = std::env::current_exe()?;
+                let mut child = ChildProcess::spawn(ChildCommand::new(program).arg(AGENT_CHILD))?;
+                let stdio = child.stdio()?;
+                children.push(child);
+                Component::Stdio(stdio)
+            }
             Agents::InProcess(Transport::Channel) => {
                 let (client, server) = Channel::duplex();
                 tokio::spawn(agent_builder().connect_to(server));
@@ -185,7 +223,7 @@ impl Agents {
                     remote
                 })
             }
-        }
+        })
     }
 
     async fn stop(self) -> Result<(), Error> {
@@ -203,6 +241,7 @@ impl Agents {
 enum Component {
     Channel(Channel),
     Bytes(ByteStreams<Compat<DuplexStream>, Compat<DuplexStream>>),
+    Stdio(ChildStdio),
     Remote(RemoteAgent),
 }
 
@@ -211,6 +250,7 @@ impl ConnectTo<Client> for Component {
         match self {
             Component::Channel(channel) => ConnectTo::<Client>::into_transport(channel, config),
             Component::Bytes(bytes) => ConnectTo::<Client>::into_transport(bytes, config),
+            Component::Stdio(stdio) => ConnectTo::<Client>::into_transport(stdio, config),
             Component::Remote(remote) => remote.into_transport(config),
         }
     }
@@ -227,20 +267,23 @@ async fn prompting(
     let each = prompts / connections as u64;
     // Every client waits here with its session open, and so does the measurement.
     let ready = Arc::new(Barrier::new(connections + 1));
-    let clients: Vec<_> = (0..connections)
-        .map(|_| {
-            let ready = Arc::clone(&ready);
-            let component = agents.component();
-            tokio::spawn(Client.builder().connect_with(component, async move |cx| {
+    let mut children = Vec::new();
+    let mut clients = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        let ready = Arc::clone(&ready);
+        let component = agents.component(&mut children)?;
+        clients.push(tokio::spawn(Client.builder().connect_with(
+            component,
+            async move |cx| {
                 let session = open_session(&cx).await?;
                 ready.wait().await;
                 for _ in 0..each {
                     ended(prompt(&cx, &session).await?)?;
                 }
                 Ok::<_, Error>(())
-            }))
-        })
-        .collect();
+            },
+        )));
+    }
     ready.wait().await;
     let span = Span::start();
     let mut results = Vec::with_capacity(clients.len());
@@ -254,6 +297,9 @@ async fn prompting(
     let measured = span.finish(each * connections as u64);
     results.into_iter().collect::<Result<Vec<()>, Error>>()?;
     agents.stop().await?;
+    for mut child in children {
+        child.end().await?;
+    }
     Ok(measured)
 }
 
@@ -264,22 +310,22 @@ async fn holding(transport: Transport, count: usize) -> Result<f64, Error> {
     let before = Memory::now().rss;
     let opened = Arc::new(Barrier::new(count + 1));
     let (release, released) = tokio::sync::watch::channel(false);
-    let clients: Vec<_> = (0..count)
-        .map(|_| {
-            let opened = Arc::clone(&opened);
-            let mut released = released.clone();
-            tokio::spawn(
-                Client
-                    .builder()
-                    .connect_with(agents.component(), async move |cx| {
-                        open_session(&cx).await?;
-                        opened.wait().await;
-                        let _ = released.wait_for(|released| *released).await;
-                        Ok::<_, Error>(())
-                    }),
-            )
-        })
-        .collect();
+    let mut children = Vec::new();
+    let mut clients = Vec::with_capacity(count);
+    for _ in 0..count {
+        let opened = Arc::clone(&opened);
+        let mut released = released.clone();
+        let component = agents.component(&mut children)?;
+        clients.push(tokio::spawn(Client.builder().connect_with(
+            component,
+            async move |cx| {
+                open_session(&cx).await?;
+                opened.wait().await;
+                let _ = released.wait_for(|released| *released).await;
+                Ok::<_, Error>(())
+            },
+        )));
+    }
     opened.wait().await;
     let after = Memory::now().rss;
     let _ = release.send(true);

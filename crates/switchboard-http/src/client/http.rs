@@ -54,6 +54,7 @@ pub(super) async fn run(
         .map_err(|error| Error::invalid_params(format!("`{}` is not a URL: {error}", agent.url)))?;
     let mut connector = HttpConnector::new();
     connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    connector.set_nodelay(true);
     let endpoint = std::sync::Arc::new(Endpoint {
         pool: Pool::builder(TokioExecutor::new()).build(connector),
         uri,

@@ -33,7 +33,7 @@ pub(super) async fn run(
         .write_buffer_size(WEBSOCKET_BUFFER)
         .max_message_size(Some(agent.body_limit))
         .max_frame_size(Some(agent.body_limit));
-    let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), false);
+    let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
     let (socket, _) = match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
         Ok(connected) => connected.map_err(|error| unreachable(&agent.url, &error))?,
         Err(_) => {

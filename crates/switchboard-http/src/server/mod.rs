@@ -28,6 +28,7 @@ use axum::extract::{FromRequestParts, State, WebSocketUpgrade};
 use axum::http::{HeaderValue, Request, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use switchboard::Error;
@@ -170,6 +171,13 @@ impl AcpServer {
             .route(ENDPOINT, get(on_get).post(on_post).delete(on_delete))
             .with_state(Arc::clone(&shared));
         let stopped = Arc::clone(&shared);
+        // Small messages go out at once: Nagle's wait for an acknowledgement would hold each
+        // answer for the peer's delayed ACK.
+        let listener = listener.tap_io(|stream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%error, "TCP_NODELAY could not be set");
+            }
+        });
         let served = axum::serve(listener, router)
             .with_graceful_shutdown(async move {
                 shutdown.await;

@@ -88,7 +88,15 @@ async fn write(
             Some(refusal) = refused.next() => text(refusal),
             _ = pings.tick() => Message::Ping(Default::default()),
         };
-        if writer.send(frame).await.is_err() {
+        // What else is queued goes in the same write: one flush for a burst (an update and
+        // the answer after it).
+        let mut written = writer.feed(frame).await;
+        while written.is_ok()
+            && let Ok(message) = queued.try_recv()
+        {
+            written = writer.feed(text(message)).await;
+        }
+        if written.and(writer.flush().await).is_err() {
             // The peer is gone: the reader will say so.
             return;
         }
