@@ -56,15 +56,21 @@ async fn run<T: Send + 'static>(
 ) -> T {
     let services = servers
         .iter()
-        .map(|(server_id, name)| (*server_id, service(name)))
+        .map(|(server_id, name)| (*server_id, Offered::Service(service(name))))
         .collect();
     run_with(services, None, agent_main).await
 }
 
-/// Like [`run`], with the services given, and a signal on which the client drops them (the
+/// A server the client attaches: a service it runs, or any MCP server at the end of a channel.
+enum Offered {
+    Service(Service),
+    At(Channel),
+}
+
+/// Like [`run`], with the servers given, and a signal on which the client drops them (the
 /// session ends) before the agent is done.
 async fn run_with<T: Send + 'static>(
-    services: Vec<(&'static str, Service)>,
+    services: Vec<(&'static str, Offered)>,
     end_session: Option<oneshot::Receiver<()>>,
     agent_main: impl FnOnce(ConnectionTo<Client>) -> BoxFuture<'static, Result<T, Error>>
     + Send
@@ -78,8 +84,11 @@ async fn run_with<T: Send + 'static>(
             .block_task()
             .await?;
         let mut kept = Vec::new();
-        for (server_id, service) in &services {
-            kept.push(attach_service(&cx, *server_id, service).await?);
+        for (server_id, offered) in services {
+            kept.push(match offered {
+                Offered::Service(service) => attach_service(&cx, server_id, &service).await?,
+                Offered::At(server) => attach(&cx, server_id, server).await?,
+            });
         }
         let _ = attached.send(());
         match end_session {
@@ -274,7 +283,7 @@ async fn within(what: &str, signal: oneshot::Receiver<()>) {
 #[tokio::test]
 async fn a_cancelled_tool_call_cancels_the_tool_on_the_client() {
     let (hanging, started, dropped) = hanging_service();
-    run_with(vec![("docs-1", hanging)], None, |acp| {
+    run_with(vec![("docs-1", Offered::Service(hanging))], None, |acp| {
         Box::pin(async move {
             McpClient
                 .builder()
@@ -298,26 +307,30 @@ async fn a_cancelled_tool_call_cancels_the_tool_on_the_client() {
 async fn a_session_that_ends_mid_call_fails_the_call_instead_of_hanging() {
     let (hanging, started, dropped) = hanging_service();
     let (end_session, session_ended) = oneshot::channel();
-    let error = run_with(vec![("docs-1", hanging)], Some(session_ended), |acp| {
-        Box::pin(async move {
-            McpClient
-                .builder()
-                .connect_with(use_server(&acp, "docs-1"), async move |mcp| {
-                    mcp.initialize(client_info("test-agent", "1.0.0")).await?;
-                    let call = mcp.call_tool("hang", serde_json::json!({})).block_task();
-                    let call = tokio::spawn(call);
-                    within("the tool's start", started).await;
-                    let _ = end_session.send(());
-                    within("the tool's end with its server", dropped).await;
-                    let answer = tokio::time::timeout(Duration::from_secs(10), call)
-                        .await
-                        .expect("the call is answered once the server is gone")
-                        .expect("the call's task runs to the end");
-                    Ok(answer.expect_err("the server went away mid-call"))
-                })
-                .await
-        })
-    })
+    let error = run_with(
+        vec![("docs-1", Offered::Service(hanging))],
+        Some(session_ended),
+        |acp| {
+            Box::pin(async move {
+                McpClient
+                    .builder()
+                    .connect_with(use_server(&acp, "docs-1"), async move |mcp| {
+                        mcp.initialize(client_info("test-agent", "1.0.0")).await?;
+                        let call = mcp.call_tool("hang", serde_json::json!({})).block_task();
+                        let call = tokio::spawn(call);
+                        within("the tool's start", started).await;
+                        let _ = end_session.send(());
+                        within("the tool's end with its server", dropped).await;
+                        let answer = tokio::time::timeout(Duration::from_secs(10), call)
+                            .await
+                            .expect("the call is answered once the server is gone")
+                            .expect("the call's task runs to the end");
+                        Ok(answer.expect_err("the server went away mid-call"))
+                    })
+                    .await
+            })
+        },
+    )
     .await;
     // The provider's "backend failure", naming the server, reaches the MCP client as is.
     assert_eq!(error.code(), -33002, "{error}");
@@ -358,33 +371,11 @@ fn legacy_server(seen: Arc<Mutex<Vec<(String, serde_json::Value)>>>) -> Channel 
 async fn a_server_without_stateless_mcp_gets_the_handshake_as_it_came() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let server = legacy_server(Arc::clone(&seen));
-    let (client_end, agent_end) = Channel::duplex();
-    let (attached, ready) = oneshot::channel::<()>();
-    let (finished, done) = oneshot::channel::<()>();
-    let client = Client.builder().connect_with(client_end, async move |cx| {
-        cx.initialize(InitializeRequest::new(ProtocolVersion::LATEST))
-            .block_task()
-            .await?;
-        let served = attach(&cx, "legacy-1", server).await?;
-        let _ = attached.send(());
-        let _ = done.await;
-        drop(served);
-        Ok(())
-    });
-    let agent = Agent
-        .builder()
-        .on_receive_request(async |request: InitializeRequest, responder, _cx| {
-            responder.respond(initialize::agent_response(&request))
-        })
-        .connect_with(agent_end, async move |acp| {
-            let _ = ready.await;
-            let text = call(&acp, "legacy-1", "legacy").await;
-            let _ = finished.send(());
-            text
-        });
-    let (client, text) = join(client, agent).await;
-    client.expect("the client runs to the end");
-    assert_eq!(text.expect("the call succeeds"), "legacy");
+    let text = run_with(vec![("legacy-1", Offered::At(server))], None, |acp| {
+        Box::pin(async move { call(&acp, "legacy-1", "legacy").await })
+    })
+    .await;
+    assert_eq!(text, "legacy");
     let seen = seen.lock().unwrap();
     let methods: Vec<&str> = seen.iter().map(|(method, _)| method.as_str()).collect();
     // Discovery failed, so the handshake went as it came, and the call without the
