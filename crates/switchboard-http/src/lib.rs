@@ -15,6 +15,9 @@
 //! agent, a conductor's chain) connects to. [`RemoteAgent`] is the other side: a component a
 //! [`Client`](switchboard_acp::Client)-role connection connects to.
 //!
+//! With the feature `rustls`, the client also reaches `https://` and `wss://` URLs, and the
+//! server serves TLS with a [`tls::TlsListener`].
+//!
 //! Everything is bounded: a message larger than the body limit is refused (413, or the end
 //! of a WebSocket), and every queue between the network and the connection has a fixed
 //! length, so a slow reader slows the agent down instead of growing a buffer.
@@ -22,6 +25,8 @@
 mod client;
 mod protocol;
 mod server;
+#[cfg(feature = "rustls")]
+pub mod tls;
 
 pub use client::{CONNECT_TIMEOUT, RemoteAgent};
 pub use protocol::{

@@ -9,6 +9,7 @@
 //! the connection is done, a `DELETE` ends it on the server too.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::channel::mpsc;
@@ -33,9 +34,15 @@ use crate::protocol::{
 /// How many sessions named in answers wait for their stream to be opened.
 const OPENING_QUEUE: usize = 16;
 
+/// How the client reaches the server: plain TCP, and TLS for `https://` with `rustls`.
+#[cfg(feature = "rustls")]
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+#[cfg(not(feature = "rustls"))]
+type Connector = HttpConnector;
+
 /// What the requests of one connection share.
 struct Endpoint {
-    pool: Pool<HttpConnector, Full<Bytes>>,
+    pool: Pool<Connector, Full<Bytes>>,
     uri: Uri,
     url: String,
     token: Option<String>,
@@ -55,7 +62,8 @@ pub(super) async fn run(
     let mut connector = HttpConnector::new();
     connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
     connector.set_nodelay(true);
-    let endpoint = std::sync::Arc::new(Endpoint {
+    let connector = secured(connector, agent)?;
+    let endpoint = Arc::new(Endpoint {
         pool: Pool::builder(TokioExecutor::new()).build(connector),
         uri,
         url: agent.url.clone(),
@@ -92,7 +100,7 @@ pub(super) async fn run(
     let mut opened = HashSet::new();
     let open = |streams: &mut JoinSet<Result<(), Error>>, session: Option<String>| {
         streams.spawn(read_stream(
-            std::sync::Arc::clone(&endpoint),
+            Arc::clone(&endpoint),
             connection.clone(),
             session,
             incoming.clone(),
@@ -134,6 +142,30 @@ pub(super) async fn run(
     ended
 }
 
+/// `connector`, able to speak TLS for `https://` URLs.
+#[cfg(feature = "rustls")]
+fn secured(mut connector: HttpConnector, agent: &RemoteAgent) -> Result<Connector, Error> {
+    connector.enforce_http(false);
+    let config = crate::tls::client_config(&agent.roots)?;
+    Ok(hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(Arc::unwrap_or_clone(config))
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(connector))
+}
+
+/// `connector` as it is: without the feature `rustls`, `https://` cannot be reached.
+#[cfg(not(feature = "rustls"))]
+fn secured(connector: HttpConnector, agent: &RemoteAgent) -> Result<Connector, Error> {
+    if agent.url.starts_with("https://") {
+        return Err(Error::invalid_params(format!(
+            "{} needs TLS: build switchboard-http with the feature `rustls`",
+            agent.url
+        )));
+    }
+    Ok(connector)
+}
+
 /// The session a message the client sends is scoped to: its `params.sessionId`, unless it
 /// is an answer or a `$/` method (those are the connection's).
 fn session_of(message: &[u8]) -> Option<String> {
@@ -151,7 +183,7 @@ fn session_of(message: &[u8]) -> Option<String> {
 /// Reads one stream (the connection's, or `session`'s) into `incoming` until it ends; asks
 /// for the stream of each session an answer names.
 async fn read_stream(
-    endpoint: std::sync::Arc<Endpoint>,
+    endpoint: Arc<Endpoint>,
     connection: String,
     session: Option<String>,
     mut incoming: mpsc::Sender<Result<FrameEvent, Error>>,

@@ -54,6 +54,9 @@ pub struct RemoteAgent {
     over_websocket: bool,
     token: Option<String>,
     body_limit: usize,
+    /// Root certificates trusted beside the system's (feature `rustls`).
+    #[cfg(feature = "rustls")]
+    roots: Vec<crate::tls::pki_types::CertificateDer<'static>>,
     /// Dropped when the connection made with this has said goodbye (or never was): what
     /// [`finished`](RemoteAgent::finished) waits for.
     farewell: watch::Sender<()>,
@@ -67,6 +70,8 @@ impl Clone for RemoteAgent {
             over_websocket: self.over_websocket,
             token: self.token.clone(),
             body_limit: self.body_limit,
+            #[cfg(feature = "rustls")]
+            roots: self.roots.clone(),
             farewell: watch::Sender::new(()),
         }
     }
@@ -82,6 +87,8 @@ impl RemoteAgent {
             over_websocket,
             token: None,
             body_limit: DEFAULT_BODY_LIMIT,
+            #[cfg(feature = "rustls")]
+            roots: Vec::new(),
             farewell: watch::Sender::new(()),
         }
     }
@@ -101,6 +108,18 @@ impl RemoteAgent {
     /// The largest message taken from the agent.
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.body_limit = bytes;
+        self
+    }
+
+    /// Trusts `root` (a DER certificate) beside the system's roots, for `https://` and
+    /// `wss://` (feature `rustls`): a server's own certificate authority, or its self-signed
+    /// certificate.
+    #[cfg(feature = "rustls")]
+    pub fn root_certificate(
+        mut self,
+        root: crate::tls::pki_types::CertificateDer<'static>,
+    ) -> Self {
+        self.roots.push(root);
         self
     }
 

@@ -4,6 +4,8 @@ use futures::channel::mpsc;
 use futures::{SinkExt, StreamExt};
 use switchboard::Error;
 use switchboard::wire::FrameEvent;
+#[cfg(feature = "rustls")]
+use tokio_tungstenite::Connector;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -33,7 +35,18 @@ pub(super) async fn run(
         .write_buffer_size(WEBSOCKET_BUFFER)
         .max_message_size(Some(agent.body_limit))
         .max_frame_size(Some(agent.body_limit));
-    let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
+    #[cfg(feature = "rustls")]
+    let connecting = tokio_tungstenite::connect_async_tls_with_config(
+        request,
+        Some(config),
+        true,
+        connector(agent, &url)?,
+    );
+    #[cfg(not(feature = "rustls"))]
+    let connecting = {
+        refuse_tls(agent, &url)?;
+        tokio_tungstenite::connect_async_with_config(request, Some(config), true)
+    };
     let (socket, _) = match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
         Ok(connected) => connected.map_err(|error| unreachable(&agent.url, &error))?,
         Err(_) => {
@@ -88,6 +101,29 @@ pub(super) async fn run(
     // However it ended, the close handshake is done.
     let _ = tokio::time::timeout(CONNECT_TIMEOUT, writer.close()).await;
     ended
+}
+
+/// The TLS to speak for `wss://` (with the feature `rustls`).
+#[cfg(feature = "rustls")]
+fn connector(agent: &RemoteAgent, url: &str) -> Result<Option<Connector>, Error> {
+    if !url.starts_with("wss://") {
+        return Ok(None);
+    }
+    Ok(Some(Connector::Rustls(crate::tls::client_config(
+        &agent.roots,
+    )?)))
+}
+
+/// Without the feature `rustls`, `wss://` cannot be reached.
+#[cfg(not(feature = "rustls"))]
+fn refuse_tls(agent: &RemoteAgent, url: &str) -> Result<(), Error> {
+    if url.starts_with("wss://") {
+        return Err(Error::invalid_params(format!(
+            "{} needs TLS: build switchboard-http with the feature `rustls`",
+            agent.url
+        )));
+    }
+    Ok(())
 }
 
 /// `url` with a WebSocket scheme: `http` becomes `ws`, `https` becomes `wss`.

@@ -28,7 +28,7 @@ use axum::extract::{FromRequestParts, State, WebSocketUpgrade};
 use axum::http::{HeaderValue, Request, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
+use axum::serve::{Listener, ListenerExt};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use switchboard::Error;
@@ -155,6 +155,44 @@ impl AcpServer {
         F: Fn(RemoteClient) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), Error>> + Send + 'static,
     {
+        // Small messages go out at once: Nagle's wait for an acknowledgement would hold each
+        // answer for the peer's delayed ACK.
+        let listener = listener.tap_io(|stream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%error, "TCP_NODELAY could not be set");
+            }
+        });
+        self.run(listener, on_connection, shutdown).await
+    }
+
+    /// Like [`serve_until`](AcpServer::serve_until), over TLS (`https://`, `wss://`; feature
+    /// `rustls`).
+    #[cfg(feature = "rustls")]
+    pub async fn serve_tls_until<F, Fut>(
+        self,
+        listener: crate::tls::TlsListener,
+        on_connection: F,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), Error>
+    where
+        F: Fn(RemoteClient) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), Error>> + Send + 'static,
+    {
+        self.run(listener, on_connection, shutdown).await
+    }
+
+    async fn run<L, F, Fut>(
+        self,
+        listener: L,
+        on_connection: F,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), Error>
+    where
+        L: Listener,
+        L::Addr: std::fmt::Debug,
+        F: Fn(RemoteClient) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), Error>> + Send + 'static,
+    {
         let (stopping, stop) = watch::channel(false);
         let shared = Arc::new(Shared {
             access: self.access,
@@ -171,13 +209,6 @@ impl AcpServer {
             .route(ENDPOINT, get(on_get).post(on_post).delete(on_delete))
             .with_state(Arc::clone(&shared));
         let stopped = Arc::clone(&shared);
-        // Small messages go out at once: Nagle's wait for an acknowledgement would hold each
-        // answer for the peer's delayed ACK.
-        let listener = listener.tap_io(|stream| {
-            if let Err(error) = stream.set_nodelay(true) {
-                tracing::debug!(%error, "TCP_NODELAY could not be set");
-            }
-        });
         let served = axum::serve(listener, router)
             .with_graceful_shutdown(async move {
                 shutdown.await;
