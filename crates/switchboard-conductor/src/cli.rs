@@ -68,6 +68,8 @@ Serving over the network instead of on stdin/stdout (serving options):
   --token SECRET         require `Authorization: Bearer SECRET` on every request
   --allow-origin ORIGIN  let a browser page from ORIGIN in (others are refused 403); repeatable
   --idle-timeout SECS    end a Streamable HTTP connection idle this long (default 30)
+  --tls-cert FILE --tls-key FILE
+                         serve https:// and wss:// with this certificate chain and key (PEM)
 
 usage: switchboard-conductor trace view FILE [-o OUT.html] [--terminal] [--from N] [--limit N]
 
@@ -134,6 +136,9 @@ pub struct ListenOptions {
     pub allowed_origins: Vec<String>,
     /// How long an idle Streamable HTTP connection lives (`--idle-timeout`).
     pub idle_timeout: Option<Duration>,
+    /// The certificate chain and key (PEM files) to serve TLS with (`--tls-cert`,
+    /// `--tls-key`): `https://` and `wss://`.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// The URL schemes that make an agent a remote one.
@@ -151,6 +156,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String>
     let mut listen: Option<String> = None;
     let mut server = ListenOptions::default();
     let mut server_option: Option<&'static str> = None;
+    let (mut tls_certificate, mut tls_key): (Option<PathBuf>, Option<PathBuf>) = (None, None);
     let mut args = args.into_iter().peekable();
     if args.peek().is_some_and(|first| first == "trace") {
         args.next();
@@ -197,6 +203,14 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String>
                 server.idle_timeout = Some(Duration::from_secs(secs));
                 server_option = Some("--idle-timeout");
             }
+            "--tls-cert" => {
+                tls_certificate = Some(value("--tls-cert")?.into());
+                server_option = Some("--tls-cert");
+            }
+            "--tls-key" => {
+                tls_key = Some(value("--tls-key")?.into());
+                server_option = Some("--tls-key");
+            }
             "--agent-token" => {
                 invocation.agent_token =
                     Some(text_value("--agent-token", value("--agent-token")?)?);
@@ -241,6 +255,11 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String>
                 return Err("--trace is for a chain on stdio, not with --listen".to_owned());
             }
             server.address = address;
+            server.tls = match (tls_certificate, tls_key) {
+                (Some(certificate), Some(key)) => Some((certificate, key)),
+                (None, None) => None,
+                _ => return Err("--tls-cert and --tls-key go together".to_owned()),
+            };
             invocation.listen = Some(server);
         }
         None => {
@@ -524,6 +543,30 @@ mod tests {
             ["https://a.example", "https://b.example"]
         );
         assert_eq!(listen.idle_timeout, Some(Duration::from_secs(5)));
+        assert_eq!(listen.tls, None);
+        let tls = run(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+            "--",
+            "a",
+        ])
+        .unwrap()
+        .listen
+        .unwrap()
+        .tls;
+        assert_eq!(tls, Some(("c.pem".into(), "k.pem".into())));
+        assert_eq!(
+            run(&["--listen", "127.0.0.1:0", "--tls-cert", "c.pem", "--", "a"]).unwrap_err(),
+            "--tls-cert and --tls-key go together"
+        );
+        assert_eq!(
+            run(&["--tls-key", "k.pem", "--", "a"]).unwrap_err(),
+            "--tls-key is for serving: give --listen HOST:PORT"
+        );
         assert!(run(&["--listen", "[::1]:8080", "a"]).is_ok());
         assert!(run(&["--listen", "localhost:8080", "a"]).is_ok());
         for address in [":8080", "8080", "127.0.0.1", "127.0.0.1:http", "[]:80"] {

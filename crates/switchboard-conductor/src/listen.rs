@@ -18,9 +18,13 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 
 use switchboard::Error;
+use switchboard_http::tls::TlsListener;
+use switchboard_http::tls::pki_types::pem::{self, PemObject};
+use switchboard_http::tls::pki_types::{CertificateDer, PrivateKeyDer};
 use switchboard_http::{AcpServer, ENDPOINT, RemoteClient};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -89,16 +93,52 @@ pub async fn listen(
             ran
         }
     };
-    listening(address);
-    server
-        .serve_until(listener, serve_one, async move {
-            stop.await;
-            let _ = stopping.send(true);
-        })
-        .await
+    let stop = async move {
+        stop.await;
+        let _ = stopping.send(true);
+    };
+    match &options.tls {
+        Some((certificate, key)) => {
+            let listener =
+                TlsListener::new(listener, read_certificates(certificate)?, read_key(key)?)?;
+            listening(address);
+            server.serve_tls_until(listener, serve_one, stop).await
+        }
+        None => {
+            listening(address);
+            server.serve_until(listener, serve_one, stop).await
+        }
+    }
 }
 
-/// The URL of the endpoint served at `address`, as `listening on` shows it.
-pub fn endpoint_url(address: SocketAddr) -> String {
-    format!("http://{address}{ENDPOINT}")
+/// The URL of the endpoint served at `address`, as `listening on` shows it: `https` with
+/// `tls`.
+pub fn endpoint_url(address: SocketAddr, tls: bool) -> String {
+    let scheme = if tls { "https" } else { "http" };
+    format!("{scheme}://{address}{ENDPOINT}")
+}
+
+/// The certificates of the PEM file at `path`, the server's own first.
+fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
+    let unreadable = |error: pem::Error| pem_error(path, error);
+    let certificates = CertificateDer::pem_file_iter(path)
+        .map_err(unreadable)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(unreadable)?;
+    if certificates.is_empty() {
+        return Err(Error::invalid_params(format!(
+            "no certificate in {}",
+            path.display()
+        )));
+    }
+    Ok(certificates)
+}
+
+/// The private key of the PEM file at `path`.
+fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, Error> {
+    PrivateKeyDer::from_pem_file(path).map_err(|error| pem_error(path, error))
+}
+
+fn pem_error(path: &Path, error: pem::Error) -> Error {
+    Error::invalid_params(format!("cannot read {}: {error}", path.display()))
 }

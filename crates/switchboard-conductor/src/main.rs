@@ -122,9 +122,10 @@ async fn serve(invocation: cli::Invocation, options: &cli::ListenOptions) -> Exi
         eprintln!("switchboard-conductor: {}", error.message());
         return ExitCode::from(2);
     }
+    let tls = options.tls.is_some();
     let announce = |address| {
         // The one line a supervisor (or a test) waits for; the real port, for port 0.
-        eprintln!("listening on {}", listen::endpoint_url(address));
+        eprintln!("listening on {}", listen::endpoint_url(address, tls));
     };
     let stop = async {
         hang_up_signal().await;

@@ -1,7 +1,7 @@
 //! Chains served over the network and agents reached over it: `switchboard-conductor --listen
 //! 127.0.0.1:0 -- acp_echo_agent` as a process, `acp_client --url` against it over both
 //! profiles, a client of its own per chain, the token, SIGTERM with turns held open, an
-//! unreachable URL, and a conductor (program and library) whose agent is a URL.
+//! unreachable URL, a conductor (program and library) whose agent is a URL, and TLS.
 #![cfg(target_os = "linux")]
 
 // Shared with the other process tests; this one uses part of it.
@@ -304,4 +304,41 @@ async fn a_conductor_whose_agent_is_a_url_completes_a_prompt() {
         .await
         .expect("a turn through the chain");
     assert_eq!(said, (echo_of("in process"), StopReason::EndTurn));
+}
+
+#[tokio::test]
+async fn with_a_certificate_it_serves_https_and_wss() {
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).expect("a certificate");
+    let dir = TempDir::new("tls");
+    let (certificate, key) = (dir.join("server.crt"), dir.join("server.key"));
+    std::fs::write(&certificate, certified.cert.pem()).expect("the certificate written");
+    std::fs::write(&key, certified.key_pair.serialize_pem()).expect("the key written");
+    let mut conductor = Listening::start(&[
+        "--tls-cert",
+        certificate.to_str().expect("a UTF-8 path"),
+        "--tls-key",
+        key.to_str().expect("a UTF-8 path"),
+        "--",
+        &echo_agent(),
+    ])
+    .await;
+    assert!(conductor.url.starts_with("https://"), "{}", conductor.url);
+    let wss = conductor.url.replacen("https://", "wss://", 1);
+    for url in [conductor.url.clone(), wss] {
+        let agent = RemoteAgent::new(&url).root_certificate(certified.cert.der().clone());
+        let said = guard(
+            "a prompt over TLS",
+            Client.builder().connect_with(agent, async |cx| {
+                let mut session = open_session(&cx, std::path::Path::new("/")).await?;
+                session.send_prompt(vec![text("hello there")])?;
+                read_turn(&mut session).await
+            }),
+        )
+        .await
+        .unwrap_or_else(|error| panic!("{url}: {error}\n{}", conductor.stderr()));
+        assert_eq!(said, (echo_of("hello there"), StopReason::EndTurn), "{url}");
+    }
+    conductor.child.start_kill().expect("ending the conductor");
+    conductor.exit().await;
 }
