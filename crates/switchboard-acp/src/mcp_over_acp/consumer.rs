@@ -269,10 +269,7 @@ impl Handler<McpClient> for ForwardRequests {
                 );
                 Ok(Handled::Yes)
             }
-            response @ Dispatch::Response(..) => Ok(Handled::No {
-                message: response,
-                retry: false,
-            }),
+            response @ Dispatch::Response(..) => Ok(Handled::pass(response)),
         }
     }
 }
@@ -309,10 +306,7 @@ impl Handler<Client> for ForwardNotifications {
                 notification
             }
             other => {
-                return Ok(Handled::No {
-                    message: other,
-                    retry: false,
-                });
+                return Ok(Handled::pass(other));
             }
         };
         let carried =

@@ -245,10 +245,7 @@ impl<Cp: ReachesAgent> Handler<Cp> for ForwardRequests {
                 (request, responder)
             }
             other => {
-                return Ok(Handled::No {
-                    message: other,
-                    retry: false,
-                });
+                return Ok(Handled::pass(other));
             }
         };
         let carried = match <MessageMcpRequest as JsonRpcMessage<Agent>>::from_untyped(request) {
@@ -324,10 +321,7 @@ impl<Cp: ReachesAgent> Handler<McpServer> for ForwardNotifications<Cp> {
         let notification = match dispatch {
             Dispatch::Notification(notification) => notification,
             other => {
-                return Ok(Handled::No {
-                    message: other,
-                    retry: false,
-                });
+                return Ok(Handled::pass(other));
             }
         };
         let params = params_of(&notification)?;
