@@ -15,7 +15,9 @@ use switchboard_acp::Client;
 use switchboard_acp::schema::{NewSessionRequest, StopReason};
 use switchboard_http::{AcpServer, RemoteAgent};
 
-use support::{chunk_text, converse, guard, hello, raw_exchange, raw_post, serve, ws_url};
+use support::{
+    RawResponse, chunk_text, converse, guard, hello, raw_exchange, raw_post, serve, ws_url,
+};
 
 #[tokio::test]
 async fn a_repeated_authorization_header_is_refused_so_our_client_sends_it_once() {
@@ -182,5 +184,51 @@ async fn a_websocket_peer_that_answers_no_ping_is_taken_for_gone() {
     .await
     .expect("the live client is not cut off");
     assert_eq!(said, "still here ");
+    served.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_reconnects_takes_its_stream_over_from_the_socket_it_left() {
+    // A client whose network dropped opens its stream again while the server still holds
+    // the old socket (it learns that a socket is dead only when a write fails): the new GET
+    // gets the stream at once, the old one ends, and the answers go to the new one.
+    let mut served = serve(AcpServer::new()).await;
+    let hello = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":1}}"#;
+    let opened = raw_exchange(&served.url, "POST", &[], hello, "").await;
+    let connection = opened
+        .lines()
+        .find_map(|line| line.strip_prefix("acp-connection-id: "))
+        .expect("a connection id")
+        .trim()
+        .to_owned();
+    let id = ("Acp-Connection-Id", connection.as_str());
+    let stream = ("Accept", "text/event-stream");
+    let new_session = |n: u32| {
+        format!(
+            r#"{{"jsonrpc":"2.0","id":{n},"method":"session/new","params":{{"cwd":"/","mcpServers":[]}}}}"#
+        )
+    };
+    let mut left = RawResponse::send(&served.url, "GET", &[id, stream], "").await;
+    let accepted = raw_exchange(&served.url, "POST", &[id], &new_session(1), "").await;
+    assert!(accepted.starts_with("HTTP/1.1 202"), "{accepted}");
+    let first = left.read_until(r#""id":1"#).await;
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    // Back, on a new socket, with the old one still open.
+    let mut back = RawResponse::send(&served.url, "GET", &[id, stream], "").await;
+    let head = back.read_until("").await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let accepted = raw_exchange(&served.url, "POST", &[id], &new_session(2), "").await;
+    assert!(accepted.starts_with("HTTP/1.1 202"), "{accepted}");
+    let second = back.read_until(r#""id":2"#).await;
+    assert!(second.contains("sessionId"), "{second}");
+    let old = left.read_to_end().await;
+    assert!(
+        !old.contains(r#""id":2"#),
+        "the old socket got the answer: {old}"
+    );
+    assert!(
+        served.handlers_done.try_recv().is_err(),
+        "the agent still runs"
+    );
     served.stop().await;
 }

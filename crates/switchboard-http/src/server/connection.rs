@@ -4,16 +4,17 @@
 //! the connection sends is routed to a stream: the answer to `initialize` back to its POST,
 //! a session's messages (and the answers to requests scoped to it, if the session has a
 //! stream) to that session's SSE stream, everything else to the connection's. Each stream
-//! is a bounded queue, read by at most one GET at a time; a queue nobody reads fills up and
-//! then holds the router, so a slow or absent reader slows the agent down instead of
-//! growing a buffer.
+//! is a bounded queue, read by one GET at a time; a queue nobody reads fills up and then
+//! holds the router, so a slow or absent reader slows the agent down instead of growing a
+//! buffer. A newer GET takes a stream over from an older one: a client that reconnects
+//! after its network dropped must not wait for the server to notice the old socket is dead.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use futures::channel::{mpsc, oneshot};
@@ -44,10 +45,10 @@ enum Route {
     Creates,
 }
 
-/// A stream's queue: the router writes; at most one GET reads, through a [`Lease`].
+/// A stream's queue: the router writes; one GET at a time reads, through a [`Lease`].
 struct Mailbox {
     sender: mpsc::Sender<Vec<u8>>,
-    receiver: Arc<Mutex<Option<mpsc::Receiver<Vec<u8>>>>>,
+    reading: Arc<Reading>,
     /// Named by the agent (false for a stream the client opened first).
     confirmed: bool,
 }
@@ -57,17 +58,29 @@ impl Mailbox {
         let (sender, receiver) = mpsc::channel(STREAM_QUEUE);
         Mailbox {
             sender,
-            receiver: Arc::new(Mutex::new(Some(receiver))),
+            reading: Arc::new(Reading {
+                receiver: Mutex::new(receiver),
+                reader: AtomicU64::new(0),
+                waiting: Mutex::new(None),
+            }),
             confirmed,
         }
     }
 }
 
+/// The reading end of a stream, and which lease may read it.
+struct Reading {
+    receiver: Mutex<mpsc::Receiver<Vec<u8>>>,
+    /// The number of the lease that reads now; changed only with `receiver` locked, so an
+    /// older lease never takes a message once a newer one exists.
+    reader: AtomicU64,
+    /// Wakes the lease that waits for a message, so that one taken over ends at once.
+    waiting: Mutex<Option<Waker>>,
+}
+
 /// Why a GET could not have its stream.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Unavailable {
-    /// Another GET reads it.
-    Taken,
     /// An unknown session, and no room for another stream opened ahead of its session.
     Unknown,
 }
@@ -219,10 +232,11 @@ impl HttpConnection {
         Target::Stream(sender)
     }
 
-    /// The stream of `session` (of the connection, for `None`), for one GET to read.
+    /// The stream of `session` (of the connection, for `None`), for one GET to read; the GET
+    /// that read it until now ends.
     pub(crate) fn subscribe(&self, session: Option<&str>) -> Result<Lease, Unavailable> {
-        let slot = match session {
-            None => Arc::clone(&self.connection_stream.receiver),
+        let reading = match session {
+            None => Arc::clone(&self.connection_stream.reading),
             Some(session) => {
                 let mut routes = lock(&self.routes);
                 if !routes.sessions.contains_key(session) {
@@ -237,16 +251,22 @@ impl HttpConnection {
                 routes
                     .sessions
                     .get(session)
-                    .map(|mailbox| Arc::clone(&mailbox.receiver))
+                    .map(|mailbox| Arc::clone(&mailbox.reading))
                     .ok_or(Unavailable::Unknown)?
             }
         };
-        let receiver = lock(&slot).take().ok_or(Unavailable::Taken)?;
+        let number = {
+            let _receiver = lock(&reading.receiver);
+            reading.reader.fetch_add(1, Ordering::SeqCst) + 1
+        };
+        if let Some(older) = lock(&reading.waiting).take() {
+            older.wake();
+        }
         self.open_streams.fetch_add(1, Ordering::SeqCst);
         self.touch();
         Ok(Lease {
-            receiver: Some(receiver),
-            slot,
+            number,
+            reading,
             open_streams: Arc::clone(&self.open_streams),
             last_activity: Arc::clone(&self.last_activity),
         })
@@ -303,11 +323,12 @@ fn confirm<'a>(routes: &'a mut Routes, session: &str) -> &'a Mailbox {
     mailbox
 }
 
-/// One GET's hold on a stream: its messages, until it is dropped, when the stream waits for
-/// the next GET (a client that reconnects), its queue kept.
+/// One GET's hold on a stream: its messages, until a newer GET takes the stream over (this
+/// one then ends) or it is dropped; what is queued meanwhile waits for the next GET (a
+/// client that reconnects).
 pub(crate) struct Lease {
-    receiver: Option<mpsc::Receiver<Vec<u8>>>,
-    slot: Arc<Mutex<Option<mpsc::Receiver<Vec<u8>>>>>,
+    number: u64,
+    reading: Arc<Reading>,
     open_streams: Arc<AtomicUsize>,
     last_activity: Arc<Mutex<Instant>>,
 }
@@ -315,19 +336,21 @@ pub(crate) struct Lease {
 impl Stream for Lease {
     type Item = Vec<u8>;
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Vec<u8>>> {
-        match self.receiver.as_mut() {
-            Some(receiver) => receiver.poll_next_unpin(cx),
-            None => Poll::Ready(None),
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Vec<u8>>> {
+        let mut receiver = lock(&self.reading.receiver);
+        if self.reading.reader.load(Ordering::SeqCst) != self.number {
+            return Poll::Ready(None);
         }
+        let next = receiver.poll_next_unpin(cx);
+        if next.is_pending() {
+            *lock(&self.reading.waiting) = Some(cx.waker().clone());
+        }
+        next
     }
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        if let Some(receiver) = self.receiver.take() {
-            *lock(&self.slot) = Some(receiver);
-        }
         *lock(&self.last_activity) = Instant::now();
         self.open_streams.fetch_sub(1, Ordering::SeqCst);
     }
@@ -375,10 +398,24 @@ mod tests {
     }
 
     #[test]
+    fn a_newer_reader_takes_a_stream_over_and_the_older_one_ends() {
+        let (connection, _incoming) = HttpConnection::new("c-1".into(), 1024);
+        let mut older = connection.subscribe(None).expect("the connection's stream");
+        let mut newer = connection.subscribe(None).expect("taken over");
+        let answer = br#"{"jsonrpc":"2.0","id":7,"result":{}}"#.to_vec();
+        connection.route(answer.clone()).now_or_never();
+        assert_eq!(
+            older.next().now_or_never(),
+            Some(None),
+            "the older one ended"
+        );
+        assert_eq!(newer.next().now_or_never(), Some(Some(answer)));
+    }
+
+    #[test]
     fn a_stream_read_again_after_its_reader_left_keeps_what_was_queued() {
         let (connection, _incoming) = HttpConnection::new("c-1".into(), 1024);
         let lease = connection.subscribe(None).expect("the connection's stream");
-        assert_eq!(connection.subscribe(None).err(), Some(Unavailable::Taken));
         assert_eq!(connection.idle_deadline(Duration::from_secs(30)), None);
         drop(lease);
         assert!(connection.idle_deadline(Duration::from_secs(30)).is_some());

@@ -118,7 +118,8 @@ async fn open(shared: Arc<Shared>, initialize: Vec<u8>) -> Response {
 
 /// `GET` (without an upgrade): the connection's stream, or with `Acp-Session-Id` a
 /// session's, as server-sent events, one message each, with a `:` comment every keepalive
-/// ([`AcpServer::keepalive`](crate::AcpServer::keepalive)).
+/// ([`AcpServer::keepalive`](crate::AcpServer::keepalive)). A stream another GET reads is
+/// taken over: that GET ends.
 pub(crate) fn stream(shared: &Shared, headers: &HeaderMap) -> Response {
     let accepts = headers
         .get(header::ACCEPT)
@@ -144,9 +145,6 @@ pub(crate) fn stream(shared: &Shared, headers: &HeaderMap) -> Response {
     let session = text_of(headers, HEADER_SESSION_ID);
     let lease = match connection.subscribe(session.as_deref()) {
         Ok(lease) => lease,
-        Err(Unavailable::Taken) => {
-            return (StatusCode::CONFLICT, "another request reads this stream").into_response();
-        }
         Err(Unavailable::Unknown) => {
             return (StatusCode::NOT_FOUND, "no such session").into_response();
         }

@@ -140,38 +140,82 @@ pub(crate) async fn raw_exchange(
     body: &str,
     until: &str,
 ) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let address = url
-        .trim_start_matches("http://")
-        .trim_end_matches("/acp")
-        .to_owned();
-    let mut stream = tokio::net::TcpStream::connect(&address)
-        .await
-        .expect("connects");
-    let mut request = format!(
-        "{method} /acp HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    stream.write_all(request.as_bytes()).await.expect("writes");
-    let mut seen = Vec::new();
-    let mut buffer = [0u8; 4096];
-    loop {
-        let text = String::from_utf8_lossy(&seen).into_owned();
-        if let Some(head) = text.find("\r\n\r\n")
-            && text[head + 4..].contains(until)
-        {
-            return text;
-        }
-        let read = guard("the response", stream.read(&mut buffer))
+    let mut response = RawResponse::send(url, method, headers, body).await;
+    response.read_until(until).await
+}
+
+/// A response read by hand from its own TCP connection, which stays open until dropped.
+pub(crate) struct RawResponse {
+    stream: tokio::net::TcpStream,
+    seen: Vec<u8>,
+}
+
+impl RawResponse {
+    /// Sends one request to `url` (`body` as JSON, with `headers`).
+    pub(crate) async fn send(
+        url: &str,
+        method: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Self {
+        use tokio::io::AsyncWriteExt;
+        let address = url
+            .trim_start_matches("http://")
+            .trim_end_matches("/acp")
+            .to_owned();
+        let mut stream = tokio::net::TcpStream::connect(&address)
             .await
-            .expect("reads");
-        assert!(read > 0, "the server hung up after: {text}");
-        seen.extend_from_slice(&buffer[..read]);
+            .expect("connects");
+        let mut request = format!(
+            "{method} /acp HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        request.push_str(body);
+        stream.write_all(request.as_bytes()).await.expect("writes");
+        RawResponse {
+            stream,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Everything read so far, once the head is in and `until` is seen after it.
+    pub(crate) async fn read_until(&mut self, until: &str) -> String {
+        use tokio::io::AsyncReadExt;
+        let mut buffer = [0u8; 4096];
+        loop {
+            let text = String::from_utf8_lossy(&self.seen).into_owned();
+            if let Some(head) = text.find("\r\n\r\n")
+                && text[head + 4..].contains(until)
+            {
+                return text;
+            }
+            let read = guard("the response", self.stream.read(&mut buffer))
+                .await
+                .expect("reads");
+            assert!(read > 0, "the server hung up after: {text}");
+            self.seen.extend_from_slice(&buffer[..read]);
+        }
+    }
+
+    /// Reads until the server ends the response or hangs up; returns everything read.
+    pub(crate) async fn read_to_end(&mut self) -> String {
+        use tokio::io::AsyncReadExt;
+        let mut buffer = [0u8; 4096];
+        loop {
+            let text = String::from_utf8_lossy(&self.seen).into_owned();
+            // The last chunk of a chunked body.
+            if text.ends_with("\r\n0\r\n\r\n") {
+                return text;
+            }
+            match guard("the end of the response", self.stream.read(&mut buffer)).await {
+                Ok(0) | Err(_) => return text,
+                Ok(read) => self.seen.extend_from_slice(&buffer[..read]),
+            }
+        }
     }
 }
 
