@@ -21,6 +21,8 @@
 //! Everything is bounded: a message larger than the body limit is refused (413, or the end
 //! of a WebSocket), and every queue between the network and the connection has a fixed
 //! length, so a slow reader slows the agent down instead of growing a buffer.
+//!
+//! `GET /health` answers 200 while the server runs, for a load balancer's check.
 
 mod client;
 mod protocol;
@@ -31,6 +33,6 @@ pub mod tls;
 pub use client::{CONNECT_TIMEOUT, RemoteAgent};
 pub use protocol::{
     DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT, ENDPOINT, HEADER_CONNECTION_ID, HEADER_SESSION_ID,
-    KEEPALIVE,
+    HEALTH, KEEPALIVE,
 };
 pub use server::{AcpServer, RemoteClient};

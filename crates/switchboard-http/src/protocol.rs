@@ -9,6 +9,11 @@ use serde_json::value::RawValue;
 /// The path of the one endpoint.
 pub const ENDPOINT: &str = "/acp";
 
+/// The path a load balancer checks: `GET` answers 200 while the server runs, without a
+/// token, telling nothing else (a stopping server takes no more connections: the check
+/// fails to connect).
+pub const HEALTH: &str = "/health";
+
 /// The header that names a connection, from the answer to `initialize` on.
 pub const HEADER_CONNECTION_ID: &str = "acp-connection-id";
 

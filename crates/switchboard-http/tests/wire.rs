@@ -128,6 +128,24 @@ async fn streams_and_websockets_name_their_connection_as_the_draft_says() {
 }
 
 #[tokio::test]
+async fn the_health_path_answers_without_the_token() {
+    let served = serve(AcpServer::new().token("s3cret")).await;
+    let health = served.url.replace("/acp", "/health");
+    let answer = raw_exchange(&health, "GET", &[], "", "").await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let endpoint = raw_exchange(
+        &served.url,
+        "GET",
+        &[("Accept", "text/event-stream")],
+        "",
+        "",
+    )
+    .await;
+    assert!(endpoint.starts_with("HTTP/1.1 401"), "{endpoint}");
+    served.stop().await;
+}
+
+#[tokio::test]
 async fn a_batch_over_websocket_is_refused_with_an_error_frame() {
     use tokio_tungstenite::tungstenite::Message;
     let served = serve(AcpServer::new()).await;

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, State, WebSocketUpgrade};
-use axum::http::{HeaderValue, Request, header};
+use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::{Listener, ListenerExt};
@@ -39,7 +39,7 @@ use tokio::task::JoinSet;
 use self::access::Access;
 use self::connection::HttpConnection;
 use crate::protocol::{
-    DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT, ENDPOINT, HEADER_CONNECTION_ID, KEEPALIVE,
+    DEFAULT_BODY_LIMIT, DEFAULT_IDLE_TIMEOUT, ENDPOINT, HEADER_CONNECTION_ID, HEALTH, KEEPALIVE,
     WEBSOCKET_BUFFER,
 };
 
@@ -207,6 +207,7 @@ impl AcpServer {
         });
         let router = Router::new()
             .route(ENDPOINT, get(on_get).post(on_post).delete(on_delete))
+            .route(HEALTH, get(on_health))
             .with_state(Arc::clone(&shared));
         let stopped = Arc::clone(&shared);
         let served = axum::serve(listener, router)
@@ -267,6 +268,10 @@ async fn on_get(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Re
         }
         Err(rejection) => rejection.into_response(),
     }
+}
+
+async fn on_health() -> StatusCode {
+    StatusCode::OK
 }
 
 async fn on_delete(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Response {

@@ -159,15 +159,13 @@ impl RawResponse {
         body: &str,
     ) -> Self {
         use tokio::io::AsyncWriteExt;
-        let address = url
-            .trim_start_matches("http://")
-            .trim_end_matches("/acp")
-            .to_owned();
+        let rest = url.trim_start_matches("http://");
+        let (address, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
         let mut stream = tokio::net::TcpStream::connect(&address)
             .await
             .expect("connects");
         let mut request = format!(
-            "{method} /acp HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
             body.len()
         );
         for (name, value) in headers {
