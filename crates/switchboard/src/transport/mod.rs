@@ -70,3 +70,13 @@ pub trait ConnectTo<R: Role>: Send + 'static {
     /// Turns the component into a transport. Called once, when the connection starts.
     fn into_transport(self, config: &TransportConfig) -> Result<Transport, Error>;
 }
+
+/// A transport already made (by a component's own
+/// [`into_transport`](ConnectTo::into_transport), or by [`Transport::new`]) connects as it
+/// is: for code that makes a component's transport ahead of the connection, or that picks
+/// one of several kinds of component at run time.
+impl<R: Role> ConnectTo<R> for Transport {
+    fn into_transport(self, _config: &TransportConfig) -> Result<Transport, Error> {
+        Ok(self)
+    }
+}

@@ -1,0 +1,250 @@
+//! The caller's side: each message it sends, passed to the generation that takes calls;
+//! each call followed to its answer, across generations when its contract allows.
+
+use std::time::Instant;
+
+use futures::FutureExt;
+use switchboard::{ConnectionTo, Dispatch, Error, Responder, UntypedMessage, UntypedRole};
+
+use crate::contract::Replay;
+use crate::fault::{Fault, Stage};
+use crate::handshake::Captured;
+use crate::state::{Finished, SharedState, Worker};
+
+/// The methods the supervisor answers itself.
+#[derive(Clone, Debug)]
+pub(crate) struct StatusMethods {
+    pub(crate) health: String,
+    pub(crate) telemetry: String,
+}
+
+/// Takes one message from the caller. Never waits: a call runs as a task of its own.
+pub(crate) async fn dispatch(
+    shared: &SharedState,
+    methods: &StatusMethods,
+    message: Dispatch,
+    caller: &ConnectionTo<UntypedRole>,
+) -> Result<(), Error> {
+    match message {
+        Dispatch::Request(request, responder) => {
+            if request.method() == methods.health {
+                return responder.respond(to_json(&shared.health()));
+            }
+            if request.method() == methods.telemetry {
+                return responder.respond(to_json(&shared.telemetry()));
+            }
+            caller.spawn(call(SharedState::clone(shared), request, responder));
+            Ok(())
+        }
+        Dispatch::Notification(notification) => {
+            if shared.rules.handshake.is_handshake(notification.method()) {
+                shared.capture(Captured {
+                    method: notification.method().to_owned(),
+                    params: notification.params().cloned(),
+                    answer: None,
+                });
+            }
+            // To the generation taking calls; with none (between two), the notification has
+            // nowhere to go: a new generation gets the handshake's again by replay.
+            match shared.ready_worker() {
+                Some(worker) => worker.connection.send_notification(notification),
+                None => {
+                    tracing::debug!(
+                        method = notification.method(),
+                        "no worker generation takes messages: a notification is dropped"
+                    );
+                    Ok(())
+                }
+            }
+        }
+        Dispatch::Response(answer, router) => {
+            router.route(answer).await;
+            Ok(())
+        }
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+}
+
+/// How one attempt at a call ended.
+enum Attempt {
+    Answered(Result<serde_json::Value, Error>),
+    /// The generation was lost (ended, hung) before it answered.
+    Lost(Fault),
+    Cancelled,
+}
+
+/// How a call ended.
+enum Outcome {
+    /// The worker answered, either way (its error passes unchanged).
+    Answered(Result<serde_json::Value, Error>),
+    Failed(Fault),
+    Cancelled,
+}
+
+/// Follows one call to its answer.
+async fn call(
+    shared: SharedState,
+    request: UntypedMessage,
+    responder: Responder<serde_json::Value>,
+) -> Result<(), Error> {
+    let operation = shared
+        .rules
+        .contracts
+        .operation(request.method(), request.params());
+    shared.call_started(&operation);
+    let started = Instant::now();
+    let (outcome, generation, retried) = follow(&shared, &operation, &request, &responder).await;
+    let failed = match &outcome {
+        Outcome::Answered(Err(_)) => Some(Stage::Downstream),
+        Outcome::Failed(fault) => Some(fault.stage),
+        Outcome::Answered(Ok(_)) | Outcome::Cancelled => None,
+    };
+    shared.call_finished(Finished {
+        operation: &operation,
+        generation,
+        latency: started.elapsed(),
+        failed,
+        retried,
+    });
+    match outcome {
+        Outcome::Answered(answered) => responder.respond_with_result(answered),
+        Outcome::Failed(fault) => responder.respond_with_error(fault.into_error()),
+        Outcome::Cancelled => responder.respond_with_error(Error::request_cancelled()),
+    }
+}
+
+/// Sends a call to the generation taking calls, and again to the next ones while its
+/// contract allows; returns how it ended, on which generation, and whether it was sent again.
+async fn follow(
+    shared: &SharedState,
+    operation: &str,
+    request: &UntypedMessage,
+    responder: &Responder<serde_json::Value>,
+) -> (Outcome, u64, bool) {
+    let rules = &shared.rules;
+    let method = request.method();
+    let is_handshake = rules.handshake.is_request(method);
+    if !is_handshake && !shared.initialized() {
+        let fault = Fault::new(
+            Stage::NotInitialized,
+            format!("{method} came before the handshake; send the handshake first"),
+        )
+        .method(method);
+        return (Outcome::Failed(fault), 0, false);
+    }
+    // The handshake is replayed to every generation anyway: it is always safe.
+    let safe = is_handshake || rules.contracts.replay(operation) == Replay::Safe;
+    let cancelled = responder.cancelled().shared();
+    let mut replays = 0;
+    let mut lost_generation = 0;
+    loop {
+        let retried = replays > 0;
+        let worker = futures::select! {
+            worker = shared.worker_after(lost_generation).fuse() => worker,
+            () = cancelled.clone().fuse() => return (Outcome::Cancelled, lost_generation, retried),
+        };
+        let worker = match worker {
+            Ok(worker) => worker,
+            Err(fault) => {
+                let fault = fault.method(method).retried(retried);
+                return (Outcome::Failed(fault), lost_generation, retried);
+            }
+        };
+        let generation = worker.generation;
+        match attempt(shared, &worker, request, cancelled.clone()).await {
+            Attempt::Cancelled => return (Outcome::Cancelled, generation, retried),
+            Attempt::Answered(answered) => {
+                match &answered {
+                    Ok(value) if is_handshake => shared.capture(Captured {
+                        method: method.to_owned(),
+                        params: request.params().cloned(),
+                        answer: Some(value.clone()),
+                    }),
+                    _ => {}
+                }
+                return (Outcome::Answered(answered), generation, retried);
+            }
+            Attempt::Lost(fault) if safe && replays < rules.max_replays => {
+                tracing::debug!(%fault, method, "a safe call is sent to the next generation");
+                replays += 1;
+                lost_generation = generation;
+                shared.call_retried(operation);
+            }
+            Attempt::Lost(fault) => {
+                let message = if safe {
+                    format!(
+                        "{method} was sent to {} generations and none answered; the last: {}",
+                        replays + 1,
+                        fault.message
+                    )
+                } else {
+                    format!(
+                        "{}; {method} may not be replayed, so it was not retried",
+                        fault.message
+                    )
+                };
+                let fault = Fault::new(Stage::Process, message)
+                    .generation(generation)
+                    .method(method)
+                    .retried(retried);
+                return (Outcome::Failed(fault), generation, retried);
+            }
+        }
+    }
+}
+
+/// Sends the call to `worker` once, and waits for its answer, the generation's loss, or the
+/// caller's cancellation.
+async fn attempt(
+    shared: &SharedState,
+    worker: &Worker,
+    request: &UntypedMessage,
+    cancelled: impl std::future::Future<Output = ()>,
+) -> Attempt {
+    let generation = worker.generation;
+    let _in_flight = worker.call_guard();
+    let mut sent = worker.connection.send_request(request.clone());
+    if let Some(timeout) = shared.rules.call_timeout {
+        sent = sent.timeout(timeout);
+    }
+    let answer = futures::select! {
+        answer = sent.block_task().fuse() => answer,
+        // Dropping the answer's future tells the worker to stop.
+        () = cancelled.fuse() => return Attempt::Cancelled,
+    };
+    match answer {
+        Ok(value) => Attempt::Answered(Ok(value)),
+        Err(error) if error.is_timeout() => {
+            let fault = Fault::new(
+                Stage::Process,
+                format!(
+                    "generation {generation} did not answer {} within {:?} and is taken for hung",
+                    request.method(),
+                    shared.rules.call_timeout.unwrap_or_default()
+                ),
+            )
+            .generation(generation);
+            worker.hung.send_replace(Some(fault.clone()));
+            Attempt::Lost(fault)
+        }
+        Err(error)
+            if error.is_connection_closed()
+                || error.code() == switchboard::error::codes::TRANSPORT_ERROR =>
+        {
+            Attempt::Lost(
+                Fault::new(
+                    Stage::Process,
+                    format!(
+                        "generation {generation} ended before it answered {}",
+                        request.method()
+                    ),
+                )
+                .generation(generation),
+            )
+        }
+        Err(error) => Attempt::Answered(Err(error)),
+    }
+}

@@ -1,0 +1,300 @@
+//! The supervisor against a scripted worker in process: crashes, hangs, a worker that dies
+//! in its handshake or writes garbage, the restart limit, the figures.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::json;
+use switchboard_supervisor::{
+    Contracts, Fault, HEALTH_METHOD, Handshake, Replay, RestartPolicy, Stage, TELEMETRY_METHOD,
+    WorkerState,
+};
+
+use support::{Act, Script, call, guard, hello, with_caller};
+
+fn handshake() -> Handshake {
+    Handshake::default()
+        .request("initialize")
+        .notification("initialized")
+        .check("protocolVersion")
+}
+
+/// Restarts at once (the backoff is not what these tests are about), at most `limit` a minute.
+fn quick(limit: u32) -> RestartPolicy {
+    RestartPolicy::default()
+        .max_restarts(limit, Duration::from_secs(60))
+        .backoff(Duration::from_millis(1), Duration::from_millis(5))
+}
+
+#[tokio::test]
+async fn a_safe_call_survives_a_crash_and_an_unsafe_one_fails_with_its_fault() {
+    let script = Script::default()
+        .on(1, "work", Act::Crash)
+        .on(2, "work", Act::Crash)
+        .on(3, "transfer", Act::Crash);
+    let supervisor = script
+        .supervisor()
+        .handshake(handshake())
+        .restart_policy(quick(5))
+        .contracts(
+            Contracts::default()
+                .named_by("work", "name")
+                .contract("work:idempotent", Replay::Safe),
+        );
+    let status = supervisor.status();
+    let (safe, unsafe_) = guard(
+        "the calls",
+        with_caller(supervisor, async |caller| {
+            hello(&caller).await?;
+            let safe = call(&caller, "work", json!({"name": "idempotent"})).await;
+            let unsafe_ = call(&caller, "transfer", json!({})).await;
+            let after = call(&caller, "echo", json!({})).await?;
+            assert_eq!(after["generation"], 4, "a new generation took over");
+            Ok((safe, unsafe_))
+        }),
+    )
+    .await
+    .expect("the caller's connection");
+    // Generation 1 crashed on it, so did 2; 3 answered, and crashed on the transfer.
+    let safe = safe.expect("the safe call is answered");
+    assert_eq!(safe["generation"], 3);
+    let error = unsafe_.expect_err("the unsafe call fails");
+    assert_eq!(error.code(), Stage::Process.code());
+    let fault = Fault::from_error(&error).expect("the fault in the error's data");
+    assert_eq!(fault.stage, Stage::Process);
+    assert_eq!(fault.generation, 3);
+    assert_eq!(fault.method.as_deref(), Some("transfer"));
+    assert!(!fault.retried);
+    assert!(fault.retryable);
+    assert!(fault.message.contains("not retried"), "{}", fault.message);
+    // Every generation got the handshake again before any call.
+    for generation in 2..=4 {
+        let received = script.received(generation);
+        assert_eq!(
+            received.get(..2),
+            Some(&["initialize".to_owned(), "initialized".to_owned()][..]),
+            "generation {generation}: {received:?}"
+        );
+    }
+    let health = status.health();
+    assert_eq!(health.restarts, 3);
+    let telemetry = status.telemetry();
+    let safe = &telemetry.operations["work:idempotent"];
+    assert_eq!((safe.count, safe.retried), (1, 2));
+    assert!(safe.errors.is_empty());
+    let transfer = &telemetry.operations["transfer"];
+    assert_eq!(transfer.errors.get(&Stage::Process), Some(&1));
+}
+
+#[tokio::test]
+async fn the_restart_limit_holds_and_then_every_call_fails_saying_why() {
+    let script = Script::default().always("work", Act::Crash);
+    let supervisor = script
+        .supervisor()
+        .handshake(handshake())
+        .restart_policy(quick(2))
+        .max_replays(10)
+        .contract("work", Replay::Safe);
+    let status = supervisor.status();
+    let (first, later) = guard(
+        "the calls",
+        with_caller(supervisor, async |caller| {
+            hello(&caller).await?;
+            let first = call(&caller, "work", json!({})).await;
+            let later = call(&caller, "echo", json!({})).await;
+            Ok((first, later))
+        }),
+    )
+    .await
+    .expect("the caller's connection");
+    for error in [
+        first.expect_err("work fails"),
+        later.expect_err("so does echo"),
+    ] {
+        let fault = Fault::from_error(&error).expect("a fault");
+        assert_eq!(fault.stage, Stage::Process);
+        assert!(!fault.retryable);
+        assert!(fault.message.contains("gave up"), "{}", fault.message);
+    }
+    let health = status.health();
+    assert_eq!(health.restarts, 2);
+    assert_eq!(health.generation, 3);
+    assert_eq!(health.state, WorkerState::Failed);
+    assert!(health.last_fault.is_some());
+}
+
+#[tokio::test]
+async fn a_worker_that_exits_during_its_handshake_counts_as_a_crash() {
+    // Generation 2 dies as it gets the replayed initialize; 3 takes over.
+    let script = Script::default()
+        .on(1, "work", Act::Crash)
+        .on(2, "initialize", Act::Crash);
+    let supervisor = script
+        .supervisor()
+        .handshake(handshake())
+        .restart_policy(quick(5))
+        .contract("work", Replay::Safe);
+    let status = supervisor.status();
+    let answer = guard(
+        "the call",
+        with_caller(supervisor, async |caller| {
+            hello(&caller).await?;
+            call(&caller, "work", json!({})).await
+        }),
+    )
+    .await
+    .expect("the safe call is answered");
+    assert_eq!(answer["generation"], 3);
+    assert_eq!(status.health().restarts, 2);
+    assert_eq!(script.received(2), ["initialize"]);
+}
+
+#[tokio::test]
+async fn a_generation_whose_handshake_answer_differs_is_not_used() {
+    let script = Script::default()
+        .on(1, "work", Act::Crash)
+        .version(2, "2")
+        .version(3, "1");
+    let supervisor = script
+        .supervisor()
+        .handshake(handshake())
+        .restart_policy(quick(5))
+        .contract("work", Replay::Safe);
+    let status = supervisor.status();
+    let answer = guard(
+        "the call",
+        with_caller(supervisor, async |caller| {
+            hello(&caller).await?;
+            call(&caller, "work", json!({})).await
+        }),
+    )
+    .await
+    .expect("answered by generation 3");
+    assert_eq!(answer["generation"], 3);
+    let fault = status.health().last_fault.expect("generation 2's fault");
+    assert_eq!(fault.generation, 2);
+    assert!(
+        fault.message.contains("protocolVersion"),
+        "{}",
+        fault.message
+    );
+}
+
+#[tokio::test]
+async fn a_hung_generation_is_replaced_and_its_calls_replayed_or_failed() {
+    let script = Script::default()
+        .on(1, "work", Act::Hang)
+        .on(2, "transfer", Act::Hang);
+    let supervisor = script
+        .supervisor()
+        .handshake(handshake())
+        .restart_policy(quick(5))
+        .call_timeout(Duration::from_millis(300))
+        .contract("work", Replay::Safe);
+    let status = supervisor.status();
+    let (work, transfer, after) = guard(
+        "the calls",
+        with_caller(supervisor, async |caller| {
+            hello(&caller).await?;
+            let work = call(&caller, "work", json!({})).await;
+            let transfer = call(&caller, "transfer", json!({})).await;
+            let after = call(&caller, "echo", json!({})).await;
+            Ok((work, transfer, after))
+        }),
+    )
+    .await
+    .expect("the caller's connection");
+    assert_eq!(work.expect("replayed")["generation"], 2);
+    let fault = Fault::from_error(&transfer.expect_err("not replayed")).expect("a fault");
+    assert!(fault.message.contains("hung"), "{}", fault.message);
+    assert_eq!(fault.generation, 2);
+    assert_eq!(after.expect("a new generation")["generation"], 3);
+    assert_eq!(status.health().restarts, 2);
+}
+
+#[tokio::test]
+async fn garbage_from_the_worker_neither_loses_a_call_nor_restarts_it() {
+    let script = Script::default().always("echo", Act::Garbage);
+    let supervisor = script.supervisor().handshake(handshake());
+    let status = supervisor.status();
+    let answers = guard(
+        "the calls",
+        with_caller(supervisor, async |caller| {
+            hello(&caller).await?;
+            let mut answers = Vec::new();
+            for n in 0..5 {
+                answers.push(call(&caller, "echo", json!({"n": n})).await?);
+            }
+            Ok(answers)
+        }),
+    )
+    .await
+    .expect("every call answered");
+    for (n, answer) in answers.iter().enumerate() {
+        assert_eq!(answer["params"]["n"], n);
+        assert_eq!(answer["generation"], 1);
+    }
+    assert_eq!(status.health().restarts, 0);
+}
+
+#[tokio::test]
+async fn calls_before_the_handshake_fail_not_initialized() {
+    let script = Script::default();
+    let supervisor = script.supervisor().handshake(handshake());
+    let error = guard(
+        "the call",
+        with_caller(supervisor, async |caller| {
+            Ok(call(&caller, "echo", json!({})).await)
+        }),
+    )
+    .await
+    .expect("the caller's connection")
+    .expect_err("refused");
+    assert_eq!(error.code(), -32002);
+    assert_eq!(
+        Fault::from_error(&error).map(|fault| fault.stage),
+        Some(Stage::NotInitialized)
+    );
+    assert!(script.received(1).is_empty(), "nothing reached the worker");
+}
+
+#[tokio::test]
+async fn health_and_telemetry_are_answered_by_the_supervisor_and_count_every_call() {
+    let script = Script::default().on(1, "work", Act::Crash);
+    let supervisor = script
+        .supervisor()
+        .handshake(handshake())
+        .restart_policy(quick(5))
+        .contract("work", Replay::Safe);
+    let (health, telemetry) = guard(
+        "the calls",
+        with_caller(supervisor, async |caller| {
+            hello(&caller).await?;
+            for _ in 0..7 {
+                call(&caller, "echo", json!({})).await?;
+            }
+            let _ = call(&caller, "fail", json!({})).await;
+            let _ = call(&caller, "fail", json!({})).await;
+            call(&caller, "work", json!({})).await?;
+            let health = call(&caller, HEALTH_METHOD, json!({})).await?;
+            let telemetry = call(&caller, TELEMETRY_METHOD, json!({})).await?;
+            Ok((health, telemetry))
+        }),
+    )
+    .await
+    .expect("the caller's connection");
+    assert_eq!(health["generation"], 2);
+    assert_eq!(health["restarts"], 1);
+    assert_eq!(health["state"], "ready");
+    assert_eq!(health["lastFault"]["stage"], "process");
+    let operations = &telemetry["operations"];
+    assert_eq!(operations["echo"]["count"], 7);
+    assert_eq!(operations["echo"]["inFlight"], 0);
+    assert_eq!(operations["fail"]["count"], 2);
+    assert_eq!(operations["fail"]["errors"]["downstream"], 2);
+    assert_eq!(operations["work"]["count"], 1);
+    assert_eq!(operations["work"]["retried"], 1);
+    assert_eq!(operations["initialize"]["count"], 1);
+    assert!(operations["echo"]["p99Us"].as_u64().is_some());
+}
