@@ -66,6 +66,14 @@ mod acp_mcp_servers {}
 mod acp_remote {}
 
 #[cfg(doctest)]
+#[doc = include_str!("../book/src/supervising/index.md")]
+mod supervising {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/supervising/mcp.md")]
+mod supervising_mcp {}
+
+#[cfg(doctest)]
 #[doc = include_str!("../book/src/architecture.md")]
 mod architecture {}
 
