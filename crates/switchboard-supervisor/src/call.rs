@@ -135,6 +135,13 @@ async fn follow(
         .method(method);
         return (Outcome::Failed(fault), 0, false);
     }
+    if let Some(fault) = rules
+        .recovery
+        .as_ref()
+        .and_then(|recovery| recovery.refuse(method, request.params()))
+    {
+        return (Outcome::Failed(fault.method(method)), 0, false);
+    }
     // The handshake is replayed to every generation anyway: it is always safe.
     let safe = is_handshake || rules.contracts.replay(operation) == Replay::Safe;
     let cancelled = responder.cancelled().shared();
@@ -157,13 +164,17 @@ async fn follow(
         match attempt(shared, &worker, request, cancelled.clone()).await {
             Attempt::Cancelled => return (Outcome::Cancelled, generation, retried),
             Attempt::Answered(answered) => {
-                match &answered {
-                    Ok(value) if is_handshake => shared.capture(Captured {
-                        method: method.to_owned(),
-                        params: request.params().cloned(),
-                        answer: Some(value.clone()),
-                    }),
-                    _ => {}
+                if let Ok(value) = &answered {
+                    if is_handshake {
+                        shared.capture(Captured {
+                            method: method.to_owned(),
+                            params: request.params().cloned(),
+                            answer: Some(value.clone()),
+                        });
+                    }
+                    if let Some(recovery) = &rules.recovery {
+                        recovery.answered(method, request.params(), value);
+                    }
                 }
                 return (Outcome::Answered(answered), generation, retried);
             }
