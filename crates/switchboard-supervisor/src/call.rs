@@ -135,13 +135,6 @@ async fn follow(
         .method(method);
         return (Outcome::Failed(fault), 0, false);
     }
-    if let Some(fault) = rules
-        .recovery
-        .as_ref()
-        .and_then(|recovery| recovery.refuse(method, request.params()))
-    {
-        return (Outcome::Failed(fault.method(method)), 0, false);
-    }
     // The handshake is replayed to every generation anyway: it is always safe.
     let safe = is_handshake || rules.contracts.replay(operation) == Replay::Safe;
     let cancelled = responder.cancelled().shared();
@@ -161,6 +154,15 @@ async fn follow(
             }
         };
         let generation = worker.generation;
+        // Asked of the generation the call would go to, once it has restored what it could.
+        if let Some(fault) = rules
+            .recovery
+            .as_ref()
+            .and_then(|recovery| recovery.refuse(method, request.params()))
+        {
+            let fault = fault.generation(generation).method(method).retried(retried);
+            return (Outcome::Failed(fault), generation, retried);
+        }
         match attempt(shared, &worker, request, cancelled.clone()).await {
             Attempt::Cancelled => return (Outcome::Cancelled, generation, retried),
             Attempt::Answered(answered) => {
