@@ -122,6 +122,8 @@ impl Recovery for AcpSessions {
             state.can_resume = capabilities["sessionCapabilities"]["resume"].is_object();
         } else if method == names.session_new {
             if let Some(session) = session_id(result) {
+                // A new agent may give out an id a lost session had: it is this one now.
+                state.lost.remove(&session);
                 let reopen = reopening(&session, &params);
                 state.open.insert(session, reopen);
             }
