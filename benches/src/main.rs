@@ -16,6 +16,7 @@ mod remote;
 mod report;
 mod sdk;
 mod soak;
+mod supervise;
 mod switchboard;
 
 use std::process::ExitCode;
@@ -148,7 +149,8 @@ impl Options {
 
 const USAGE: &str = "usage: switchboard-bench [--quick] [--runtime multi|current] [--runs N]
                          [--only WORKLOAD] [--impl NAME] [--tracing LEVEL]
-workloads: sequential, pipelined, notifications, flood, sessions, chain, remote, soak
+workloads: sequential, pipelined, notifications, flood, sessions, chain, remote, soak,
+           supervisor
 NAME: any part of an implementation's name (raw, switchboard, sdk, channel, bytestreams)";
 
 const IMPLEMENTATIONS: [Impl; 5] = [
@@ -289,6 +291,15 @@ fn main() -> ExitCode {
             Ok((rows, idle)) => report::print_remote(&rows, &idle),
             Err(error) => {
                 eprintln!("remote: {error}");
+                failed = true;
+            }
+        }
+    }
+    if options.wants("supervisor") && options.measures(Impl::Switchboard(Over::Channel)) {
+        match supervise::run_all(&options) {
+            Ok(rows) => report::print_supervisor(&rows),
+            Err(error) => {
+                eprintln!("supervisor: {error}");
                 failed = true;
             }
         }

@@ -7,11 +7,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::FutureExt;
+use futures::future::{BoxFuture, Fuse, FusedFuture};
 use switchboard::cancel::Cancellation;
 use switchboard::transport::{ChildCommand, ChildProcess, Transport, TransportConfig};
 use switchboard::{ConnectTo, ConnectionTo, Dispatch, Error, UntypedRole};
 use tokio::sync::{oneshot, watch};
-use tokio::task::JoinHandle;
 
 use crate::fault::{Fault, Stage};
 use crate::handshake::{self, Captured, Handshake};
@@ -33,30 +33,25 @@ pub(crate) enum Source {
     Factory(Factory),
 }
 
-/// A generation that took calls, and its end.
+/// A generation that took calls, and its life.
 pub(crate) struct Running {
     pub(crate) worker: Worker,
-    /// Says why the generation's connection ended, once it has ([`ended`]).
-    pub(crate) ended: oneshot::Receiver<String>,
+    /// The generation's connection and process, run by whoever polls it (the loop of
+    /// generations, in its own task: no hop between tasks on a call's way); resolves with
+    /// why the generation ended.
+    pub(crate) life: Fuse<BoxFuture<'static, String>>,
     /// Ends the generation when set.
     stop: watch::Sender<bool>,
-    task: AbortOnDrop,
 }
 
 impl Running {
     /// Ends the generation and waits until it has (its worker process gone).
     pub(crate) async fn stop(mut self) {
         self.stop.send_replace(true);
-        if let Some(task) = self.task.0.as_mut() {
-            let _ = task.await;
+        if !self.life.is_terminated() {
+            (&mut self.life).await;
         }
-        self.task.0 = None;
     }
-}
-
-/// Resolves with why a generation ended by itself, given its `ended`.
-pub(crate) async fn ended(ended: &mut oneshot::Receiver<String>) -> String {
-    ended.await.unwrap_or_else(|_| "its task ended".to_owned())
 }
 
 /// Resolves once a call has found a generation hung (given its `hung`), with the fault it
@@ -70,17 +65,6 @@ pub(crate) async fn hung(hung: &watch::Sender<Option<Fault>>) -> Fault {
     match found {
         Ok(fault) => fault.unwrap_or_else(|| Fault::new(Stage::Process, "hung")),
         Err(_) => std::future::pending().await,
-    }
-}
-
-/// Aborts the generation's task if the supervisor is dropped mid-way: its worker ends with it.
-struct AbortOnDrop(Option<JoinHandle<()>>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        if let Some(task) = self.0.take() {
-            task.abort();
-        }
     }
 }
 
@@ -128,12 +112,11 @@ pub(crate) async fn start(source: &mut Source, start: Start<'_>) -> Result<Runni
         builder = builder.cancellation(cancellation);
     }
     let (ready_tx, ready_rx) = oneshot::channel::<Result<Worker, Fault>>();
-    let (ended_tx, ended_rx) = oneshot::channel::<String>();
     let (stop, mut stopping) = watch::channel(false);
     let handshake = start.handshake.clone();
     let captured = start.captured;
     let recovery = start.recovery;
-    let task = tokio::spawn(async move {
+    let life = async move {
         let mut child = child;
         let ran = builder
             .connect_with(
@@ -170,22 +153,40 @@ pub(crate) async fn start(source: &mut Source, start: Start<'_>) -> Result<Runni
         if let Some(child) = child.as_mut() {
             why = ended_child(child, why).await;
         }
-        let _ = ended_tx.send(why);
-    });
-    let task = AbortOnDrop(Some(task));
-    match ready_rx.await {
-        Ok(Ok(worker)) => Ok(Running {
+        why
+    };
+    let mut life = life.boxed();
+    let mut ready_rx = ready_rx;
+    // The generation's whole connection runs inside `life`: one that failed its handshake
+    // may have said so and ended within the same poll.
+    let (ready, ended) = futures::select! {
+        ready = (&mut ready_rx).fuse() => (ready.ok(), None),
+        why = (&mut life).fuse() => (ready_rx.try_recv().ok(), Some(why)),
+    };
+    match (ready, ended) {
+        (Some(Ok(worker)), None) => Ok(Running {
             worker,
-            ended: ended_rx,
+            life: life.fuse(),
             stop,
-            task,
         }),
-        Ok(Err(fault)) => Err(fault),
-        Err(_) => Err(Fault::new(
-            Stage::Process,
-            format!("generation {generation} ended before its handshake"),
-        )
-        .generation(generation)),
+        (Some(Err(fault)), ended) => {
+            if ended.is_none() {
+                // The connection closes once it has said why: let the process go.
+                life.await;
+            }
+            Err(fault)
+        }
+        (_, ended) => {
+            let why = match ended {
+                Some(why) => why,
+                None => life.await,
+            };
+            Err(Fault::new(
+                Stage::Process,
+                format!("generation {generation} ended before its handshake: {why}"),
+            )
+            .generation(generation))
+        }
     }
 }
 

@@ -63,7 +63,7 @@ pub(crate) async fn supervise(
                 rolling_out = false;
                 let watch = setup.watch.as_mut();
                 let outcome = futures::select! {
-                    why = generation::ended(&mut running.ended).fuse() => Err(Fault::new(
+                    why = &mut running.life => Err(Fault::new(
                         Stage::Process,
                         format!("generation {generation} ended: {why}"),
                     )),
@@ -89,11 +89,16 @@ pub(crate) async fn supervise(
                 shared.set_state(WorkerState::Draining);
                 shared.set_available(Availability::Waiting);
                 let mut calls = running.worker.calls.subscribe();
-                futures::select! {
-                    _ = calls.wait_for(|calls| *calls == 0).map(|_| ()).fuse() => {}
+                let mut running = running;
+                // The generation runs on while it finishes its calls.
+                let ended = futures::select! {
+                    _ = calls.wait_for(|calls| *calls == 0).map(|_| ()).fuse() => false,
+                    _ = &mut running.life => true,
                     () = caller_gone.clone().fuse() => return stopped(&shared, Some(running)).await,
+                };
+                if !ended {
+                    running.stop().await;
                 }
-                running.stop().await;
                 shared.count_rollout();
                 rolling_out = true;
             }
