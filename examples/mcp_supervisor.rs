@@ -40,12 +40,10 @@ exit status: 0 when the input ends, 1 if the connection fails, 2 if the command 
 wrong.
 ";
 
-enum Parsed {
-    Run(Settings, ChildCommand),
-    Help,
-}
-
-fn parse(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
+/// The settings and the server's command; `None` for `--help`.
+fn parse(
+    args: impl IntoIterator<Item = String>,
+) -> Result<Option<(Settings, ChildCommand)>, String> {
     let mut args = args.into_iter();
     let mut settings = Settings::default();
     loop {
@@ -55,7 +53,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
                 .ok_or_else(|| format!("{} needs {what}", option.as_deref().unwrap_or("")))
         };
         match option.as_deref() {
-            Some("--help") => return Ok(Parsed::Help),
+            Some("--help") => return Ok(None),
             Some("--safe") => settings.safe_tools.push(value("a tool name")?),
             Some("--max-restarts") => {
                 let n = value("a number")?;
@@ -90,14 +88,14 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
         }
     }
     let program = args.next().ok_or("no server program after `--`")?;
-    Ok(Parsed::Run(settings, ChildCommand::new(program).args(args)))
+    Ok(Some((settings, ChildCommand::new(program).args(args))))
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let (settings, command) = match parse(std::env::args().skip(1)) {
-        Ok(Parsed::Run(settings, command)) => (settings, command),
-        Ok(Parsed::Help) => {
+        Ok(Some(run)) => run,
+        Ok(None) => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
         }
