@@ -182,10 +182,9 @@ fn from_client(
 /// spoken to, so this is rare): a request is refused, a notification dropped.
 async fn before_the_client(dispatch: Dispatch) -> Result<(), Error> {
     match dispatch {
-        Dispatch::Request(request, responder) => responder.respond_with_error(Error::new(
-            -32603,
-            format!("{}: no client is connected yet", request.method()),
-        )),
+        Dispatch::Request(request, responder) => responder.respond_with_error(
+            Error::internal_error(format!("{}: no client is connected yet", request.method())),
+        ),
         Dispatch::Notification(notification) => {
             eprintln!(
                 "mcp_supervisor: {} from the server came before the client; dropped",
@@ -258,4 +257,49 @@ fn with_own_tools(mut page: Value) -> Result<Value, Error> {
         tools.extend(own_tools());
     }
     Ok(page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_two_tools_go_on_the_last_page_only() {
+        let first = with_own_tools(json!({"tools": [{"name": "a"}], "nextCursor": "2"})).unwrap();
+        assert_eq!(first["tools"].as_array().unwrap().len(), 1);
+        let last = with_own_tools(json!({"tools": [{"name": "b"}]})).unwrap();
+        let names: Vec<&str> = last["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|tool| tool["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["b", HEALTH_TOOL, TELEMETRY_TOOL]);
+    }
+
+    #[test]
+    fn reads_and_the_tools_named_safe_are_replayed_and_nothing_else() {
+        let contracts = contracts(&["search".to_owned()]);
+        for safe in ["tools/list", "ping", "tools/call:search"] {
+            assert_eq!(contracts.replay(safe), Replay::Safe, "{safe}");
+        }
+        for unsafe_ in ["tools/call:delete", "tools/call", "resources/read"] {
+            assert_eq!(contracts.replay(unsafe_), Replay::Never, "{unsafe_}");
+        }
+    }
+
+    #[test]
+    fn only_a_call_of_health_or_telemetry_is_answered_here() {
+        let call = |name: &str| {
+            UntypedMessage::new("tools/call", json!({"name": name, "arguments": {}})).unwrap()
+        };
+        assert!(matches!(own_tool(&call("health")), Some(OwnTool::Health)));
+        assert!(matches!(
+            own_tool(&call("telemetry")),
+            Some(OwnTool::Telemetry)
+        ));
+        assert!(own_tool(&call("echo")).is_none());
+        let list = UntypedMessage::new("tools/list", json!({"name": "health"})).unwrap();
+        assert!(own_tool(&list).is_none());
+    }
 }
