@@ -65,6 +65,8 @@ pub mod process;
 pub mod proxy;
 pub mod role;
 pub mod session;
+#[cfg(feature = "supervisor")]
+pub mod supervision;
 
 #[cfg(feature = "tokio")]
 pub use process::{AgentProcess, Handshake, Started, handshake};

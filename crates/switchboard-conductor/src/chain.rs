@@ -175,6 +175,8 @@ impl ConnectTo<Client> for Chain {
 impl std::fmt::Debug for Chain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Chain")
+            // The program the chain starts as its agent, if it starts one itself.
+            .field("agent_program", &self.agent.program())
             .field("proxies", &self.proxies.len())
             .field("traced", &self.trace.is_some())
             .field("mcp_bridge", &self.mcp_bridge)

@@ -32,6 +32,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use switchboard::{ChildCommand, Error};
+use switchboard_acp::supervision::supervised_agent;
 use switchboard_http::RemoteAgent;
 
 use crate::mcp_bridge::{McpBridgeRelay, RELAY_FLAG};
@@ -54,6 +55,10 @@ HTTP, ws://HOST:PORT/acp over WebSocket) is reached over the network, not starte
   --proxy \"COMMAND\"     a proxy to start, as one argument (split like a shell would)
   --trace FILE          write every message crossing every hop to FILE, one JSON object a line
   --agent-token SECRET  the bearer token an agent given as a URL asks for
+  --restart             restart the agent when it exits or crashes (at most 5 times a
+                        minute, then give up): the editor's initialize is replayed and its
+                        sessions resumed or loaded when the agent can; a prompt in flight
+                        fails with a fault (its error's data says what happened)
   -h, --help            print this and exit
 
 Serving over the network instead of on stdin/stdout (serving options):
@@ -121,6 +126,8 @@ pub struct Invocation {
     pub agent_token: Option<String>,
     /// Where to serve the chain over the network (`--listen`), instead of on stdio.
     pub listen: Option<ListenOptions>,
+    /// Whether the agent is restarted when it crashes (`--restart`).
+    pub restart: bool,
 }
 
 /// How to serve chains over the network, as `--listen` and its options gave it (see
@@ -185,6 +192,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String>
         match option {
             "-h" | "--help" => return Ok(Parsed::Help),
             "--trace" => invocation.trace = Some(value("--trace")?.into()),
+            "--restart" => invocation.restart = true,
             "--listen" => listen = Some(text_value("--listen", value("--listen")?)?),
             "--token" => {
                 server.token = Some(text_value("--token", value("--token")?)?);
@@ -244,6 +252,11 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String>
         }
         (None, _) if invocation.agent_token.is_some() => {
             return Err("--agent-token is for an agent given as a URL".to_owned());
+        }
+        (Some(_), _) if invocation.restart => {
+            return Err(
+                "--restart is for an agent this program starts, not one given as a URL".to_owned(),
+            );
         }
         _ => {}
     }
@@ -372,6 +385,10 @@ impl Invocation {
                     remote = remote.token(token);
                 }
                 Chain::new(remote)
+            }
+            None if self.restart => {
+                let command = tie(ChildCommand::new(program).args(agent));
+                Chain::new(supervised_agent(command))
             }
             None => Chain::spawn(tie(ChildCommand::new(program).args(agent))),
         };

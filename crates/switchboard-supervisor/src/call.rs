@@ -154,16 +154,29 @@ async fn follow(
             }
         };
         let generation = worker.generation;
+        // Asked of the generation the call would go to, once it has restored what it could.
+        if let Some(fault) = rules
+            .recovery
+            .as_ref()
+            .and_then(|recovery| recovery.refuse(method, request.params()))
+        {
+            let fault = fault.generation(generation).method(method).retried(retried);
+            return (Outcome::Failed(fault), generation, retried);
+        }
         match attempt(shared, &worker, request, cancelled.clone()).await {
             Attempt::Cancelled => return (Outcome::Cancelled, generation, retried),
             Attempt::Answered(answered) => {
-                match &answered {
-                    Ok(value) if is_handshake => shared.capture(Captured {
-                        method: method.to_owned(),
-                        params: request.params().cloned(),
-                        answer: Some(value.clone()),
-                    }),
-                    _ => {}
+                if let Ok(value) = &answered {
+                    if is_handshake {
+                        shared.capture(Captured {
+                            method: method.to_owned(),
+                            params: request.params().cloned(),
+                            answer: Some(value.clone()),
+                        });
+                    }
+                    if let Some(recovery) = &rules.recovery {
+                        recovery.answered(method, request.params(), value);
+                    }
                 }
                 return (Outcome::Answered(answered), generation, retried);
             }

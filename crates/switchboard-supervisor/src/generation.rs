@@ -2,6 +2,8 @@
 //! caller passed on, ended.
 
 use std::future::ready;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -13,6 +15,7 @@ use tokio::task::JoinHandle;
 
 use crate::fault::{Fault, Stage};
 use crate::handshake::{self, Captured, Handshake};
+use crate::recovery::Recovery;
 use crate::state::Worker;
 
 /// How long a stopped worker gets to exit before it is killed (the command's own grace
@@ -88,6 +91,7 @@ pub(crate) struct Start<'a> {
     pub(crate) captured: Vec<Captured>,
     pub(crate) caller: ConnectionTo<UntypedRole>,
     pub(crate) cancellation: Option<Cancellation>,
+    pub(crate) recovery: Option<Arc<dyn Recovery>>,
 }
 
 /// Starts a generation from `source`; returns once its handshake is replayed and it takes
@@ -105,12 +109,19 @@ pub(crate) async fn start(source: &mut Source, start: Start<'_>) -> Result<Runni
         .generation(generation)
     })?;
     let caller = start.caller;
+    // Until the generation takes calls, what it says unasked is its replay of a history the
+    // caller has seen (a loaded session's): held back.
+    let restoring = Arc::new(AtomicBool::new(true));
+    let quiet = Arc::clone(&restoring);
     let mut builder = UntypedRole
         .builder()
         .name(format!("worker generation {generation}"))
         // What the worker sends (its requests to the caller, its notifications) goes to the
         // caller as it comes; the answer to a request comes back.
         .on_receive_dispatch(move |dispatch: Dispatch, _worker| {
+            if quiet.load(Ordering::SeqCst) && matches!(dispatch, Dispatch::Notification(_)) {
+                return ready(Ok(()));
+            }
             ready(caller.send_proxied_message(dispatch))
         });
     if let Some(cancellation) = start.cancellation {
@@ -121,14 +132,19 @@ pub(crate) async fn start(source: &mut Source, start: Start<'_>) -> Result<Runni
     let (stop, mut stopping) = watch::channel(false);
     let handshake = start.handshake.clone();
     let captured = start.captured;
+    let recovery = start.recovery;
     let task = tokio::spawn(async move {
         let mut child = child;
         let ran = builder
             .connect_with(
                 transport,
                 async move |connection: ConnectionTo<UntypedRole>| {
-                    let replayed =
+                    let mut replayed =
                         handshake::replay(&handshake, &captured, &connection, generation).await;
+                    if let (Ok(()), Some(recovery)) = (&replayed, &recovery) {
+                        replayed = recovery.restore(connection.clone(), generation).await;
+                    }
+                    restoring.store(false, Ordering::SeqCst);
                     let worker = replayed.map(|()| Worker {
                         generation,
                         connection: connection.clone(),

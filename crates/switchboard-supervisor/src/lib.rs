@@ -17,6 +17,8 @@
 //!   itself ([`HEALTH_METHOD`], [`TELEMETRY_METHOD`]) give the generation, state and latest
 //!   fault, and per operation the counts, errors by stage, calls in flight and latency
 //!   percentiles; optionally one JSON line per call goes to a file.
+//! - **Recovery**: a protocol's state that lives in the worker (ACP's sessions) is learnt
+//!   from the calls and restored into each new generation ([`Recovery`]).
 //! - **Rollout**: when the worker's executable changes, the running generation finishes its
 //!   calls while new ones wait, and the next generation runs the new executable.
 //!
@@ -34,6 +36,7 @@ mod generation;
 mod handshake;
 mod health;
 mod policy;
+mod recovery;
 mod run;
 mod state;
 mod supervisor;
@@ -45,6 +48,7 @@ pub use fault::{Fault, Stage};
 pub use handshake::Handshake;
 pub use health::{Health, WorkerState};
 pub use policy::RestartPolicy;
+pub use recovery::Recovery;
 pub use supervisor::{
     DEFAULT_MAX_REPLAYS, HEALTH_METHOD, Supervisor, SupervisorStatus, TELEMETRY_METHOD,
 };

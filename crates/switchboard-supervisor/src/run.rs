@@ -49,6 +49,7 @@ pub(crate) async fn supervise(
             captured: shared.captured(),
             caller: caller.clone(),
             cancellation: setup.cancellation,
+            recovery: shared.rules.recovery.clone(),
         };
         let started = futures::select! {
             started = generation::start(&mut setup.source, start).fuse() => started,

@@ -11,6 +11,7 @@ use crate::contract::Contracts;
 use crate::fault::{Fault, Stage};
 use crate::handshake::{Captured, Handshake};
 use crate::health::{Health, WorkerState};
+use crate::recovery::Recovery;
 use crate::telemetry::{CallRecord, Telemetry, TelemetrySnapshot};
 
 /// The settings the calls need.
@@ -20,6 +21,7 @@ pub(crate) struct Rules {
     pub(crate) call_timeout: Option<Duration>,
     /// How many times a safe call is sent again before it fails.
     pub(crate) max_replays: u32,
+    pub(crate) recovery: Option<Arc<dyn Recovery>>,
 }
 
 /// Where calls go now.

@@ -14,6 +14,7 @@ use crate::generation::Source;
 use crate::handshake::Handshake;
 use crate::health::{Health, WorkerState};
 use crate::policy::RestartPolicy;
+use crate::recovery::Recovery;
 use crate::run::{self, Loop};
 use crate::state::{Rules, Shared};
 use crate::telemetry::{self, TelemetrySnapshot};
@@ -54,7 +55,7 @@ pub const DEFAULT_MAX_REPLAYS: u32 = 3;
 /// let status = supervisor.status();
 /// UntypedRole
 ///     .builder()
-///     .connect_with(supervisor, async |worker| {
+///     .connect_with(supervisor, async move |worker| {
 ///         let hello = serde_json::json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "me", "version": "1"}});
 ///         worker.send_request(UntypedMessage::new("initialize", hello)?).block_task().await?;
 ///         println!("generation {}", status.health().generation);
@@ -74,6 +75,7 @@ pub struct Supervisor {
     watch_every: Option<Duration>,
     telemetry_log: Option<PathBuf>,
     cancellation: Option<Cancellation>,
+    recovery: Option<Arc<dyn Recovery>>,
     methods: StatusMethods,
     status: SupervisorStatus,
 }
@@ -115,6 +117,7 @@ impl Supervisor {
             watch_every: None,
             telemetry_log: None,
             cancellation: None,
+            recovery: None,
             methods: StatusMethods {
                 health: HEALTH_METHOD.to_owned(),
                 telemetry: TELEMETRY_METHOD.to_owned(),
@@ -191,6 +194,13 @@ impl Supervisor {
         self
     }
 
+    /// The protocol's state to restore into each new generation (see [`Recovery`]).
+    #[must_use]
+    pub fn recovery(mut self, recovery: impl Recovery) -> Self {
+        self.recovery = Some(Arc::new(recovery));
+        self
+    }
+
     /// The methods the supervisor answers with its health and its telemetry, instead of
     /// [`HEALTH_METHOD`] and [`TELEMETRY_METHOD`].
     #[must_use]
@@ -219,6 +229,7 @@ impl Supervisor {
             contracts: self.contracts,
             call_timeout: self.call_timeout,
             max_replays: self.max_replays,
+            recovery: self.recovery,
         };
         let shared = Arc::new(Shared::new(rules, log));
         let _ = self.status.shared.set(Arc::clone(&shared));

@@ -1,6 +1,8 @@
 //! The supervisor against a scripted worker in process: crashes, hangs, a worker that dies
 //! in its handshake or writes garbage, the restart limit, the figures.
 
+// Shared by the test files; each uses part of it.
+#[allow(dead_code)]
 mod support;
 
 use std::time::Duration;

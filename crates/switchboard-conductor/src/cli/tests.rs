@@ -212,6 +212,26 @@ fn an_agent_given_as_a_url_is_reached_not_started() {
 }
 
 #[test]
+fn restart_is_for_an_agent_this_program_starts() {
+    let invocation = run(&["--restart", "--", "agent", "--flag"]).unwrap();
+    assert!(invocation.restart);
+    let chain = format!("{:?}", invocation.chain().unwrap());
+    assert!(
+        !chain.contains("Process"),
+        "the supervisor starts the agent: {chain}"
+    );
+    let plain = run(&["agent"]).unwrap();
+    assert!(!plain.restart);
+    let chain = format!("{:?}", plain.chain().unwrap());
+    assert!(
+        chain.contains(r#"agent_program: Some("agent")"#),
+        "started by the chain: {chain}"
+    );
+    let error = run(&["--restart", "--", "ws://h/acp"]).unwrap_err();
+    assert!(error.contains("--restart"), "{error}");
+}
+
+#[test]
 fn a_proxy_command_that_cannot_be_split_names_the_proxy() {
     let invocation = run(&["--proxy", "ok", "--proxy", "unclosed 'quote", "--", "a"]).unwrap();
     let error = invocation.chain().unwrap_err();

@@ -36,6 +36,10 @@ pub(crate) enum Act {
     Hang,
     /// Writes a line of garbage, then answers.
     Garbage,
+    /// Answers with an error.
+    Refuse,
+    /// Sends the notification `said` (`{"before": METHOD}`), then answers.
+    Tell,
 }
 
 /// Which generation does what; by default everything is answered.
@@ -151,6 +155,19 @@ impl Script {
                 };
                 match script.act(generation, &method) {
                     Act::Answer => {}
+                    Act::Refuse => {
+                        let refusal = json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32001, "message": "refused"}});
+                        if outbox.send(refusal.to_string().into_bytes()).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                    Act::Tell => {
+                        let said = json!({"jsonrpc": "2.0", "method": "said", "params": {"before": method}});
+                        if outbox.send(said.to_string().into_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
                     Act::Crash => return,
                     Act::Hang => continue,
                     Act::Garbage => {
