@@ -6,7 +6,8 @@
 //! - [`acp_proxies`]: the proxies behind `acp_prefix_proxy` and `acp_logging_proxy`.
 //! - [`acp_tools`]: the proxy behind `acp_tools_proxy`, which gives every session an MCP
 //!   server over ACP.
-//! - [`mcp_example`]: the MCP server behind `mcp_server`.
+//! - [`mcp_example`]: the MCP server behind `mcp_server` (and `mcp_flaky_server`).
+//! - [`mcp_front`]: the supervised MCP server behind `mcp_supervisor`.
 //! - [`relay`]: a plain relay for two peers, for the tests and the book's chapter on peers.
 
 pub mod acp_client_app;
@@ -15,4 +16,5 @@ pub mod acp_proxies;
 pub mod acp_tools;
 pub mod echo_service;
 pub mod mcp_example;
+pub mod mcp_front;
 pub mod relay;

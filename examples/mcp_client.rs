@@ -8,8 +8,8 @@
 //! It prints `tool NAME` for each tool the server lists, then `result NAME JSON` (the result
 //! on one line) for each `--call`, in order. It exits 0 when every call was answered (a tool
 //! that failed with `isError` counts as answered), 1 when the server fails, cannot be
-//! started or refuses a call, 2 when the command line is wrong. The server is ended before
-//! it exits.
+//! started or refuses a call (the refusal on stderr: the error's code, message and data),
+//! 2 when the command line is wrong. The server is ended before it exits.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -131,10 +131,7 @@ async fn run(command: Command) -> Result<(), Error> {
                     Ok(result) => result,
                     // The server is fine and said no: nothing to explain about it.
                     Err(error) if !error.is_connection_closed() && !error.is_timeout() => {
-                        return Ok(Err(Error::new(
-                            error.code(),
-                            format!("the server refused `{name}`: {}", error.message()),
-                        )));
+                        return Ok(Err(refused(&name, &error)));
                     }
                     Err(error) => return Err(error),
                 };
@@ -156,4 +153,18 @@ async fn run(command: Command) -> Result<(), Error> {
             Err(explained)
         }
     }
+}
+
+/// The error for a call the server refused: its code, its message, and its `data` when it
+/// has some (where a server says more, such as a supervisor's fault), on one line.
+fn refused(name: &str, error: &Error) -> Error {
+    let mut message = format!(
+        "the server refused `{name}` (error {}): {}",
+        error.code(),
+        error.message()
+    );
+    if let Some(data) = error.data() {
+        message.push_str(&format!("; data: {data}"));
+    }
+    Error::new(error.code(), message)
 }

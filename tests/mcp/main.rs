@@ -8,6 +8,7 @@
 //! | `protocol.rs` | the initialize gate, version negotiation, `server/discover`, error codes, pagination |
 //! | `logging.rs` | log messages filtered by `logging/setLevel` and by a stateless request's `_meta` |
 //! | `processes.rs` | `mcp_client` drives `mcp_server`, both as processes |
+//! | `supervisor.rs` | `mcp_supervisor` in front of `mcp_flaky_server`: crashes, hangs, garbage, the restart limit, a rollout |
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -19,21 +20,36 @@ mod processes;
 mod protocol;
 mod rmcp_client;
 mod rmcp_server;
+mod supervisor;
 
 /// The example programs the tests run as processes.
 struct Binaries {
     client: PathBuf,
     server: PathBuf,
+    supervisor: PathBuf,
+    flaky_server: PathBuf,
 }
 
-/// `mcp_client` and `mcp_server`, built once per test run.
+/// `mcp_client`, `mcp_server`, `mcp_supervisor` and `mcp_flaky_server`, built once per test
+/// run (in one cargo build).
 fn binaries() -> &'static Binaries {
     static BINARIES: OnceLock<Binaries> = OnceLock::new();
     BINARIES.get_or_init(|| {
         let workspace = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
-        let mut built = example_binaries::build_examples(workspace, &["mcp_client", "mcp_server"]);
-        let server = built.pop().expect("two binaries");
-        let client = built.pop().expect("two binaries");
-        Binaries { client, server }
+        let names = [
+            "mcp_client",
+            "mcp_server",
+            "mcp_supervisor",
+            "mcp_flaky_server",
+        ];
+        let [client, server, supervisor, flaky_server] =
+            <[PathBuf; 4]>::try_from(example_binaries::build_examples(workspace, &names))
+                .expect("four binaries");
+        Binaries {
+            client,
+            server,
+            supervisor,
+            flaky_server,
+        }
     })
 }
