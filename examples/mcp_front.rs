@@ -72,6 +72,8 @@ pub fn mcp_handshake() -> Handshake {
         .request("initialize")
         .notification("notifications/initialized")
         .check("protocolVersion")
+        // MCP lets either side ping at any time, before the handshake too.
+        .allow_before("ping")
 }
 
 /// The replay contracts: `tools/call` named by its tool, the [`SAFE_METHODS`] and

@@ -127,7 +127,7 @@ async fn follow(
     let rules = &shared.rules;
     let method = request.method();
     let is_handshake = rules.handshake.is_request(method);
-    if !is_handshake && !shared.initialized() {
+    if !is_handshake && !rules.handshake.is_allowed_before(method) && !shared.initialized() {
         let fault = Fault::new(
             Stage::NotInitialized,
             format!("{method} came before the handshake; send the handshake first"),
@@ -189,13 +189,13 @@ async fn follow(
             Attempt::Lost(fault) => {
                 let message = if safe {
                     format!(
-                        "{method} was sent to {} generations and none answered; the last: {}",
+                        "{operation} was sent to {} generations and none answered; the last: {}",
                         replays + 1,
                         fault.message
                     )
                 } else {
                     format!(
-                        "{}; {method} may not be replayed, so it was not retried",
+                        "{}; {operation} may not be replayed, so it was not retried",
                         fault.message
                     )
                 };

@@ -21,7 +21,8 @@ use crate::fault::{Fault, Stage};
 /// let mcp = Handshake::default()
 ///     .request("initialize")
 ///     .notification("notifications/initialized")
-///     .check("protocolVersion");
+///     .check("protocolVersion")
+///     .allow_before("ping");
 /// assert!(mcp.is_handshake("initialize"));
 /// ```
 #[derive(Clone, Debug)]
@@ -29,6 +30,7 @@ pub struct Handshake {
     requests: Vec<String>,
     notifications: Vec<String>,
     checked: Vec<String>,
+    before: Vec<String>,
     timeout: Duration,
 }
 
@@ -39,6 +41,7 @@ impl Default for Handshake {
             requests: Vec::new(),
             notifications: Vec::new(),
             checked: Vec::new(),
+            before: Vec::new(),
             timeout: Duration::from_secs(10),
         }
     }
@@ -67,6 +70,14 @@ impl Handshake {
         self
     }
 
+    /// `method` may be called before the handshake (MCP's `ping`); any other call before it
+    /// fails `not_initialized`.
+    #[must_use]
+    pub fn allow_before(mut self, method: impl Into<String>) -> Self {
+        self.before.push(method.into());
+        self
+    }
+
     /// How long a generation may take over the whole replay.
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
@@ -77,6 +88,10 @@ impl Handshake {
     /// Whether `method` is part of the handshake.
     pub fn is_handshake(&self, method: &str) -> bool {
         self.is_request(method) || self.notifications.iter().any(|known| known == method)
+    }
+
+    pub(crate) fn is_allowed_before(&self, method: &str) -> bool {
+        self.before.iter().any(|allowed| allowed == method)
     }
 
     pub(crate) fn is_request(&self, method: &str) -> bool {

@@ -259,6 +259,19 @@ async fn calls_before_the_handshake_fail_not_initialized() {
         Some(Stage::NotInitialized)
     );
     assert!(script.received(1).is_empty(), "nothing reached the worker");
+    // A method the protocol allows before its handshake passes.
+    let supervisor = script
+        .supervisor()
+        .handshake(handshake().allow_before("ping"));
+    let pong = guard(
+        "the ping",
+        with_caller(supervisor, async |caller| {
+            call(&caller, "ping", json!({})).await
+        }),
+    )
+    .await
+    .expect("a ping before the handshake is answered");
+    assert_eq!(pong["generation"], 1);
 }
 
 #[tokio::test]
