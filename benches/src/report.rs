@@ -270,7 +270,9 @@ pub fn print_supervisor(rows: &[crate::supervise::SupervisorRow]) {
         "Supervision (switchboard-supervisor, in process over Channel; an echo worker that \
          never restarts; the extra is per call, against the direct row above it):"
     );
-    println!("| in flight | path | calls | calls/s | µs/call (wall) | CPU µs/call | extra µs/call (wall) |");
+    println!(
+        "| in flight | path | calls | calls/s | µs/call (wall) | CPU µs/call | extra µs/call (wall) |"
+    );
     println!("|---:|---|---:|---:|---:|---:|---:|");
     let mut direct = None;
     for row in rows {
@@ -281,9 +283,9 @@ pub fn print_supervisor(rows: &[crate::supervise::SupervisorRow]) {
                 direct = Some(per_call);
                 "—".to_owned()
             }
-            crate::supervise::Path::Supervised => {
-                direct.map_or("—".to_owned(), |direct| format!("{:.2}", per_call - direct))
-            }
+            crate::supervise::Path::Supervised => direct.map_or("—".to_owned(), |direct| {
+                format!("{:.2}", per_call - direct)
+            }),
         };
         println!(
             "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {} |",

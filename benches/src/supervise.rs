@@ -9,8 +9,8 @@ use serde_json::json;
 use switchboard::{Channel, ConnectTo, Error, UntypedMessage, UntypedRole};
 use switchboard_supervisor::Supervisor;
 
-use crate::measure::{self, Measured, Span};
 use crate::Options;
+use crate::measure::{self, Measured, Span};
 
 /// Calls in flight at once in the pipelined case.
 const WINDOW: usize = 64;
@@ -48,7 +48,11 @@ async fn worker(end: Channel) -> Result<(), Error> {
 }
 
 /// `n` calls, `in_flight` at a time, to `component`.
-async fn calls(component: impl ConnectTo<UntypedRole>, n: u64, in_flight: usize) -> Result<Measured, Error> {
+async fn calls(
+    component: impl ConnectTo<UntypedRole>,
+    n: u64,
+    in_flight: usize,
+) -> Result<Measured, Error> {
     UntypedRole
         .builder()
         .connect_with(component, async move |cx| {
