@@ -90,13 +90,21 @@ async fn call(
     request: UntypedMessage,
     responder: Responder<serde_json::Value>,
 ) -> Result<(), Error> {
-    let operation = shared
-        .rules
-        .contracts
-        .operation(request.method(), request.params());
+    let method = request.method();
+    let (operation, unnamed) = match shared.rules.contracts.operation(method, request.params()) {
+        Ok(operation) => (operation, None),
+        Err(why) => (method.to_owned(), Some(why)),
+    };
     shared.call_started(&operation);
     let started = Instant::now();
-    let (outcome, generation, retried) = follow(&shared, &operation, &request, &responder).await;
+    let (outcome, generation, retried) = match unnamed {
+        // Its contract cannot be known: it is not sent.
+        Some(why) => {
+            let fault = Fault::new(Stage::InvalidInput, why).method(method);
+            (Outcome::Failed(fault), 0, false)
+        }
+        None => follow(&shared, &operation, &request, &responder).await,
+    };
     let failed = match &outcome {
         Outcome::Answered(Err(_)) => Some(Stage::Downstream),
         Outcome::Failed(fault) => Some(fault.stage),

@@ -63,9 +63,14 @@ impl Contracts {
     }
 
     /// The operation a call of `method` with `params` is.
-    pub fn operation(&self, method: &str, params: Option<&RawJson>) -> String {
+    ///
+    /// # Errors
+    ///
+    /// What is wrong, for a call of a method [named by](Contracts::named_by) a field of its
+    /// params that has no such field (or not a string): its contract cannot be known.
+    pub fn operation(&self, method: &str, params: Option<&RawJson>) -> Result<String, String> {
         let Some(field) = self.name_fields.get(method) else {
-            return method.to_owned();
+            return Ok(method.to_owned());
         };
         let name = params.and_then(|params| {
             serde_json::from_str::<HashMap<String, serde_json::Value>>(params.get())
@@ -76,8 +81,10 @@ impl Contracts {
                 })
         });
         match name {
-            Some(name) => format!("{method}:{name}"),
-            None => method.to_owned(),
+            Some(name) => Ok(format!("{method}:{name}")),
+            None => Err(format!(
+                "a {method} names what it runs in the string `{field}` of its params, and this one does not"
+            )),
         }
     }
 }
@@ -92,12 +99,12 @@ mod tests {
         let params = RawJson::from_string(r#"{"name":"search","arguments":{}}"#.into()).ok();
         assert_eq!(
             contracts.operation("tools/call", params.as_ref()),
-            "tools/call:search"
+            Ok("tools/call:search".to_owned())
         );
-        assert_eq!(contracts.operation("tools/call", None), "tools/call");
+        assert!(contracts.operation("tools/call", None).is_err());
         assert_eq!(
             contracts.operation("tools/list", params.as_ref()),
-            "tools/list"
+            Ok("tools/list".to_owned())
         );
     }
 

@@ -10,7 +10,7 @@ use switchboard::Error;
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Stage {
-    /// The caller sent something the supervisor cannot pass on (its own methods' bad params).
+    /// The caller sent a call whose contract cannot be known (its operation cannot be named).
     InvalidInput,
     /// A call came before the handshake it needs.
     NotInitialized,

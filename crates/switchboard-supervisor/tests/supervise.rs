@@ -275,6 +275,38 @@ async fn calls_before_the_handshake_fail_not_initialized() {
 }
 
 #[tokio::test]
+async fn a_call_whose_operation_cannot_be_named_is_refused_invalid_input() {
+    let script = Script::default();
+    let supervisor = script
+        .supervisor()
+        .handshake(handshake())
+        .contracts(Contracts::default().named_by("run", "tool"));
+    let (unnamed, named) = guard(
+        "the calls",
+        with_caller(supervisor, async |caller| {
+            hello(&caller).await?;
+            let unnamed = call(&caller, "run", json!({"tool": 7})).await;
+            let named = call(&caller, "run", json!({"tool": "seven"})).await;
+            Ok((unnamed, named))
+        }),
+    )
+    .await
+    .expect("the caller's connection");
+    let error = unnamed.expect_err("refused");
+    assert_eq!(error.code(), -32602);
+    let fault = Fault::from_error(&error).expect("a fault");
+    assert_eq!(fault.stage, Stage::InvalidInput);
+    assert!(!fault.retryable);
+    assert!(fault.message.contains("`tool`"), "{}", fault.message);
+    assert_eq!(named.expect("sent")["params"]["tool"], "seven");
+    assert_eq!(
+        script.received(1),
+        ["initialize", "initialized", "run"],
+        "only the named call reached the worker"
+    );
+}
+
+#[tokio::test]
 async fn health_and_telemetry_are_answered_by_the_supervisor_and_count_every_call() {
     let script = Script::default().on(1, "work", Act::Crash);
     let supervisor = script
