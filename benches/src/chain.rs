@@ -225,7 +225,7 @@ async fn drive(agent: impl ConnectTo<Client>, variant: Variant, n: u64) -> Resul
                     }
                 }
                 Variant::Pipelined => {
-                    common::pipelined(n, |_| {
+                    common::pipelined(0..n, |_| {
                         let answer = prompt(&cx, &session);
                         async move { ended(answer.await?) }
                     })

@@ -1,5 +1,6 @@
 //! What every implementation shares: the pipes, the payload, the "all counted" signal.
 
+use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -15,6 +16,11 @@ pub const PIPE_BYTES: usize = 64 * 1024;
 
 /// Requests in flight in the pipelined workload.
 pub const WINDOW: usize = 64;
+
+/// Messages each throughput run sends on its connection before the clock starts, so that
+/// buffers have grown, the allocator has its free lists and the branch predictors have seen
+/// the path: what is timed is the steady state, not the first thousand messages.
+pub const WARMUP: u64 = 2_000;
 
 /// The text every request and notification carries (about the size of a short prompt chunk).
 pub const TEXT: &str = "The quick brown fox jumps over the lazy dog, twice: the quick brown fox.";
@@ -41,23 +47,28 @@ pub fn pipes() -> (PipeEnd, PipeEnd) {
     )
 }
 
-/// Counts down from `n`; [`Countdown::wait`] resolves when it reaches zero.
+/// Counts down from `n`; [`Countdown::wait`] resolves when it reaches zero, and
+/// [`Countdown::wait_until`] when it reaches a mark (the end of a warm-up).
 pub struct Countdown {
     left: AtomicU64,
-    zero: Notify,
+    /// The count at which `tick` wakes a waiter besides zero; `u64::MAX` for none.
+    mark: AtomicU64,
+    reached: Notify,
 }
 
 impl Countdown {
     pub fn new(n: u64) -> Arc<Countdown> {
         Arc::new(Countdown {
             left: AtomicU64::new(n),
-            zero: Notify::new(),
+            mark: AtomicU64::new(u64::MAX),
+            reached: Notify::new(),
         })
     }
 
     pub fn tick(&self) {
-        if self.left.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.zero.notify_one();
+        let left = self.left.fetch_sub(1, Ordering::AcqRel) - 1;
+        if left == 0 || left == self.mark.load(Ordering::Acquire) {
+            self.reached.notify_one();
         }
     }
 
@@ -67,8 +78,15 @@ impl Countdown {
     }
 
     pub async fn wait(&self) {
-        if self.left.load(Ordering::Acquire) != 0 {
-            self.zero.notified().await;
+        self.wait_until(0).await
+    }
+
+    /// Resolves once at most `left` ticks are still to come.
+    pub async fn wait_until(&self, left: u64) {
+        self.mark.store(left, Ordering::Release);
+        // A loop: a notification stored for an earlier mark may wake this wait early.
+        while self.left.load(Ordering::Acquire) > left {
+            self.reached.notified().await;
         }
     }
 }
@@ -112,17 +130,18 @@ pub fn ends<C>(over: Over, duplex: impl FnOnce() -> (C, C)) -> (End<C>, End<C>) 
     }
 }
 
-/// Keeps [`WINDOW`] requests in flight until `n` are answered: `send(i)` sends request `i`
-/// and returns the future of its checked answer.
-pub async fn pipelined<E, F>(n: u64, mut send: impl FnMut(u64) -> F) -> Result<(), E>
+/// Keeps [`WINDOW`] requests in flight until those of `ids` are answered: `send(i)` sends
+/// request `i` and returns the future of its checked answer.
+pub async fn pipelined<E, F>(ids: Range<u64>, send: impl Fn(u64) -> F) -> Result<(), E>
 where
     F: Future<Output = Result<(), E>>,
 {
     let mut in_flight = FuturesUnordered::new();
-    let mut next = 0;
+    let mut next = ids.start;
     let mut answered = 0;
+    let n = ids.end - ids.start;
     while answered < n {
-        while in_flight.len() < WINDOW && next < n {
+        while in_flight.len() < WINDOW && next < ids.end {
             in_flight.push(send(next));
             next += 1;
         }

@@ -18,13 +18,13 @@ mod sdk;
 mod soak;
 mod supervise;
 mod switchboard;
+mod throughput;
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use common::{Countdown, Over};
-use measure::Measured;
-use report::{Impl, Row, SessionsRow};
+use report::{Impl, SessionsRow};
 use tokio::runtime::Runtime;
 
 /// How the runtime is built for every case.
@@ -147,44 +147,16 @@ impl Options {
     }
 }
 
+/// What `--quick` prints first: its rows last tens of milliseconds, one round each.
+pub const SMOKE_TEST: &str = "SMOKE TEST (--quick): a tenth of the messages, one round, \
+    rows of tens of milliseconds. It shows that every workload runs, not how fast: \
+    do not quote these figures.";
+
 const USAGE: &str = "usage: switchboard-bench [--quick] [--runtime multi|current] [--runs N]
                          [--only WORKLOAD] [--impl NAME] [--tracing LEVEL]
 workloads: sequential, pipelined, notifications, flood, sessions, chain, remote, soak,
            supervisor
 NAME: any part of an implementation's name (raw, switchboard, sdk, channel, bytestreams)";
-
-const IMPLEMENTATIONS: [Impl; 5] = [
-    Impl::Raw,
-    Impl::Switchboard(Over::ByteStreams),
-    Impl::Switchboard(Over::Channel),
-    Impl::Sdk(Over::ByteStreams),
-    Impl::Sdk(Over::Channel),
-];
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Workload {
-    Sequential,
-    Pipelined,
-    Notifications,
-}
-
-impl Workload {
-    fn name(self) -> &'static str {
-        match self {
-            Workload::Sequential => "sequential",
-            Workload::Pipelined => "pipelined",
-            Workload::Notifications => "notifications",
-        }
-    }
-
-    fn full_count(self) -> u64 {
-        match self {
-            Workload::Sequential => 200_000,
-            Workload::Pipelined => 500_000,
-            Workload::Notifications => 1_000_000,
-        }
-    }
-}
 
 fn main() -> ExitCode {
     let options = match Options::parse() {
@@ -194,8 +166,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if options.quick && options.flood_child.is_none() && !options.agent_child {
+        // On stdout too, so a table pasted from the output carries it.
+        println!("{SMOKE_TEST}");
+        eprintln!("{SMOKE_TEST}");
+    }
     eprintln!(
-        "runtime: {}; {} run(s) per case, median shown",
+        "runtime: {}; {} round(s) per row, median shown",
         match options.runtime {
             RuntimeKind::Multi => "tokio multi-thread, 2 workers",
             RuntimeKind::Current => "tokio current-thread",
@@ -220,7 +197,7 @@ fn main() -> ExitCode {
     }
     if options.wants("flood") {
         match flood::run_all(&options) {
-            Ok(rows) => report::print_flood(&rows),
+            Ok(rows) => report::print_flood(&rows, options.quick),
             Err(error) => {
                 eprintln!("flood: {error}");
                 failed = true;
@@ -228,49 +205,15 @@ fn main() -> ExitCode {
         }
     }
 
-    let mut rows = Vec::new();
-    for workload in [
-        Workload::Sequential,
-        Workload::Pipelined,
-        Workload::Notifications,
-    ] {
-        if !options.wants(workload.name()) {
-            continue;
-        }
-        for implementation in IMPLEMENTATIONS {
-            if !options.measures(implementation) {
-                continue;
-            }
-            let n = options.count(workload.full_count(), implementation);
-            let mut runs = Vec::new();
-            for _ in 0..options.runs {
-                match run_once(&options, workload, implementation, n) {
-                    Ok(measured) => runs.push(measured),
-                    Err(error) => {
-                        eprintln!("{} {}: {error}", workload.name(), implementation.name());
-                        failed = true;
-                        break;
-                    }
-                }
-            }
-            if !runs.is_empty() {
-                let row = Row {
-                    workload: workload.name(),
-                    implementation,
-                    measured: measure::median(runs),
-                };
-                eprintln!("  {}", report::progress(&row));
-                rows.push(row);
-            }
-        }
-    }
+    let (rows, throughput_failed) = throughput::run_all(&options);
+    failed |= throughput_failed;
     if !rows.is_empty() {
-        report::print_throughput(&rows);
+        report::print_throughput(&rows, options.quick);
     }
 
     if options.wants("sessions") && options.measures(Impl::Switchboard(Over::ByteStreams)) {
         match sessions(&options) {
-            Ok(rows) => report::print_sessions(&rows),
+            Ok(rows) => report::print_sessions(&rows, options.quick),
             Err(error) => {
                 eprintln!("sessions: {error}");
                 failed = true;
@@ -279,7 +222,7 @@ fn main() -> ExitCode {
     }
     if options.wants("chain") && options.measures(Impl::Switchboard(Over::Channel)) {
         match chain::run_all(&options) {
-            Ok(rows) => report::print_chain(&rows),
+            Ok(rows) => report::print_chain(&rows, options.quick),
             Err(error) => {
                 eprintln!("chain: {error}");
                 failed = true;
@@ -288,7 +231,7 @@ fn main() -> ExitCode {
     }
     if options.wants("remote") && options.measures(Impl::Switchboard(Over::Channel)) {
         match remote::run_all(&options) {
-            Ok((rows, idle)) => report::print_remote(&rows, &idle),
+            Ok((rows, idle)) => report::print_remote(&rows, &idle, options.quick),
             Err(error) => {
                 eprintln!("remote: {error}");
                 failed = true;
@@ -297,7 +240,7 @@ fn main() -> ExitCode {
     }
     if options.wants("supervisor") && options.measures(Impl::Switchboard(Over::Channel)) {
         match supervise::run_all(&options) {
-            Ok(rows) => report::print_supervisor(&rows),
+            Ok(rows) => report::print_supervisor(&rows, options.quick),
             Err(error) => {
                 eprintln!("supervisor: {error}");
                 failed = true;
@@ -306,7 +249,7 @@ fn main() -> ExitCode {
     }
     if options.wants("soak") && options.measures(Impl::Switchboard(Over::Channel)) {
         match soak::run(&options) {
-            Ok(soak) => report::print_soak(&soak),
+            Ok(soak) => report::print_soak(&soak, options.quick),
             Err(error) => {
                 eprintln!("soak: {error}");
                 failed = true;
@@ -320,9 +263,10 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs `client` and `server` as two tasks on a fresh runtime and returns the client's result.
+/// Runs `client` and `server` as two tasks on `runtime` and returns the client's result,
+/// once the server has finished too.
 fn run_pair<T, E>(
-    options: &Options,
+    runtime: &Runtime,
     server: impl Future<Output = Result<(), E>> + Send + 'static,
     client: impl Future<Output = Result<T, E>> + Send + 'static,
 ) -> Result<T, String>
@@ -330,7 +274,6 @@ where
     T: Send + 'static,
     E: std::fmt::Display + Send + 'static,
 {
-    let runtime = options.runtime();
     runtime.block_on(async {
         let server = tokio::spawn(server);
         let client = tokio::spawn(client);
@@ -345,69 +288,24 @@ where
     })
 }
 
-fn run_once(
-    options: &Options,
-    workload: Workload,
-    implementation: Impl,
-    n: u64,
-) -> Result<Measured, String> {
-    let ticks = Countdown::new(n);
-    let served = Arc::clone(&ticks);
-    match implementation {
-        Impl::Raw => {
-            let (client, server) = common::pipes();
-            let server = raw::serve(server, served);
-            match workload {
-                Workload::Sequential => run_pair(options, server, raw::sequential(client, n)),
-                Workload::Pipelined => run_pair(options, server, raw::pipelined(client, n)),
-                Workload::Notifications => {
-                    run_pair(options, server, raw::notifications(client, n, ticks))
-                }
-            }
-        }
-        Impl::Switchboard(over) => {
-            let (client, server) = switchboard::ends(over);
-            let server = switchboard::serve(server, served, None);
-            match workload {
-                Workload::Sequential => {
-                    run_pair(options, server, switchboard::sequential(client, n))
-                }
-                Workload::Pipelined => run_pair(options, server, switchboard::pipelined(client, n)),
-                Workload::Notifications => run_pair(
-                    options,
-                    server,
-                    switchboard::notifications(client, n, ticks),
-                ),
-            }
-        }
-        Impl::Sdk(over) => {
-            let (client, server) = sdk::ends(over);
-            let server = sdk::serve(server, served, None);
-            match workload {
-                Workload::Sequential => run_pair(options, server, sdk::sequential(client, n)),
-                Workload::Pipelined => run_pair(options, server, sdk::pipelined(client, n)),
-                Workload::Notifications => {
-                    run_pair(options, server, sdk::notifications(client, n, ticks))
-                }
-            }
-        }
-    }
-}
-
 /// Workload 5: Switchboard over ByteStreams, one live session versus 10 000.
 fn sessions(options: &Options) -> Result<Vec<SessionsRow>, String> {
     let n = options.count(200_000, Impl::Switchboard(Over::ByteStreams));
+    let runtime = options.runtime();
     let mut rows = Vec::new();
     for sessions in [1, 10_000] {
         let mut runs = Vec::new();
         for _ in 0..options.runs {
             let ticks = Countdown::new(n);
+            let routed = switchboard::Routed::new(sessions);
             let (client, server) = switchboard::ends(Over::ByteStreams);
             runs.push(run_pair(
-                options,
-                switchboard::serve_sessions(server, Arc::clone(&ticks)),
+                &runtime,
+                switchboard::serve_sessions(server, Arc::clone(&ticks), Arc::clone(&routed)),
                 switchboard::sessions(client, sessions, n, ticks),
             )?);
+            // In every build, release included: each session got exactly its share.
+            routed.check(n)?;
         }
         let row = SessionsRow {
             sessions,

@@ -1,28 +1,57 @@
-//! What one run measures: wall time, the process's CPU time, and resident memory.
+//! What one run measures: wall time, the process's CPU time, the allocations made, and
+//! resident memory.
 
 use std::time::{Duration, Instant};
 
 use cpu_time::ProcessTime;
 
+/// Every allocation of the process is counted (both ends, the runtime), so a run's count is
+/// the difference between its end and its start. The counter costs a few atomic adds per
+/// allocation and deallocation, the same for every implementation; build with
+/// `--no-default-features` to measure without it.
+#[cfg(feature = "count-allocations")]
+#[global_allocator]
+static ALLOCATOR: &stats_alloc::StatsAlloc<std::alloc::System> = &stats_alloc::INSTRUMENTED_SYSTEM;
+
+/// Allocations (including reallocations) made by the whole process so far; `None` when the
+/// benchmark was built without counting.
+fn allocations() -> Option<u64> {
+    #[cfg(feature = "count-allocations")]
+    {
+        let stats = ALLOCATOR.stats();
+        Some((stats.allocations + stats.reallocations) as u64)
+    }
+    #[cfg(not(feature = "count-allocations"))]
+    None
+}
+
 /// A measurement in progress.
 pub struct Span {
     wall: Instant,
     cpu: ProcessTime,
+    allocations: Option<u64>,
 }
 
 impl Span {
     pub fn start() -> Self {
         Span {
+            allocations: allocations(),
             wall: Instant::now(),
             cpu: ProcessTime::now(),
         }
     }
 
     pub fn finish(self, messages: u64) -> Measured {
+        let wall = self.wall.elapsed();
+        let cpu = self.cpu.elapsed();
         Measured {
             messages,
-            wall: self.wall.elapsed(),
-            cpu: self.cpu.elapsed(),
+            wall,
+            cpu,
+            allocations: self
+                .allocations
+                .zip(allocations())
+                .map(|(start, end)| end - start),
         }
     }
 }
@@ -34,6 +63,8 @@ pub struct Measured {
     pub wall: Duration,
     /// CPU time of the whole process (client, server and runtime) over the same interval.
     pub cpu: Duration,
+    /// Allocations by the whole process over the same interval, when counted.
+    pub allocations: Option<u64>,
 }
 
 impl Measured {
@@ -43,6 +74,11 @@ impl Measured {
 
     pub fn cpu_micros_per_message(&self) -> f64 {
         self.cpu.as_secs_f64() * 1e6 / self.messages as f64
+    }
+
+    pub fn allocations_per_message(&self) -> Option<f64> {
+        self.allocations
+            .map(|allocations| allocations as f64 / self.messages as f64)
     }
 }
 

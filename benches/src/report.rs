@@ -5,6 +5,7 @@ use std::time::Duration;
 use crate::chain::{Shape, Variant};
 use crate::common::Over;
 use crate::measure::Measured;
+use crate::throughput::Row;
 
 /// Who is measured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,13 +25,6 @@ impl Impl {
     }
 }
 
-/// The median of one workload on one implementation.
-pub struct Row {
-    pub workload: &'static str,
-    pub implementation: Impl,
-    pub measured: Measured,
-}
-
 pub fn progress(row: &Row) -> String {
     format!(
         "{:<14} {:<28} {:>12.0} msg/s",
@@ -42,20 +36,33 @@ pub fn progress(row: &Row) -> String {
 
 fn ratio(row: &Row, to: Option<&Row>) -> String {
     match to {
-        Some(base) if base.implementation != row.implementation => format!(
-            "{:.2}",
-            row.measured.per_second() / base.measured.per_second()
-        ),
+        Some(base) if base.implementation != row.implementation => row
+            .ratio_to(base)
+            .map_or("-".to_owned(), |ratio| format!("{ratio:.2}")),
         _ => "-".to_owned(),
     }
 }
 
-pub fn print_throughput(rows: &[Row]) {
+/// The title line `--quick` puts before each table.
+fn smoke_title(quick: bool) {
+    if quick {
+        println!("SMOKE TEST (--quick), not a measurement:");
+    }
+}
+
+pub fn print_throughput(rows: &[Row], quick: bool) {
     println!();
+    smoke_title(quick);
     println!(
-        "| workload | implementation | messages | seconds | msgs/s | CPU µs/msg | × raw | × SDK |"
+        "Throughput: median of {} interleaved round(s) after a warm-up of {} messages; \
+         × raw and × SDK are medians of per-round ratios:",
+        rows.iter().map(|row| row.rounds.len()).max().unwrap_or(0),
+        crate::common::WARMUP
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| workload | implementation | messages | seconds | msgs/s | CPU µs/msg | allocs/msg | × raw | × SDK |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
     for row in rows {
         let same_workload = |wanted: Impl| {
             rows.iter()
@@ -68,13 +75,15 @@ pub fn print_throughput(rows: &[Row]) {
         };
         let m = &row.measured;
         println!(
-            "| {} | {} | {} | {:.3} | {:.0} | {:.2} | {} | {} |",
+            "| {} | {} | {} | {:.3} | {:.0} | {:.2} | {} | {} | {} |",
             row.workload,
             row.implementation.name(),
             m.messages,
             m.wall.as_secs_f64(),
             m.per_second(),
             m.cpu_micros_per_message(),
+            m.allocations_per_message()
+                .map_or("-".to_owned(), |a| format!("{a:.2}")),
             ratio(row, raw),
             ratio(row, sdk),
         );
@@ -107,12 +116,16 @@ pub fn flood_progress(row: &FloodRow) -> String {
     )
 }
 
-pub fn print_flood(rows: &[FloodRow]) {
+pub fn print_flood(rows: &[FloodRow], quick: bool) {
     println!();
+    smoke_title(quick);
     println!(
-        "Flood: 200 000 notifications offered, the server's handler takes 1 ms each; one run."
+        "Flood: 200 000 notifications offered, the server's handler takes 1 ms each; every \
+         figure taken at the end of the window; one run."
     );
-    println!("| implementation | window | accepted by the sender | handled | RSS growth |");
+    println!(
+        "| implementation | window | accepted by the sender | handled in the window | RSS growth |"
+    );
     println!("|---|---:|---:|---:|---:|");
     for row in rows {
         println!(
@@ -145,8 +158,9 @@ pub fn sessions_progress(row: &SessionsRow) -> String {
     )
 }
 
-pub fn print_sessions(rows: &[SessionsRow]) {
+pub fn print_sessions(rows: &[SessionsRow], quick: bool) {
     println!();
+    smoke_title(quick);
     println!("Routing by session id (switchboard ByteStreams, keyed dynamic handlers):");
     println!("| live sessions | messages | seconds | msgs/s | CPU µs/msg | cost vs 1 session |");
     println!("|---:|---:|---:|---:|---:|---:|");
@@ -205,8 +219,9 @@ fn per_hop(row: &ChainRow, rows: &[ChainRow]) -> String {
     }
 }
 
-pub fn print_chain(rows: &[ChainRow]) {
+pub fn print_chain(rows: &[ChainRow], quick: bool) {
     println!();
+    smoke_title(quick);
     println!(
         "Chains of proxies (switchboard, in process over Channel; 3 messages per prompt; \
          µs per hop = (CPU of k proxies - CPU of 0) / k):"
@@ -230,8 +245,13 @@ pub fn print_chain(rows: &[ChainRow]) {
     }
 }
 
-pub fn print_remote(rows: &[crate::remote::RemoteRow], idle: &[crate::remote::IdleRow]) {
+pub fn print_remote(
+    rows: &[crate::remote::RemoteRow],
+    idle: &[crate::remote::IdleRow],
+    quick: bool,
+) {
     println!();
+    smoke_title(quick);
     println!(
         "Remote ACP (switchboard-http; client and server in this process; 3 messages per \
          prompt; each connection sends its prompts one at a time, all connections at once):"
@@ -264,8 +284,9 @@ pub fn print_remote(rows: &[crate::remote::RemoteRow], idle: &[crate::remote::Id
     }
 }
 
-pub fn print_supervisor(rows: &[crate::supervise::SupervisorRow]) {
+pub fn print_supervisor(rows: &[crate::supervise::SupervisorRow], quick: bool) {
     println!();
+    smoke_title(quick);
     println!(
         "Supervision (switchboard-supervisor, in process over Channel; an echo worker that \
          never restarts; the extra is per call, against the direct row above it):"
@@ -300,8 +321,9 @@ pub fn print_supervisor(rows: &[crate::supervise::SupervisorRow]) {
     }
 }
 
-pub fn print_soak(soak: &crate::soak::Soak) {
+pub fn print_soak(soak: &crate::soak::Soak, quick: bool) {
     println!();
+    smoke_title(quick);
     println!(
         "Soak (switchboard, in process over Channel): resident memory after each round of {} \
          pipelined prompts through a conductor with {} proxies:",

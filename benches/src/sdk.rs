@@ -118,11 +118,14 @@ async fn connect<T>(
     UntypedRole.builder().connect_with(component, main).await
 }
 
-/// Workload 1.
-pub async fn sequential(end: End, n: u64) -> Result<Measured, Error> {
+/// Workload 1, after `warmup` requests on the same connection (not timed).
+pub async fn sequential(end: End, warmup: u64, n: u64) -> Result<Measured, Error> {
     client(end, async move |cx| {
+        for i in 0..warmup {
+            check(cx.send_request(echo(i)).block_task().await?, i)?;
+        }
         let span = Span::start();
-        for i in 0..n {
+        for i in warmup..warmup + n {
             check(cx.send_request(echo(i)).block_task().await?, i)?;
         }
         Ok(span.finish(n))
@@ -130,25 +133,36 @@ pub async fn sequential(end: End, n: u64) -> Result<Measured, Error> {
     .await
 }
 
-/// Workload 2.
-pub async fn pipelined(end: End, n: u64) -> Result<Measured, Error> {
+/// Workload 2, after `warmup` requests on the same connection (not timed).
+pub async fn pipelined(end: End, warmup: u64, n: u64) -> Result<Measured, Error> {
     client(end, async move |cx| {
-        let span = Span::start();
-        common::pipelined(n, |i| {
+        let send = |i| {
             let answer = cx.send_request(echo(i)).block_task();
             async move { check(answer.await?, i) }
-        })
-        .await?;
+        };
+        common::pipelined(0..warmup, send).await?;
+        let span = Span::start();
+        common::pipelined(warmup..warmup + n, send).await?;
         Ok(span.finish(n))
     })
     .await
 }
 
-/// Workload 3. The SDK's queues are unbounded, so sending never waits.
-pub async fn notifications(end: End, n: u64, ticks: Arc<Countdown>) -> Result<Measured, Error> {
+/// Workload 3, after `warmup` notifications counted before the clock starts. The SDK's
+/// queues are unbounded, so sending never waits.
+pub async fn notifications(
+    end: End,
+    warmup: u64,
+    n: u64,
+    ticks: Arc<Countdown>,
+) -> Result<Measured, Error> {
     client(end, async move |cx| {
+        for i in 0..warmup {
+            cx.send_notification(tick(i))?;
+        }
+        ticks.wait_until(n).await;
         let span = Span::start();
-        for i in 0..n {
+        for i in warmup..warmup + n {
             cx.send_notification(tick(i))?;
         }
         ticks.wait().await;

@@ -64,7 +64,7 @@ async fn drive(chain: Chain, rounds: usize) -> Result<Soak, Error> {
             let session = open_session(&cx).await?;
             let mut rss_after_round = Vec::with_capacity(rounds);
             for _ in 0..rounds {
-                common::pipelined(PER_ROUND, |_| {
+                common::pipelined(0..PER_ROUND, |_| {
                     let answer = prompt(&cx, &session);
                     async move { ended(answer.await?) }
                 })

@@ -1,6 +1,7 @@
 //! The workloads on Switchboard, over its `Channel` or over `ByteStreams` on a byte pipe.
 
 use std::future::{Future, ready};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -126,11 +127,14 @@ where
     UntypedRole.builder().connect_with(component, main).await
 }
 
-/// Workload 1.
-pub async fn sequential(end: End, n: u64) -> Result<Measured, Error> {
+/// Workload 1, after `warmup` requests on the same connection (not timed).
+pub async fn sequential(end: End, warmup: u64, n: u64) -> Result<Measured, Error> {
     client(end, move |cx| async move {
+        for i in 0..warmup {
+            check(cx.send_request(echo(i)).block_task().await?, i)?;
+        }
         let span = Span::start();
-        for i in 0..n {
+        for i in warmup..warmup + n {
             check(cx.send_request(echo(i)).block_task().await?, i)?;
         }
         Ok(span.finish(n))
@@ -138,15 +142,16 @@ pub async fn sequential(end: End, n: u64) -> Result<Measured, Error> {
     .await
 }
 
-/// Workload 2.
-pub async fn pipelined(end: End, n: u64) -> Result<Measured, Error> {
+/// Workload 2, after `warmup` requests on the same connection (not timed).
+pub async fn pipelined(end: End, warmup: u64, n: u64) -> Result<Measured, Error> {
     client(end, move |cx| async move {
-        let span = Span::start();
-        common::pipelined(n, |i| {
+        let send = |i| {
             let answer = cx.send_request(echo(i)).block_task();
             async move { check(answer.await?, i) }
-        })
-        .await?;
+        };
+        common::pipelined(0..warmup, send).await?;
+        let span = Span::start();
+        common::pipelined(warmup..warmup + n, send).await?;
         Ok(span.finish(n))
     })
     .await
@@ -173,11 +178,21 @@ fn tick(i: u64) -> Tick {
     }
 }
 
-/// Workload 3.
-pub async fn notifications(end: End, n: u64, ticks: Arc<Countdown>) -> Result<Measured, Error> {
+/// Workload 3, after `warmup` notifications on the same connection, counted before the
+/// clock starts (`ticks` counts down from `warmup + n`).
+pub async fn notifications(
+    end: End,
+    warmup: u64,
+    n: u64,
+    ticks: Arc<Countdown>,
+) -> Result<Measured, Error> {
     client(end, move |cx| async move {
+        for i in 0..warmup {
+            send_paced(&cx, || tick(i)).await?;
+        }
+        ticks.wait_until(n).await;
         let span = Span::start();
-        for i in 0..n {
+        for i in warmup..warmup + n {
             send_paced(&cx, || tick(i)).await?;
         }
         ticks.wait().await;
@@ -228,19 +243,64 @@ struct SessionTick {
     n: u64,
 }
 
+/// Where workload 5's ticks went: a count per session, and how many reached a handler of
+/// another session. Checked after every run, in release builds too.
+pub struct Routed {
+    per_session: Vec<AtomicU64>,
+    misrouted: AtomicU64,
+}
+
+impl Routed {
+    pub fn new(sessions: u64) -> Arc<Routed> {
+        Arc::new(Routed {
+            per_session: (0..sessions).map(|_| AtomicU64::new(0)).collect(),
+            misrouted: AtomicU64::new(0),
+        })
+    }
+
+    /// Every one of `n` ticks, sent round-robin, reached its own session's handler.
+    pub fn check(&self, n: u64) -> Result<(), String> {
+        let misrouted = self.misrouted.load(Ordering::Relaxed);
+        if misrouted != 0 {
+            return Err(format!(
+                "{misrouted} ticks reached another session's handler"
+            ));
+        }
+        let sessions = self.per_session.len() as u64;
+        for (s, count) in self.per_session.iter().enumerate() {
+            let s = s as u64;
+            let expected = n / sessions + u64::from(s < n % sessions);
+            let got = count.load(Ordering::Relaxed);
+            if got != expected {
+                return Err(format!("session s{s} got {got} ticks, not {expected}"));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Workload 5, server side: `open` adds one keyed dynamic handler per session; every
 /// `session/tick` reaches its session's handler through the routing key.
-pub async fn serve_sessions(end: End, ticks: Arc<Countdown>) -> Result<(), Error> {
+pub async fn serve_sessions(
+    end: End,
+    ticks: Arc<Countdown>,
+    routed: Arc<Routed>,
+) -> Result<(), Error> {
     let sessions = Arc::new(Mutex::new(Vec::<DynamicHandlerRegistration>::new()));
     let builder = UntypedRole.builder().on_receive_request(
         move |open: Open, responder: Responder<Opened>, cx: ConnectionTo<UntypedRole>| {
             let mut sessions = sessions.lock().unwrap_or_else(|e| e.into_inner());
             for s in 0..open.sessions {
                 let ticks = Arc::clone(&ticks);
+                let routed = Arc::clone(&routed);
                 let mine = format!("s{s}");
                 let handler = NotificationHandler::new(
                     move |tick: SessionTick, _cx: ConnectionTo<UntypedRole>| {
-                        debug_assert_eq!(tick.session_id, mine);
+                        if tick.session_id == mine {
+                            routed.per_session[s as usize].fetch_add(1, Ordering::Relaxed);
+                        } else {
+                            routed.misrouted.fetch_add(1, Ordering::Relaxed);
+                        }
                         ticks.tick();
                         ready(Ok(()))
                     },
