@@ -18,15 +18,31 @@
 //! - Pipelining: one task alternates between writing what the window allows and reading
 //!   every answer already there; the window is a counter, not a semaphore.
 //!
-//! What was tried (2-core Intel Xeon VM, multi-thread runtime, 2 workers, `--impl raw`,
-//! median of 5 rounds, load average about 3 from other work, msgs/s):
+//! What was tried, on the 2-core Intel Xeon VM, `--only W --impl raw`, msgs/s, each figure
+//! the median of three runs of 5 rounds, both runtimes (multi-thread 2 workers / current
+//! thread). Another tenant's compiler kept the load average near 3 meanwhile, so read
+//! differences under about 10 % as noise:
 //!
-//! | variant | sequential | pipelined | notifications |
-//! |---|---:|---:|---:|
-//! | before: `BufReader`/`BufWriter`, flush per request, owned `String`s, semaphore + `try_join!` | 706 099 | 1 550 987 | 3 545 515 |
-//! | RESULTS_KEPT |
+//! | variant | multi | current |
+//! |---|---:|---:|
+//! | sequential, before (`BufReader`/`BufWriter`, flush per request, owned `String`s) | 706 099 | 1 186 773 |
+//! | sequential, kept (write straight to the pipe, [`Lines`], borrowed parse) | 669 911 | 1 263 746 |
+//! | pipelined, before (`BufWriter`, a semaphore and `try_join!` of a sender and a receiver) | 1 550 987 | 1 644 007 |
+//! | pipelined, a writer task and a reader task, the window an `AtomicU64` plus `Notify` | 1 441 985 | 1 785 854 |
+//! | pipelined, kept: one task alternating a window's write and every answer read | 1 554 481 | 1 722 557 |
+//! | notifications, before (`BufWriter` of 64 KiB, owned `String`s) | 3 545 515 | 3 526 669 |
+//! | notifications, one `write_all` per message, no buffer | 3 158 997 | 3 318 235 |
+//! | notifications, one write per 4 KiB of messages (kept) | 3 694 996 | 3 944 204 |
+//! | notifications, one write per 16 KiB | 3 413 460 | 3 525 513 |
+//! | notifications, one write per 64 KiB | 3 610 089 | 4 015 324 |
 //!
-//! RESULTS_NOTES
+//! Why it cannot easily go faster: what is left per message is serde_json's serialization
+//! and parse on each side (0.25 µs of CPU per notification, both ends together, on either
+//! runtime) and, for requests, the wake-up of the other task. One sequential round trip is
+//! two cross-task wake-ups, which on two workers means two cross-thread wake-ups: that, not
+//! the code, sets the sequential rate, which is why it doubles on the current-thread runtime.
+//! Pipelining already amortises the wake-ups over up to 64 messages, and a second task only
+//! adds hand-overs between them. Allocations per message: none (the table's column).
 
 use std::borrow::Cow;
 use std::io;
@@ -39,10 +55,10 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use crate::common::{Countdown, PIPE_BYTES, PipeEnd, TEXT, WINDOW};
 use crate::measure::{Measured, Span};
 
-/// The notifier writes once this many bytes of notifications are encoded: enough to make the
-/// write's fixed cost (a lock and a wake) small per message, a quarter of the pipe so the
-/// server can read while the next batch is encoded.
-const BATCH_BYTES: usize = PIPE_BYTES / 4;
+/// The notifier writes once this many bytes of notifications are encoded: about 35 messages,
+/// enough to make a write's fixed cost (the pipe's lock, a wake) small per message, small
+/// enough that the server starts parsing soon. 4 KiB measured best (see the module doc).
+const BATCH_BYTES: usize = 4 * 1024;
 
 #[derive(Serialize, Deserialize)]
 struct Echo<'a> {
@@ -298,62 +314,10 @@ pub async fn sequential(end: PipeEnd, warmup: u64, n: u64) -> io::Result<Measure
 /// Workload 2, after the warm-up.
 pub async fn pipelined(end: PipeEnd, warmup: u64, n: u64) -> io::Result<Measured> {
     let mut client = Client::new(end);
-    if std::env::var("RAW_VARIANT").as_deref() == Ok("split") {
-        client = split(client, 0..warmup).await?;
-        let span = Span::start();
-        split(client, warmup..warmup + n).await?;
-        return Ok(span.finish(n));
-    }
     client.pipelined(0..warmup).await?;
     let span = Span::start();
     client.pipelined(warmup..warmup + n).await?;
     Ok(span.finish(n))
-}
-
-/// Variant: a writer task and this (reader) task, the window an atomic counter.
-async fn split(client: Client, ids: Range<u64>) -> io::Result<Client> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    let Client {
-        mut lines,
-        mut write,
-        mut out,
-    } = client;
-    let answered = Arc::new((AtomicU64::new(ids.start), tokio::sync::Notify::new()));
-    let writer = {
-        let answered = Arc::clone(&answered);
-        let ids = ids.clone();
-        tokio::spawn(async move {
-            let mut next = ids.start;
-            while next < ids.end {
-                out.clear();
-                let done = answered.0.load(Ordering::Acquire);
-                while next < ids.end && next - done < WINDOW as u64 {
-                    encode(&mut out, Some(next), "echo", next)?;
-                    next += 1;
-                }
-                if out.is_empty() {
-                    answered.1.notified().await;
-                } else {
-                    write.write_all(&out).await?;
-                }
-            }
-            Ok::<_, io::Error>((write, out))
-        })
-    };
-    let mut i = ids.start;
-    while i < ids.end {
-        let line = lines.next().await?;
-        check(lines.line(line), i)?;
-        i += 1;
-        while let Some(line) = lines.next_buffered() {
-            check(lines.line(line), i)?;
-            i += 1;
-        }
-        answered.0.store(i, Ordering::Release);
-        answered.1.notify_one();
-    }
-    let (write, out) = writer.await.map_err(io::Error::other)??;
-    Ok(Client { lines, write, out })
 }
 
 /// Workload 3, after the warm-up: `n` notifications, finished when the server has counted
