@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! acp_client [OPTIONS] --prompt "TEXT" -- AGENT_PROGRAM [ARGS...]
-//! acp_client [OPTIONS] --prompt "TEXT" --url URL [--transport http|ws] [--token SECRET]
+//! acp_client [OPTIONS] --prompt "TEXT" --url URL [--transport http|ws] [--token SECRET] [--root-cert FILE]
 //! cargo run --example acp_client -- --prompt "hello @Cargo.toml" -- cargo run -q --example acp_echo_agent
 //! ```
 //!
@@ -30,9 +30,11 @@ use switchboard_acp::{AgentProcess, Client};
 use switchboard_conductor::Trace;
 use switchboard_examples::acp_client_app::{ClientOptions, client, run, stop_reason_name};
 use switchboard_http::RemoteAgent;
+use switchboard_http::tls::certificates_from_pem_file;
 
 const USAGE: &str = "usage: acp_client [OPTIONS] --prompt \"TEXT\" -- AGENT_PROGRAM [ARGS...]
        acp_client [OPTIONS] --prompt \"TEXT\" --url URL [--transport http|ws] [--token SECRET]
+                  [--root-cert FILE]
 
 Spawns the agent (or reaches it at URL), opens a session, sends the prompt and prints the
 reply as it streams.
@@ -44,6 +46,8 @@ options:
                        WebSocket, http:// over Streamable HTTP
   --transport http|ws  how to reach an http:// URL (default: http)
   --token SECRET       send `Authorization: Bearer SECRET` to the agent at URL
+  --root-cert FILE     trust the certificates of the PEM FILE (a server's own, or its
+                       authority) for an https:// or wss:// URL, beside the system's
   --cwd DIR            the session's working directory (default: the current one)
   --yes                approve the agent's permission requests (default: reject them)
   --cancel-after MS    send session/cancel MS milliseconds after the prompt
@@ -95,6 +99,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
     let mut url = None;
     let mut transport = Transport::ByScheme;
     let mut token = None;
+    let mut root_cert: Option<PathBuf> = None;
     loop {
         match args.next().as_deref() {
             Some("--help" | "-h") => return Ok(Parsed::Help),
@@ -128,6 +133,11 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
                 }
             }
             Some("--token") => token = Some(args.next().ok_or("--token needs the secret")?),
+            Some("--root-cert") => {
+                root_cert = Some(PathBuf::from(
+                    args.next().ok_or("--root-cert needs a PEM file")?,
+                ))
+            }
             Some("--") => break,
             Some(other) => return Err(format!("unknown argument `{other}`")),
             // An agent at a URL needs no command.
@@ -156,11 +166,19 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
             if let Some(token) = token {
                 agent = agent.token(token);
             }
+            if let Some(path) = root_cert {
+                let roots = certificates_from_pem_file(&path).map_err(|error| error.to_string())?;
+                for root in roots {
+                    agent = agent.root_certificate(root);
+                }
+            }
             Target::Remote(agent)
         }
         None => {
-            if transport != Transport::ByScheme || token.is_some() {
-                return Err("--transport and --token are for an agent at --url".into());
+            if transport != Transport::ByScheme || token.is_some() || root_cert.is_some() {
+                return Err(
+                    "--transport, --token and --root-cert are for an agent at --url".into(),
+                );
             }
             let program = args.next().ok_or("no agent program after `--`")?;
             Target::Spawn(ChildCommand::new(program).args(args).echo_stderr(verbose))

@@ -88,7 +88,9 @@ fn parse(
         }
     }
     let program = args.next().ok_or("no server program after `--`")?;
-    Ok(Some((settings, ChildCommand::new(program).args(args))))
+    // The server's logs go on to ours, where an MCP host keeps a server's stderr.
+    let command = ChildCommand::new(program).args(args).echo_stderr(true);
+    Ok(Some((settings, command)))
 }
 
 #[tokio::main(flavor = "current_thread")]

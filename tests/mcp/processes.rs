@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::binaries;
+use crate::{LinePeer, binaries};
 
 /// Bounds each run, so a hung program fails the test instead of hanging it.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -155,52 +155,24 @@ async fn mcp_server_answers_what_it_read_and_exits_0_at_the_end_of_its_input() {
 
 #[tokio::test]
 async fn mcp_server_sends_nothing_for_a_cancelled_call_and_stops_it() {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-
-    let mut server = tokio::process::Command::new(&binaries().server)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("mcp_server starts");
-    let mut stdin = server.stdin.take().unwrap();
-    let mut stdout = BufReader::new(server.stdout.take().unwrap()).lines();
-    let mut send = async |line: &str| {
-        stdin
-            .write_all(format!("{line}\n").as_bytes())
-            .await
-            .unwrap();
-        stdin.flush().await.unwrap();
-    };
-    send(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}"#).await;
-    send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#).await;
+    let mut server = LinePeer::spawn(&binaries().server, [] as [&str; 0]);
+    server.send(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}"#).await;
+    server
+        .send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
+        .await;
     // An hour's sleep, reporting progress: its first report says it is running.
-    send(r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"sleep","arguments":{"ms":3600000},"_meta":{"progressToken":"nap"}}}"#).await;
-    let mut next = async || -> Value {
-        let line = tokio::time::timeout(PATIENCE, stdout.next_line())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        serde_json::from_str(&line).unwrap()
-    };
-    assert_eq!(next().await["id"], 1);
-    let report = next().await;
+    server.send(r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"sleep","arguments":{"ms":3600000},"_meta":{"progressToken":"nap"}}}"#).await;
+    assert_eq!(server.next().await["id"], 1);
+    let report = server.next().await;
     assert_eq!(report["method"], "notifications/progress");
     assert_eq!(report["params"]["progressToken"], "nap");
-    send(r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":2,"reason":"changed my mind"}}"#).await;
-    send(r#"{"jsonrpc":"2.0","id":3,"method":"ping"}"#).await;
-    drop(stdin);
+    server.send(r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":2,"reason":"changed my mind"}}"#).await;
+    server
+        .send(r#"{"jsonrpc":"2.0","id":3,"method":"ping"}"#)
+        .await;
     // Everything else it writes, up to its exit: the ping's answer and nothing for id 2.
     // (An hour's sleep still running would keep it from exiting.)
-    let mut rest = Vec::new();
-    while let Some(line) = tokio::time::timeout(PATIENCE, stdout.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-    {
-        rest.push(serde_json::from_str::<Value>(&line).unwrap());
-    }
+    let (rest, status) = server.finish().await;
     let answers: Vec<&Value> = rest
         .iter()
         .filter(|message| message.get("id").is_some())
@@ -210,9 +182,5 @@ async fn mcp_server_sends_nothing_for_a_cancelled_call_and_stops_it() {
         [&serde_json::json!({"jsonrpc": "2.0", "id": 3, "result": {}})],
         "{rest:?}"
     );
-    let status = tokio::time::timeout(PATIENCE, server.wait())
-        .await
-        .unwrap()
-        .unwrap();
     assert_eq!(status.code(), Some(0));
 }

@@ -18,7 +18,7 @@ use switchboard_mcp::client::{McpClientExt, client_info};
 use switchboard_mcp::process::ServerProcess;
 use switchboard_mcp::{McpClient, McpServer};
 
-use crate::binaries;
+use crate::{LinePeer, binaries};
 
 /// Bounds each run, so a hung program fails the test instead of hanging it.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -406,61 +406,33 @@ async fn wait_until_gone(pid: u64, what: &str) {
 
 #[tokio::test]
 async fn progress_and_cancellation_pass_through_and_a_cancelled_call_gets_no_answer() {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-
-    let mut supervisor = tokio::process::Command::new(&binaries().supervisor)
-        .args(["--", path(&binaries().flaky_server)])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("mcp_supervisor starts");
-    let mut stdin = supervisor.stdin.take().unwrap();
-    let mut stdout = BufReader::new(supervisor.stdout.take().unwrap()).lines();
-    let mut send = async |line: &str| {
-        stdin
-            .write_all(format!("{line}\n").as_bytes())
-            .await
-            .unwrap();
-        stdin.flush().await.unwrap();
-    };
-    let mut next = async || -> Value {
-        let line = tokio::time::timeout(PATIENCE, stdout.next_line())
-            .await
-            .unwrap()
-            .unwrap()
-            .expect("a line");
-        serde_json::from_str(&line).unwrap()
-    };
-    send(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}"#).await;
-    assert_eq!(next().await["result"]["protocolVersion"], "2025-11-25");
-    send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#).await;
+    let flaky = path(&binaries().flaky_server);
+    let mut supervisor = LinePeer::spawn(&binaries().supervisor, ["--", flaky]);
+    supervisor.send(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}"#).await;
+    assert_eq!(
+        supervisor.next().await["result"]["protocolVersion"],
+        "2025-11-25"
+    );
+    supervisor
+        .send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
+        .await;
     // An hour's sleep, reporting progress: its first report, from the server through the
     // supervisor, says it is running.
-    send(r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"sleep","arguments":{"ms":3600000},"_meta":{"progressToken":"nap"}}}"#).await;
-    let report = next().await;
+    supervisor.send(r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"sleep","arguments":{"ms":3600000},"_meta":{"progressToken":"nap"}}}"#).await;
+    let report = supervisor.next().await;
     assert_eq!(report["method"], "notifications/progress");
     assert_eq!(report["params"]["progressToken"], "nap");
-    send(r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":2,"reason":"changed my mind"}}"#).await;
-    send(r#"{"jsonrpc":"2.0","id":3,"method":"ping"}"#).await;
-    drop(stdin);
+    supervisor.send(r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":2,"reason":"changed my mind"}}"#).await;
+    supervisor
+        .send(r#"{"jsonrpc":"2.0","id":3,"method":"ping"}"#)
+        .await;
     // Everything else, up to its exit: the ping's answer, nothing for id 2. (A call still
     // waiting for its answer would keep it from exiting.)
-    let mut answers = Vec::new();
-    while let Some(line) = tokio::time::timeout(PATIENCE, stdout.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-    {
-        let message: Value = serde_json::from_str(&line).unwrap();
-        if message.get("id").is_some() {
-            answers.push(message);
-        }
-    }
-    assert_eq!(answers, [json!({"jsonrpc": "2.0", "id": 3, "result": {}})]);
-    let status = tokio::time::timeout(PATIENCE, supervisor.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    let (rest, status) = supervisor.finish().await;
+    let answers: Vec<&Value> = rest
+        .iter()
+        .filter(|message| message.get("id").is_some())
+        .collect();
+    assert_eq!(answers, [&json!({"jsonrpc": "2.0", "id": 3, "result": {}})]);
     assert_eq!(status.code(), Some(0));
 }

@@ -34,6 +34,7 @@ use std::time::Duration;
 use switchboard::{ChildCommand, Error};
 use switchboard_acp::supervision::supervised_agent;
 use switchboard_http::RemoteAgent;
+use switchboard_http::tls::certificates_from_pem_file;
 
 use crate::mcp_bridge::{McpBridgeRelay, RELAY_FLAG};
 use crate::view::Window;
@@ -55,6 +56,10 @@ HTTP, ws://HOST:PORT/acp over WebSocket) is reached over the network, not starte
   --proxy \"COMMAND\"     a proxy to start, as one argument (split like a shell would)
   --trace FILE          write every message crossing every hop to FILE, one JSON object a line
   --agent-token SECRET  the bearer token an agent given as a URL asks for
+  --agent-root-cert FILE
+                        trust the certificates of the PEM FILE for an agent at an https://
+                        or wss:// URL (its own self-signed one, or its authority), beside
+                        the system's
   --restart             restart the agent when it exits or crashes (at most 5 times a
                         minute, then give up): the editor's initialize is replayed and its
                         sessions resumed or loaded when the agent can; a prompt in flight
@@ -124,6 +129,9 @@ pub struct Invocation {
     pub agent: Vec<OsString>,
     /// The bearer token for an agent given as a URL (`--agent-token`).
     pub agent_token: Option<String>,
+    /// A PEM file of certificates to trust for an agent given as a URL
+    /// (`--agent-root-cert`).
+    pub agent_root_cert: Option<PathBuf>,
     /// Where to serve the chain over the network (`--listen`), instead of on stdio.
     pub listen: Option<ListenOptions>,
     /// Whether the agent is restarted when it crashes (`--restart`).
@@ -219,6 +227,9 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String>
                 tls_key = Some(value("--tls-key")?.into());
                 server_option = Some("--tls-key");
             }
+            "--agent-root-cert" => {
+                invocation.agent_root_cert = Some(value("--agent-root-cert")?.into());
+            }
             "--agent-token" => {
                 invocation.agent_token =
                     Some(text_value("--agent-token", value("--agent-token")?)?);
@@ -252,6 +263,9 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String>
         }
         (None, _) if invocation.agent_token.is_some() => {
             return Err("--agent-token is for an agent given as a URL".to_owned());
+        }
+        (None, _) if invocation.agent_root_cert.is_some() => {
+            return Err("--agent-root-cert is for an agent given as a URL".to_owned());
         }
         (Some(_), _) if invocation.restart => {
             return Err(
@@ -365,7 +379,7 @@ impl Invocation {
     /// # Errors
     ///
     /// An invalid-command error for a proxy command that cannot be split, naming the proxy;
-    /// an error if the trace file cannot be created.
+    /// an error if the trace file cannot be created, or the agent's root certificates read.
     pub fn chain(&self) -> Result<Chain, Error> {
         let mut agent = self.agent.iter();
         let program = agent
@@ -383,6 +397,11 @@ impl Invocation {
                 let mut remote = RemoteAgent::new(url);
                 if let Some(token) = &self.agent_token {
                     remote = remote.token(token);
+                }
+                if let Some(path) = &self.agent_root_cert {
+                    for root in certificates_from_pem_file(path)? {
+                        remote = remote.root_certificate(root);
+                    }
                 }
                 Chain::new(remote)
             }

@@ -18,13 +18,10 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 
 use switchboard::Error;
-use switchboard_http::tls::TlsListener;
-use switchboard_http::tls::pki_types::pem::{self, PemObject};
-use switchboard_http::tls::pki_types::{CertificateDer, PrivateKeyDer};
+use switchboard_http::tls::{TlsListener, certificates_from_pem_file, private_key_from_pem_file};
 use switchboard_http::{AcpServer, ENDPOINT, RemoteClient};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -99,8 +96,11 @@ pub async fn listen(
     };
     match &options.tls {
         Some((certificate, key)) => {
-            let listener =
-                TlsListener::new(listener, read_certificates(certificate)?, read_key(key)?)?;
+            let listener = TlsListener::new(
+                listener,
+                certificates_from_pem_file(certificate)?,
+                private_key_from_pem_file(key)?,
+            )?;
             listening(address);
             server.serve_tls_until(listener, serve_one, stop).await
         }
@@ -116,29 +116,4 @@ pub async fn listen(
 pub fn endpoint_url(address: SocketAddr, tls: bool) -> String {
     let scheme = if tls { "https" } else { "http" };
     format!("{scheme}://{address}{ENDPOINT}")
-}
-
-/// The certificates of the PEM file at `path`, the server's own first.
-fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
-    let unreadable = |error: pem::Error| pem_error(path, error);
-    let certificates = CertificateDer::pem_file_iter(path)
-        .map_err(unreadable)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(unreadable)?;
-    if certificates.is_empty() {
-        return Err(Error::invalid_params(format!(
-            "no certificate in {}",
-            path.display()
-        )));
-    }
-    Ok(certificates)
-}
-
-/// The private key of the PEM file at `path`.
-fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, Error> {
-    PrivateKeyDer::from_pem_file(path).map_err(|error| pem_error(path, error))
-}
-
-fn pem_error(path: &Path, error: pem::Error) -> Error {
-    Error::invalid_params(format!("cannot read {}: {error}", path.display()))
 }

@@ -339,6 +339,37 @@ async fn with_a_certificate_it_serves_https_and_wss() {
         .unwrap_or_else(|error| panic!("{url}: {error}\n{}", conductor.stderr()));
         assert_eq!(said, (echo_of("hello there"), StopReason::EndTurn), "{url}");
     }
+    // The programs: acp_client trusts the certificate it is given, and only then; so does a
+    // conductor on stdio whose agent is the listening one.
+    let certificate = certificate.to_str().expect("a UTF-8 path");
+    let url = conductor.url.as_str();
+    let untrusted = acp_client(&["--url", url, "--prompt", "hello"]).await;
+    assert_eq!(untrusted.status.code(), Some(1), "{untrusted:?}");
+    assert!(untrusted.stderr.contains(url), "{untrusted:?}");
+    let trusted = acp_client(&[
+        "--url",
+        url,
+        "--root-cert",
+        certificate,
+        "--prompt",
+        "hello",
+    ])
+    .await;
+    assert!(trusted.status.success(), "{trusted:?}");
+    assert_eq!(trusted.stdout, format!("{}\n", echo_of("hello")));
+    let through = acp_client(&[
+        "--prompt",
+        "relayed",
+        "--",
+        support::conductor_binary(),
+        "--agent-root-cert",
+        certificate,
+        "--",
+        url,
+    ])
+    .await;
+    assert!(through.status.success(), "{through:?}");
+    assert_eq!(through.stdout, format!("{}\n", echo_of("relayed")));
     conductor.child.start_kill().expect("ending the conductor");
     conductor.exit().await;
 }

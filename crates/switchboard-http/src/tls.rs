@@ -5,9 +5,11 @@
 //! given with [`RemoteAgent::root_certificate`](crate::RemoteAgent::root_certificate).
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use switchboard::Error;
@@ -17,6 +19,32 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
 pub use rustls::pki_types;
+
+/// The certificates of the PEM file at `path`, in order (a server's own first, for a chain);
+/// an error naming the file if it cannot be read or holds none.
+pub fn certificates_from_pem_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
+    let unreadable = |error: pem::Error| pem_error(path, error);
+    let certificates = CertificateDer::pem_file_iter(path)
+        .map_err(unreadable)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(unreadable)?;
+    if certificates.is_empty() {
+        return Err(Error::invalid_params(format!(
+            "no certificate in {}",
+            path.display()
+        )));
+    }
+    Ok(certificates)
+}
+
+/// The private key of the PEM file at `path`; an error naming the file if it cannot be read.
+pub fn private_key_from_pem_file(path: &Path) -> Result<PrivateKeyDer<'static>, Error> {
+    PrivateKeyDer::from_pem_file(path).map_err(|error| pem_error(path, error))
+}
+
+fn pem_error(path: &Path, error: pem::Error) -> Error {
+    Error::invalid_params(format!("cannot read {}: {error}", path.display()))
+}
 
 /// How long a client has to complete its TLS handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);

@@ -16,7 +16,8 @@ use switchboard_acp::schema::{NewSessionRequest, StopReason};
 use switchboard_http::{AcpServer, RemoteAgent};
 
 use support::{
-    RawResponse, chunk_text, converse, guard, hello, raw_exchange, raw_post, serve, ws_url,
+    RawResponse, chunk_text, converse, guard, hello, raw_exchange, raw_initialize, raw_post, serve,
+    ws_url,
 };
 
 #[tokio::test]
@@ -63,14 +64,7 @@ async fn the_answer_to_a_request_for_a_session_without_a_stream_comes_on_the_con
     // one the agent never made) must still get the answer: on the connection's stream, as
     // the official server sends it. It used to wait, unread, in a queue made for the session.
     let served = serve(AcpServer::new()).await;
-    let hello = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":1}}"#;
-    let opened = raw_exchange(&served.url, "POST", &[], hello, "").await;
-    let connection = opened
-        .lines()
-        .find_map(|line| line.strip_prefix("acp-connection-id: "))
-        .expect("a connection id")
-        .trim()
-        .to_owned();
+    let connection = raw_initialize(&served.url).await;
     let id = ("Acp-Connection-Id", connection.as_str());
     let prompt = r#"{"jsonrpc":"2.0","id":7,"method":"session/prompt","params":{"prompt":[]}}"#;
     let accepted = raw_exchange(
@@ -211,14 +205,7 @@ async fn a_client_that_reconnects_takes_its_stream_over_from_the_socket_it_left(
     // the old socket (it learns that a socket is dead only when a write fails): the new GET
     // gets the stream at once, the old one ends, and the answers go to the new one.
     let mut served = serve(AcpServer::new()).await;
-    let hello = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":1}}"#;
-    let opened = raw_exchange(&served.url, "POST", &[], hello, "").await;
-    let connection = opened
-        .lines()
-        .find_map(|line| line.strip_prefix("acp-connection-id: "))
-        .expect("a connection id")
-        .trim()
-        .to_owned();
+    let connection = raw_initialize(&served.url).await;
     let id = ("Acp-Connection-Id", connection.as_str());
     let stream = ("Accept", "text/event-stream");
     let new_session = |n: u32| {

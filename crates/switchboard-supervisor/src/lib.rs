@@ -52,4 +52,6 @@ pub use recovery::Recovery;
 pub use supervisor::{
     DEFAULT_MAX_REPLAYS, HEALTH_METHOD, Supervisor, SupervisorStatus, TELEMETRY_METHOD,
 };
-pub use telemetry::{LATENCY_WINDOW, OperationStats, TelemetrySnapshot};
+pub use telemetry::{
+    LATENCY_WINDOW, MAX_OPERATIONS, OTHER_OPERATIONS, OperationStats, TelemetrySnapshot,
+};

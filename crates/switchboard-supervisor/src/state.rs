@@ -49,7 +49,11 @@ pub(crate) struct Worker {
 impl Worker {
     /// Counts a call in flight on this generation until the guard is dropped.
     pub(crate) fn call_guard(&self) -> CallGuard {
-        self.calls.send_modify(|calls| *calls += 1);
+        // Only a rollout waits on this, and only for zero: nobody is told of a call starting.
+        self.calls.send_if_modified(|calls| {
+            *calls += 1;
+            false
+        });
         CallGuard {
             calls: self.calls.clone(),
         }
@@ -63,8 +67,10 @@ pub(crate) struct CallGuard {
 
 impl Drop for CallGuard {
     fn drop(&mut self) {
-        self.calls
-            .send_modify(|calls| *calls = calls.saturating_sub(1));
+        self.calls.send_if_modified(|calls| {
+            *calls = calls.saturating_sub(1);
+            *calls == 0
+        });
     }
 }
 

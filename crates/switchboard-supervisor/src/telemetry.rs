@@ -13,6 +13,14 @@ use crate::fault::Stage;
 /// How many latencies of each operation the percentiles are drawn from: the latest.
 pub const LATENCY_WINDOW: usize = 1024;
 
+/// How many operations are counted apart; the calls of any more are counted together under
+/// [`OTHER_OPERATIONS`]. Operation names come from the caller (a tool's name): without a
+/// bound, a caller could grow the figures without end.
+pub const MAX_OPERATIONS: usize = 256;
+
+/// Where the calls of operations past [`MAX_OPERATIONS`] are counted.
+pub const OTHER_OPERATIONS: &str = "(other)";
+
 /// How many call records may wait for the JSON-lines file; more are dropped (and counted),
 /// never waited for.
 const LOG_QUEUE: usize = 1024;
@@ -110,6 +118,14 @@ impl Telemetry {
     }
 
     fn entry(&mut self, operation: &str) -> &mut Operation {
+        // The map only grows, so a call is counted under the same name when it starts and
+        // when it finishes.
+        let operation =
+            if self.operations.contains_key(operation) || self.operations.len() < MAX_OPERATIONS {
+                operation
+            } else {
+                OTHER_OPERATIONS
+            };
         if !self.operations.contains_key(operation) {
             self.operations
                 .insert(operation.to_owned(), Operation::default());
@@ -189,6 +205,21 @@ pub(crate) fn start_log(path: PathBuf) -> mpsc::Sender<CallRecord> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn operations_past_the_limit_are_counted_together() {
+        let mut telemetry = Telemetry::default();
+        for n in 0..MAX_OPERATIONS + 10 {
+            let name = format!("tools/call:{n}");
+            telemetry.started(&name);
+            telemetry.finished(&name, Duration::from_micros(1), None);
+        }
+        let snapshot = telemetry.snapshot();
+        assert_eq!(snapshot.operations.len(), MAX_OPERATIONS + 1);
+        let other = &snapshot.operations[OTHER_OPERATIONS];
+        assert_eq!((other.count, other.in_flight), (10, 0));
+        assert_eq!(snapshot.operations["tools/call:0"].count, 1);
+    }
 
     #[test]
     fn percentiles_come_from_the_latest_window() {

@@ -7,10 +7,11 @@ mod support;
 
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
+use switchboard::Error;
 use switchboard_supervisor::{
-    Contracts, Fault, HEALTH_METHOD, Handshake, Replay, RestartPolicy, Stage, TELEMETRY_METHOD,
-    WorkerState,
+    Contracts, Fault, HEALTH_METHOD, Handshake, Replay, RestartPolicy, Stage, Supervisor,
+    TELEMETRY_METHOD, WorkerState,
 };
 
 use support::{Act, Script, call, guard, hello, with_caller};
@@ -27,6 +28,24 @@ fn quick(limit: u32) -> RestartPolicy {
     RestartPolicy::default()
         .max_restarts(limit, Duration::from_secs(60))
         .backoff(Duration::from_millis(1), Duration::from_millis(5))
+}
+
+/// A supervisor of `script`'s worker whose `work` is safe to replay.
+fn safe_work(script: &Script) -> Supervisor {
+    script
+        .supervisor()
+        .handshake(handshake())
+        .restart_policy(quick(5))
+        .contract("work", Replay::Safe)
+}
+
+/// The handshake, then one `work`.
+async fn work_after_hello(supervisor: Supervisor) -> Result<Value, Error> {
+    with_caller(supervisor, async |caller| {
+        hello(&caller).await?;
+        call(&caller, "work", json!({})).await
+    })
+    .await
 }
 
 #[tokio::test]
@@ -132,21 +151,11 @@ async fn a_worker_that_exits_during_its_handshake_counts_as_a_crash() {
     let script = Script::default()
         .on(1, "work", Act::Crash)
         .on(2, "initialize", Act::Crash);
-    let supervisor = script
-        .supervisor()
-        .handshake(handshake())
-        .restart_policy(quick(5))
-        .contract("work", Replay::Safe);
+    let supervisor = safe_work(&script);
     let status = supervisor.status();
-    let answer = guard(
-        "the call",
-        with_caller(supervisor, async |caller| {
-            hello(&caller).await?;
-            call(&caller, "work", json!({})).await
-        }),
-    )
-    .await
-    .expect("the safe call is answered");
+    let answer = guard("the call", work_after_hello(supervisor))
+        .await
+        .expect("the safe call is answered");
     assert_eq!(answer["generation"], 3);
     assert_eq!(status.health().restarts, 2);
     assert_eq!(script.received(2), ["initialize"]);
@@ -158,21 +167,11 @@ async fn a_generation_whose_handshake_answer_differs_is_not_used() {
         .on(1, "work", Act::Crash)
         .version(2, "2")
         .version(3, "1");
-    let supervisor = script
-        .supervisor()
-        .handshake(handshake())
-        .restart_policy(quick(5))
-        .contract("work", Replay::Safe);
+    let supervisor = safe_work(&script);
     let status = supervisor.status();
-    let answer = guard(
-        "the call",
-        with_caller(supervisor, async |caller| {
-            hello(&caller).await?;
-            call(&caller, "work", json!({})).await
-        }),
-    )
-    .await
-    .expect("answered by generation 3");
+    let answer = guard("the call", work_after_hello(supervisor))
+        .await
+        .expect("answered by generation 3");
     assert_eq!(answer["generation"], 3);
     let fault = status.health().last_fault.expect("generation 2's fault");
     assert_eq!(fault.generation, 2);
@@ -309,11 +308,7 @@ async fn a_call_whose_operation_cannot_be_named_is_refused_invalid_input() {
 #[tokio::test]
 async fn health_and_telemetry_are_answered_by_the_supervisor_and_count_every_call() {
     let script = Script::default().on(1, "work", Act::Crash);
-    let supervisor = script
-        .supervisor()
-        .handshake(handshake())
-        .restart_policy(quick(5))
-        .contract("work", Replay::Safe);
+    let supervisor = safe_work(&script);
     let (health, telemetry) = guard(
         "the calls",
         with_caller(supervisor, async |caller| {

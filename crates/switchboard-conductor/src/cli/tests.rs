@@ -209,6 +209,21 @@ fn an_agent_given_as_a_url_is_reached_not_started() {
     assert!(error.contains("takes no arguments"), "{error}");
     let error = run(&["--agent-token", "t", "--", "agent"]).unwrap_err();
     assert!(error.contains("given as a URL"), "{error}");
+    let error = run(&["--agent-root-cert", "ca.pem", "--", "agent"]).unwrap_err();
+    assert!(error.contains("given as a URL"), "{error}");
+    let missing = run(&[
+        "--agent-root-cert",
+        "/nonexistent/ca.pem",
+        "--",
+        "https://h/acp",
+    ])
+    .unwrap()
+    .chain()
+    .unwrap_err();
+    assert!(
+        missing.message().contains("/nonexistent/ca.pem"),
+        "{missing}"
+    );
 }
 
 #[test]

@@ -217,6 +217,18 @@ impl RawResponse {
     }
 }
 
+/// Opens a connection at `url` with an `initialize` written by hand; returns its id.
+pub(crate) async fn raw_initialize(url: &str) -> String {
+    let hello = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":1}}"#;
+    let opened = raw_exchange(url, "POST", &[], hello, "").await;
+    opened
+        .lines()
+        .find_map(|line| line.strip_prefix("acp-connection-id: "))
+        .expect("a connection id")
+        .trim()
+        .to_owned()
+}
+
 /// POSTs `body` to `url` over a plain TCP connection, with `headers`; returns the status.
 pub(crate) async fn raw_post(url: &str, body: &str, headers: &[(&str, &str)]) -> u16 {
     let response = raw_exchange(url, "POST", headers, body, "").await;
