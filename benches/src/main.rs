@@ -210,6 +210,20 @@ fn main() -> ExitCode {
     if !rows.is_empty() {
         report::print_throughput(&rows, options.quick);
     }
+    if options.wants("notifications") && options.measures(Impl::Raw) {
+        match raw::serde_floor(options.count(1_000_000, Impl::Raw)) {
+            Ok(floor) => println!(
+                "serde_json alone, one notification encoded and parsed on one thread: \
+                 {:.3} µs CPU ({:.0} per second)",
+                floor.cpu_micros_per_message(),
+                floor.per_second()
+            ),
+            Err(error) => {
+                eprintln!("serde floor: {error}");
+                failed = true;
+            }
+        }
+    }
 
     if options.wants("sessions") && options.measures(Impl::Switchboard(Over::ByteStreams)) {
         match sessions(&options) {
