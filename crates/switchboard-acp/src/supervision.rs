@@ -110,18 +110,32 @@ fn session_id(value: &Value) -> Option<String> {
 }
 
 impl Recovery for AcpSessions {
-    fn answered(&self, method: &str, params: Option<&RawJson>, result: &Value) {
+    fn answered(&self, method: &str, params: Option<&RawJson>, result: &RawJson) {
         let names = &AGENT_METHOD_NAMES;
-        let params: Value = params
-            .and_then(|params| params.parse().ok())
-            .unwrap_or(Value::Null);
+        let watched = [
+            names.initialize,
+            names.session_new,
+            names.session_load,
+            names.session_resume,
+            names.session_close,
+        ];
+        // A prompt's answer, the most frequent, is not read at all.
+        if !watched.contains(&method) {
+            return;
+        }
+        let read = |json: Option<&RawJson>| {
+            json.and_then(|json| json.to_value().ok())
+                .unwrap_or(Value::Null)
+        };
+        let params = read(params);
+        let result = read(Some(result));
         let mut state = lock(&self.state);
         if method == names.initialize {
             let capabilities = &result["agentCapabilities"];
             state.can_load = capabilities["loadSession"].as_bool().unwrap_or(false);
             state.can_resume = capabilities["sessionCapabilities"]["resume"].is_object();
         } else if method == names.session_new {
-            if let Some(session) = session_id(result) {
+            if let Some(session) = session_id(&result) {
                 // A new agent may give out an id a lost session had: it is this one now.
                 state.lost.remove(&session);
                 let reopen = reopening(&session, &params);

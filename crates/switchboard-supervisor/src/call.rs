@@ -4,7 +4,8 @@
 use std::time::Instant;
 
 use futures::FutureExt;
-use switchboard::{ConnectionTo, Dispatch, Error, Responder, UntypedMessage, UntypedRole};
+use switchboard::message::{JsonRpcMessage, JsonRpcRequest};
+use switchboard::{ConnectionTo, Dispatch, Error, RawJson, Responder, UntypedMessage, UntypedRole};
 
 use crate::contract::Replay;
 use crate::fault::{Fault, Stage};
@@ -33,7 +34,8 @@ pub(crate) async fn dispatch(
             if request.method() == methods.telemetry {
                 return responder.respond(to_json(&shared.telemetry()));
             }
-            caller.spawn(call(SharedState::clone(shared), request, responder));
+            // Answered with the worker's result as it came: never parsed here.
+            caller.spawn(call(SharedState::clone(shared), request, responder.cast()));
             Ok(())
         }
         Dispatch::Notification(notification) => {
@@ -70,7 +72,7 @@ fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
 
 /// How one attempt at a call ended.
 enum Attempt {
-    Answered(Result<serde_json::Value, Error>),
+    Answered(Result<RawJson, Error>),
     /// The generation was lost (ended, hung) before it answered.
     Lost(Fault),
     Cancelled,
@@ -79,7 +81,7 @@ enum Attempt {
 /// How a call ended.
 enum Outcome {
     /// The worker answered, either way (its error passes unchanged).
-    Answered(Result<serde_json::Value, Error>),
+    Answered(Result<RawJson, Error>),
     Failed(Fault),
     Cancelled,
 }
@@ -88,7 +90,7 @@ enum Outcome {
 async fn call(
     shared: SharedState,
     request: UntypedMessage,
-    responder: Responder<serde_json::Value>,
+    responder: Responder<RawJson>,
 ) -> Result<(), Error> {
     let method = request.method();
     let (operation, unnamed) = match shared.rules.contracts.operation(method, request.params()) {
@@ -130,7 +132,7 @@ async fn follow(
     shared: &SharedState,
     operation: &str,
     request: &UntypedMessage,
-    responder: &Responder<serde_json::Value>,
+    responder: &Responder<RawJson>,
 ) -> (Outcome, u64, bool) {
     let rules = &shared.rules;
     let method = request.method();
@@ -174,16 +176,18 @@ async fn follow(
         match attempt(shared, &worker, request, cancelled.clone()).await {
             Attempt::Cancelled => return (Outcome::Cancelled, generation, retried),
             Attempt::Answered(answered) => {
-                if let Ok(value) = &answered {
+                if let Ok(raw) = &answered {
                     if is_handshake {
+                        // Kept to check every later generation's answer against.
+                        let answer = raw.to_value().unwrap_or(serde_json::Value::Null);
                         shared.capture(Captured {
                             method: method.to_owned(),
                             params: request.params().cloned(),
-                            answer: Some(value.clone()),
+                            answer: Some(answer),
                         });
                     }
                     if let Some(recovery) = &rules.recovery {
-                        recovery.answered(method, request.params(), value);
+                        recovery.answered(method, request.params(), raw);
                     }
                 }
                 return (Outcome::Answered(answered), generation, retried);
@@ -227,7 +231,7 @@ async fn attempt(
 ) -> Attempt {
     let generation = worker.generation;
     let _in_flight = worker.call_guard();
-    let mut sent = worker.connection.send_request(request.clone());
+    let mut sent = worker.connection.send_request(PassedOn(request.clone()));
     if let Some(timeout) = shared.rules.call_timeout {
         sent = sent.timeout(timeout);
     }
@@ -268,4 +272,30 @@ async fn attempt(
         }
         Err(error) => Attempt::Answered(Err(error)),
     }
+}
+
+/// A call passed on to the worker as it came, whose answer is kept as the raw JSON the worker
+/// sent: the supervisor reads neither params nor result on a call's way.
+struct PassedOn(UntypedMessage);
+
+impl JsonRpcMessage<UntypedRole> for PassedOn {
+    fn matches_method(_method: &str) -> bool {
+        true
+    }
+
+    fn method(&self) -> &str {
+        self.0.method()
+    }
+
+    fn write_params(&self, out: &mut Vec<u8>) -> Result<(), Error> {
+        <UntypedMessage as JsonRpcMessage<UntypedRole>>::write_params(&self.0, out)
+    }
+
+    fn from_untyped(message: UntypedMessage) -> Result<Self, Error> {
+        Ok(PassedOn(message))
+    }
+}
+
+impl JsonRpcRequest<UntypedRole> for PassedOn {
+    type Response = RawJson;
 }

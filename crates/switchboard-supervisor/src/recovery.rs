@@ -16,8 +16,9 @@ use crate::fault::Fault;
 /// restore is refused with the fault [`refuse`](Recovery::refuse) gives, instead of being
 /// sent to a worker that knows nothing of it.
 pub trait Recovery: Send + Sync + 'static {
-    /// A call of `method` with `params` was answered with `result`.
-    fn answered(&self, method: &str, params: Option<&RawJson>, result: &serde_json::Value);
+    /// A call of `method` with `params` was answered with `result` (as the worker sent it:
+    /// parse only what you need).
+    fn answered(&self, method: &str, params: Option<&RawJson>, result: &RawJson);
 
     /// Restores what was learnt into generation `generation`, reached at `worker`. An error
     /// fails the generation, as a failed handshake does.

@@ -32,7 +32,7 @@ fn room_of(params: Option<&RawJson>) -> Option<String> {
 }
 
 impl Recovery for Rooms {
-    fn answered(&self, method: &str, params: Option<&RawJson>, _result: &Value) {
+    fn answered(&self, method: &str, params: Option<&RawJson>, _result: &RawJson) {
         if method == "open"
             && let Some(room) = room_of(params)
         {
