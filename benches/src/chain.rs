@@ -1,4 +1,4 @@
-//! Workload 6, Switchboard only: what each proxy hop of the conductor costs.
+//! Workload 6: what each proxy hop of the conductor costs, ours next to the official one.
 //!
 //! An ACP client sends prompts to an in-process agent that answers each one with a single
 //! `session/update` (the prompt's text echoed as an agent message chunk) and then
@@ -11,6 +11,9 @@
 //! (nothing spawned) and sends its update with a plain `send_notification`, and the client
 //! counts updates in a plain notification handler rather than through `ClientSession`'s
 //! streams. What is measured is the chain, not the session helpers.
+//!
+//! The same rows on the official conductor (`agent-client-protocol-conductor`) with SDK
+//! proxies, client and agent are in `official_chain.rs`.
 //!
 //! Everything runs in one task: the client's connection drives the chain (or the agent) it
 //! is connected to, and the conductor drives its proxies and the agent, all in process over
@@ -29,10 +32,12 @@ use switchboard_acp::schema::{
 use switchboard_acp::{AcpClient, Agent, Client, Proxy, initialize};
 use switchboard_conductor::Chain;
 
-use crate::Options;
+use tokio::runtime::Runtime;
+
 use crate::common::{self, TEXT};
 use crate::measure::{self, Measured, Span};
 use crate::report::{self, ChainRow};
+use crate::{Options, official_chain};
 
 /// Prompts in one run of each variant (a tenth with `--quick`). Each prompt is three
 /// messages; with three proxies each of them crosses eight connections.
@@ -46,24 +51,61 @@ pub enum Shape {
     Direct,
     /// A conductor running this many transparent proxies in front of the agent.
     Proxies(usize),
+    /// The official SDK's client connected straight to its agent (`official_chain.rs`).
+    SdkDirect,
+    /// The official conductor running this many transparent SDK proxies.
+    Official(usize),
 }
 
 impl Shape {
     pub fn name(self) -> String {
+        let plural = |k| if k == 1 { "proxy" } else { "proxies" };
         match self {
             Shape::Direct => "direct (no conductor)".to_owned(),
-            Shape::Proxies(1) => "conductor, 1 proxy".to_owned(),
-            Shape::Proxies(k) => format!("conductor, {k} proxies"),
+            Shape::Proxies(k) => format!("conductor, {k} {}", plural(k)),
+            Shape::SdkDirect => "SDK direct (no conductor)".to_owned(),
+            Shape::Official(k) => format!("official conductor, {k} {}", plural(k)),
         }
+    }
+
+    /// Proxies in the chain, `None` with no conductor.
+    pub fn proxies(self) -> Option<usize> {
+        match self {
+            Shape::Direct | Shape::SdkDirect => None,
+            Shape::Proxies(k) | Shape::Official(k) => Some(k),
+        }
+    }
+
+    /// The same chain with no proxy: what [`report`]'s "µs per hop" subtracts.
+    pub fn without_proxies(self) -> Option<Shape> {
+        match self {
+            Shape::Proxies(_) => Some(Shape::Proxies(0)),
+            Shape::Official(_) => Some(Shape::Official(0)),
+            Shape::Direct | Shape::SdkDirect => None,
+        }
+    }
+
+    /// Whether it runs on the official SDK; those runs send a tenth of the prompts, as the
+    /// SDK is an order of magnitude slower (the table shows the count).
+    fn official(self) -> bool {
+        matches!(self, Shape::SdkDirect | Shape::Official(_))
     }
 }
 
-const SHAPES: [Shape; 4] = [
+const SHAPES: [Shape; 8] = [
     Shape::Direct,
     Shape::Proxies(0),
     Shape::Proxies(1),
     Shape::Proxies(3),
+    Shape::SdkDirect,
+    Shape::Official(0),
+    Shape::Official(1),
+    Shape::Official(3),
 ];
+
+/// Prompts sent on each new connection before the clock starts (not timed or counted): the
+/// chain is built, the session open and every queue has grown to its working size.
+const WARMUP_PROMPTS: u64 = 1_000;
 
 /// How the client sends its prompts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,26 +132,43 @@ impl Variant {
     }
 }
 
-/// Runs every variant on every shape, each `options.runs` times; one row per case.
+/// Runs every variant on every shape in interleaved rounds, as `throughput.rs` does: in each
+/// of `options.runs` rounds every shape runs once, the order rotating from round to round,
+/// all on one runtime, each run after [`WARMUP_PROMPTS`] untimed prompts. One row per case,
+/// the median round.
 pub fn run_all(options: &Options) -> Result<Vec<ChainRow>, String> {
+    let runtime = options.runtime();
     let mut rows = Vec::new();
     for variant in [Variant::Sequential, Variant::Pipelined] {
-        let n = if options.quick {
-            variant.full_count() / 10
-        } else {
-            variant.full_count()
-        };
-        for shape in SHAPES {
-            let mut runs = Vec::with_capacity(options.runs);
-            for _ in 0..options.runs {
-                let run = run_once(options, shape, variant, n)
+        let mut rounds: Vec<Vec<Measured>> = vec![Vec::new(); SHAPES.len()];
+        for round in 0..options.runs {
+            for turn in 0..SHAPES.len() {
+                let index = (round + turn) % SHAPES.len();
+                let shape = SHAPES[index];
+                let mut n = variant.full_count();
+                if options.quick {
+                    n /= 10;
+                }
+                if shape.official() {
+                    n /= 10;
+                }
+                let run = run_once(&runtime, shape, variant, n)
                     .map_err(|error| format!("{} {}: {error}", variant.name(), shape.name()))?;
-                runs.push(run);
+                rounds[index].push(run);
             }
+            eprintln!(
+                "  chain {} round {} of {} done",
+                variant.name(),
+                round + 1,
+                options.runs
+            );
+        }
+        for (shape, rounds) in SHAPES.into_iter().zip(rounds) {
             let row = ChainRow {
                 variant,
                 shape,
-                measured: measure::median(runs),
+                measured: measure::median(rounds.clone()),
+                rounds,
             };
             eprintln!("  {}", report::chain_progress(&row));
             rows.push(row);
@@ -118,23 +177,27 @@ pub fn run_all(options: &Options) -> Result<Vec<ChainRow>, String> {
     Ok(rows)
 }
 
-/// One run on a fresh runtime.
-fn run_once(options: &Options, shape: Shape, variant: Variant, n: u64) -> Result<Measured, String> {
+/// One run on `runtime`: a new chain, [`WARMUP_PROMPTS`], then `n` timed.
+fn run_once(runtime: &Runtime, shape: Shape, variant: Variant, n: u64) -> Result<Measured, String> {
     match shape {
-        Shape::Direct => on_runtime(options, drive(agent(), variant, n)),
+        Shape::Direct => on_runtime(runtime, drive(agent(), variant, n)),
         Shape::Proxies(k) => {
             let chain = (0..k).fold(Chain::new(agent()), |chain, _| chain.proxy(Proxy.builder()));
-            on_runtime(options, drive(chain, variant, n))
+            on_runtime(runtime, drive(chain, variant, n))
         }
+        Shape::SdkDirect | Shape::Official(_) => on_runtime(
+            runtime,
+            official_chain::run(shape.proxies(), variant, WARMUP_PROMPTS, n),
+        ),
     }
 }
 
-/// Runs `client` as one task (with everything its connection drives) on a fresh runtime.
-fn on_runtime(
-    options: &Options,
-    client: impl Future<Output = Result<Measured, Error>> + Send + 'static,
+/// Runs `client` as one task (with everything its connection drives) on `runtime`.
+fn on_runtime<E: std::fmt::Display + Send + 'static>(
+    runtime: &Runtime,
+    client: impl Future<Output = Result<Measured, E>> + Send + 'static,
 ) -> Result<Measured, String> {
-    options.runtime().block_on(async {
+    runtime.block_on(async {
         match tokio::spawn(client).await {
             Ok(result) => result.map_err(|error| error.to_string()),
             Err(panic) => Err(panic.to_string()),
@@ -217,27 +280,31 @@ async fn drive(agent: impl ConnectTo<Client>, variant: Variant, n: u64) -> Resul
         )
         .connect_with(agent, async move |cx| {
             let session = open_session(&cx).await?;
-            let span = Span::start();
-            match variant {
+            let send = async |ids: std::ops::Range<u64>| match variant {
                 Variant::Sequential => {
-                    for _ in 0..n {
+                    for _ in ids {
                         ended(prompt(&cx, &session).await?)?;
                     }
+                    Ok(())
                 }
                 Variant::Pipelined => {
-                    common::pipelined(0..n, |_| {
+                    common::pipelined(ids, |_| {
                         let answer = prompt(&cx, &session);
                         async move { ended(answer.await?) }
                     })
-                    .await?;
+                    .await
                 }
-            }
+            };
+            send(0..WARMUP_PROMPTS).await?;
+            let span = Span::start();
+            send(WARMUP_PROMPTS..WARMUP_PROMPTS + n).await?;
             let measured = span.finish(n);
             // Each update is read before the answer that follows it, so all are in.
             let echoed = echoes.load(Ordering::Relaxed);
-            if echoed != n {
+            if echoed != WARMUP_PROMPTS + n {
                 return Err(Error::internal_error(format_args!(
-                    "{echoed} echoes for {n} prompts"
+                    "{echoed} echoes for {} prompts",
+                    WARMUP_PROMPTS + n
                 )));
             }
             Ok(measured)

@@ -8,9 +8,11 @@
 //! See the README beside `Cargo.toml` for what each figure means.
 
 mod chain;
+mod chain_processes;
 mod common;
 mod flood;
 mod measure;
+mod official_chain;
 mod raw;
 mod remote;
 mod report;
@@ -46,6 +48,9 @@ struct Options {
     flood_child: Option<usize>,
     /// Set in the child process that serves the agent on its stdio (see `remote.rs`).
     agent_child: bool,
+    /// Set in the child process that runs the official conductor, with its own arguments
+    /// (see `chain_processes.rs`).
+    official_child: Option<Vec<String>>,
     /// A `tracing` subscriber listening at this level (output discarded), to measure what
     /// listening costs; none by default.
     tracing: Option<tracing::Level>,
@@ -61,6 +66,7 @@ impl Options {
             implementation: None,
             flood_child: None,
             agent_child: false,
+            official_child: None,
             tracing: None,
         };
         let mut args = std::env::args().skip(1);
@@ -101,6 +107,9 @@ impl Options {
                     )
                 }
                 remote::AGENT_CHILD => options.agent_child = true,
+                chain_processes::OFFICIAL_CHILD => {
+                    options.official_child = Some(args.by_ref().collect());
+                }
                 "-h" | "--help" => return Err(USAGE.to_owned()),
                 other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
             }
@@ -154,8 +163,8 @@ pub const SMOKE_TEST: &str = "SMOKE TEST (--quick): a tenth of the messages, one
 
 const USAGE: &str = "usage: switchboard-bench [--quick] [--runtime multi|current] [--runs N]
                          [--only WORKLOAD] [--impl NAME] [--tracing LEVEL]
-workloads: sequential, pipelined, notifications, flood, sessions, chain, remote, soak,
-           supervisor
+workloads: sequential, pipelined, notifications, flood, sessions, chain, chain-processes,
+           remote, soak, supervisor
 NAME: any part of an implementation's name (raw, switchboard, sdk, channel, bytestreams)";
 
 fn main() -> ExitCode {
@@ -166,6 +175,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(args) = options.official_child {
+        return chain_processes::official_child(args);
+    }
     if options.quick && options.flood_child.is_none() && !options.agent_child {
         // On stdout too, so a table pasted from the output carries it.
         println!("{SMOKE_TEST}");
@@ -239,6 +251,15 @@ fn main() -> ExitCode {
             Ok(rows) => report::print_chain(&rows, options.quick),
             Err(error) => {
                 eprintln!("chain: {error}");
+                failed = true;
+            }
+        }
+    }
+    if options.wants("chain-processes") && options.measures(Impl::Switchboard(Over::Channel)) {
+        match chain_processes::run_all(&options) {
+            Ok(rows) => report::print_chain_processes(&rows, options.quick),
+            Err(error) => {
+                eprintln!("chain as processes: {error}");
                 failed = true;
             }
         }

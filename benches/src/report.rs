@@ -188,7 +188,10 @@ pub fn print_sessions(rows: &[SessionsRow], quick: bool) {
 pub struct ChainRow {
     pub variant: Variant,
     pub shape: Shape,
+    /// The round with the median prompts/s, with the median CPU per prompt.
     pub measured: Measured,
+    /// Every round's measurement, in round order (for per-round ratios).
+    pub rounds: Vec<Measured>,
 }
 
 pub fn chain_progress(row: &ChainRow) -> String {
@@ -200,15 +203,15 @@ pub fn chain_progress(row: &ChainRow) -> String {
     )
 }
 
-/// CPU per prompt over the conductor with 0 proxies, per proxy added: "-" where no proxy
-/// was added, or when the 0-proxy row was not measured.
+/// CPU per prompt over the same conductor with 0 proxies, per proxy added: "-" where no
+/// proxy was added, or when the 0-proxy row was not measured.
 fn per_hop(row: &ChainRow, rows: &[ChainRow]) -> String {
-    let Shape::Proxies(k @ 1..) = row.shape else {
+    let (Some(k @ 1..), Some(bare)) = (row.shape.proxies(), row.shape.without_proxies()) else {
         return "-".to_owned();
     };
     let zero = rows
         .iter()
-        .find(|r| r.variant == row.variant && r.shape == Shape::Proxies(0));
+        .find(|r| r.variant == row.variant && r.shape == bare);
     match zero {
         Some(zero) => format!(
             "{:.2}",
@@ -219,28 +222,116 @@ fn per_hop(row: &ChainRow, rows: &[ChainRow]) -> String {
     }
 }
 
+/// Ours over the official in prompts/s, for our rows: the median over the rounds of the
+/// per-round ratio (both ran in the same round), as `throughput.rs`'s "× SDK".
+fn versus_official(row: &ChainRow, rows: &[ChainRow]) -> String {
+    let theirs = match row.shape {
+        Shape::Direct => Shape::SdkDirect,
+        Shape::Proxies(k) => Shape::Official(k),
+        Shape::SdkDirect | Shape::Official(_) => return "-".to_owned(),
+    };
+    let Some(theirs) = rows
+        .iter()
+        .find(|r| r.variant == row.variant && r.shape == theirs)
+    else {
+        return "-".to_owned();
+    };
+    let mut ratios: Vec<f64> = row
+        .rounds
+        .iter()
+        .zip(&theirs.rounds)
+        .map(|(mine, theirs)| mine.per_second() / theirs.per_second())
+        .collect();
+    if ratios.is_empty() {
+        return "-".to_owned();
+    }
+    ratios.sort_by(f64::total_cmp);
+    format!("{:.1}", ratios[ratios.len() / 2])
+}
+
 pub fn print_chain(rows: &[ChainRow], quick: bool) {
     println!();
     smoke_title(quick);
     println!(
-        "Chains of proxies (switchboard, in process over Channel; 3 messages per prompt; \
-         µs per hop = (CPU of k proxies - CPU of 0) / k):"
+        "Chains of proxies (in process over each stack's channels; 3 messages per prompt; \
+         µs per hop = (CPU of k proxies - CPU of 0, same conductor) / k; × official = ours \
+         over the official conductor with as many proxies, median of per-round ratios):"
     );
     println!(
-        "| prompts sent | chain | prompts | seconds | prompts/s | CPU µs/prompt | µs per hop |"
+        "| prompts sent | chain | prompts | seconds | prompts/s | CPU µs/prompt | µs per hop \
+         | × official |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
     for row in rows {
         let m = &row.measured;
         println!(
-            "| {} | {} | {} | {:.3} | {:.0} | {:.2} | {} |",
+            "| {} | {} | {} | {:.3} | {:.0} | {:.2} | {} | {} |",
             row.variant.name(),
             row.shape.name(),
             m.messages,
             m.wall.as_secs_f64(),
             m.per_second(),
             m.cpu_micros_per_message(),
-            per_hop(row, rows)
+            per_hop(row, rows),
+            versus_official(row, rows)
+        );
+    }
+}
+
+/// Workload 6 as processes: both conductors, the same client, proxies and agent.
+pub fn print_chain_processes(rows: &[crate::chain_processes::ProcessRow], quick: bool) {
+    println!();
+    smoke_title(quick);
+    println!(
+        "Chains of proxies as processes (acp_prefix_proxy, acp_echo_agent; one prompt at a \
+         time over the conductor's stdio; CPU of the conductor and every process under it; \
+         µs per hop = (CPU of k proxies - CPU of 0) / k; × official = ours over the official \
+         with as many proxies, median of per-round ratios):"
+    );
+    println!(
+        "| conductor | proxies | prompts | updates/prompt | prompts/s | tree CPU µs/prompt \
+         | µs per hop | × official |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for row in rows {
+        let zero = rows
+            .iter()
+            .find(|r| r.conductor == row.conductor && r.proxies == 0);
+        let per_hop = match zero {
+            Some(zero) if row.proxies > 0 => format!(
+                "{:.0}",
+                (row.tree_cpu_micros - zero.tree_cpu_micros) / row.proxies as f64
+            ),
+            _ => "-".to_owned(),
+        };
+        let theirs = rows.iter().find(|r| {
+            r.conductor == crate::chain_processes::Conductor::Official && r.proxies == row.proxies
+        });
+        let versus = match theirs {
+            Some(theirs) if row.conductor == crate::chain_processes::Conductor::Ours => {
+                let mut ratios: Vec<f64> = row
+                    .rounds
+                    .iter()
+                    .zip(&theirs.rounds)
+                    .map(|(mine, other)| {
+                        mine.per_second(row.prompts) / other.per_second(theirs.prompts)
+                    })
+                    .collect();
+                ratios.sort_by(f64::total_cmp);
+                format!("{:.2}", ratios[ratios.len() / 2])
+            }
+            _ => "-".to_owned(),
+        };
+        println!(
+            "| {} | {} | {} | {:.1} | {:.0} | {:.0} | {} | {} |",
+            row.conductor.name(),
+            row.proxies,
+            row.prompts,
+            row.updates_per_prompt,
+            row.per_second(),
+            row.tree_cpu_micros,
+            per_hop,
+            versus
         );
     }
 }
