@@ -15,7 +15,8 @@
 //! The programs are looked up in the main workspace's `target/release`; build them first:
 //!
 //! ```text
-//! cargo build --release -p switchboard-examples --examples -p switchboard-conductor
+//! cargo build --release -p switchboard-examples --examples
+//! cargo build --release -p switchboard-conductor --bin switchboard-conductor
 //! ```
 
 use std::collections::BTreeMap;
@@ -134,8 +135,8 @@ fn command(conductor: Conductor, k: usize) -> Result<ChildCommand, String> {
     ];
     if let Some(missing) = programs.iter().find(|program| !program.exists()) {
         return Err(format!(
-            "{} is missing: cargo build --release -p switchboard-examples --examples \
-             -p switchboard-conductor",
+            "{} is missing: cargo build --release -p switchboard-examples --examples; \
+             cargo build --release -p switchboard-conductor --bin switchboard-conductor",
             missing.display()
         ));
     }
