@@ -164,6 +164,12 @@ async fn follow(
             }
         };
         let generation = worker.generation;
+        if worker.connection.input_ended().now_or_never().is_some() {
+            // Gone already, and the loop has not said so yet: the next one, and no replay
+            // counted for a generation that never had the call.
+            lost_generation = generation;
+            continue;
+        }
         // Asked of the generation the call would go to, once it has restored what it could.
         if let Some(fault) = rules
             .recovery

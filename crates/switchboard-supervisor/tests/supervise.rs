@@ -108,6 +108,68 @@ async fn a_safe_call_survives_a_crash_and_an_unsafe_one_fails_with_its_fault() {
     assert_eq!(transfer.errors.get(&Stage::Process), Some(&1));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_repeated_crashes_every_call_is_answered_once_safe_ones_with_their_result() {
+    // Every 25th call crashes its generation, with calls of both kinds in flight at once: each
+    // crash loses every call the generation had, so a safe call may be sent several times.
+    const CALLS: usize = 120;
+    let script = Script::default()
+        .always("work", Act::CrashEvery(25))
+        .always("transfer", Act::CrashEvery(25));
+    let supervisor = script
+        .supervisor()
+        .handshake(handshake())
+        .restart_policy(
+            RestartPolicy::default()
+                .max_restarts(1_000, Duration::from_secs(60))
+                .backoff(Duration::from_millis(1), Duration::from_millis(2)),
+        )
+        .max_replays(10)
+        .contract("work", Replay::Safe);
+    let status = supervisor.status();
+    let answers = guard(
+        "the calls",
+        with_caller(supervisor, async |caller| {
+            hello(&caller).await?;
+            let calls = (0..CALLS).map(|n| {
+                let method = if n % 2 == 0 { "work" } else { "transfer" };
+                let caller = caller.clone();
+                async move { (n, call(&caller, method, json!({"n": n})).await) }
+            });
+            Ok(futures::future::join_all(calls).await)
+        }),
+    )
+    .await
+    .expect("the caller's connection");
+    assert_eq!(answers.len(), CALLS);
+    let mut faults = 0;
+    for (n, answer) in answers {
+        match answer {
+            Ok(value) => assert_eq!(value["params"]["n"], n, "the answer to call {n}"),
+            Err(error) => {
+                assert_eq!(n % 2, 1, "a safe call failed: {error}");
+                let fault = Fault::from_error(&error).expect("a fault");
+                assert_eq!((fault.stage, fault.retried), (Stage::Process, false));
+                faults += 1;
+            }
+        }
+    }
+    let telemetry = status.telemetry();
+    let work = &telemetry.operations["work"];
+    assert_eq!((work.count, work.in_flight), (CALLS as u64 / 2, 0));
+    assert!(work.errors.is_empty(), "{work:?}");
+    let transfer = &telemetry.operations["transfer"];
+    assert_eq!(transfer.count, CALLS as u64 / 2);
+    assert_eq!(
+        transfer.errors.get(&Stage::Process).copied().unwrap_or(0),
+        faults
+    );
+    assert!(
+        status.health().restarts > 0,
+        "the worker crashed along the way"
+    );
+}
+
 #[tokio::test]
 async fn the_restart_limit_holds_and_then_every_call_fails_saying_why() {
     let script = Script::default().always("work", Act::Crash);

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -51,6 +51,8 @@ struct Mailbox {
     reading: Arc<Reading>,
     /// Named by the agent (false for a stream the client opened first).
     confirmed: bool,
+    /// Whether a message was ever routed to it.
+    routed: bool,
 }
 
 impl Mailbox {
@@ -64,6 +66,7 @@ impl Mailbox {
                 waiting: Mutex::new(None),
             }),
             confirmed,
+            routed: false,
         }
     }
 }
@@ -208,7 +211,10 @@ impl HttpConnection {
                     // the client opened it ahead), else to the connection's, which the client
                     // reads: a session named only by the request must not swallow its answer.
                     // Only a success makes the session known.
-                    let stream = routes.sessions.get(&session).map(|m| m.sender.clone());
+                    let stream = routes.sessions.get_mut(&session).map(|mailbox| {
+                        mailbox.routed = true;
+                        mailbox.sender.clone()
+                    });
                     if !is_error_answer(message) {
                         confirm(&mut routes, &session);
                     }
@@ -234,7 +240,7 @@ impl HttpConnection {
 
     /// The stream of `session` (of the connection, for `None`), for one GET to read; the GET
     /// that read it until now ends.
-    pub(crate) fn subscribe(&self, session: Option<&str>) -> Result<Lease, Unavailable> {
+    pub(crate) fn subscribe(self: &Arc<Self>, session: Option<&str>) -> Result<Lease, Unavailable> {
         let reading = match session {
             None => Arc::clone(&self.connection_stream.reading),
             Some(session) => {
@@ -267,9 +273,25 @@ impl HttpConnection {
         Ok(Lease {
             number,
             reading,
+            early: session.map(|session| (Arc::downgrade(self), session.to_owned())),
             open_streams: Arc::clone(&self.open_streams),
             last_activity: Arc::clone(&self.last_activity),
         })
+    }
+
+    /// Frees the stream of `session` if the agent has not named it, nothing was ever routed
+    /// to it, and no newer GET than lease `number` reads it: it holds one of the few places
+    /// for streams opened ahead of their session.
+    fn forget_early(&self, session: &str, number: u64) {
+        let mut routes = lock(&self.routes);
+        let unread = routes.sessions.get(session).is_some_and(|mailbox| {
+            !mailbox.confirmed
+                && !mailbox.routed
+                && mailbox.reading.reader.load(Ordering::SeqCst) == number
+        });
+        if unread {
+            routes.sessions.remove(session);
+        }
     }
 
     /// Ends the connection: no more messages in (the connection to the agent reads the end
@@ -320,6 +342,7 @@ fn confirm<'a>(routes: &'a mut Routes, session: &str) -> &'a Mailbox {
         .entry(session.to_owned())
         .or_insert_with(|| Mailbox::new(true));
     mailbox.confirmed = true;
+    mailbox.routed = true;
     mailbox
 }
 
@@ -329,6 +352,9 @@ fn confirm<'a>(routes: &'a mut Routes, session: &str) -> &'a Mailbox {
 pub(crate) struct Lease {
     number: u64,
     reading: Arc<Reading>,
+    /// For a session's stream: its connection and session, to free the stream if it was
+    /// opened ahead of a session the agent never named.
+    early: Option<(Weak<HttpConnection>, String)>,
     open_streams: Arc<AtomicUsize>,
     last_activity: Arc<Mutex<Instant>>,
 }
@@ -351,6 +377,11 @@ impl Stream for Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
+        if let Some((connection, session)) = &self.early
+            && let Some(connection) = connection.upgrade()
+        {
+            connection.forget_early(session, self.number);
+        }
         *lock(&self.last_activity) = Instant::now();
         self.open_streams.fetch_sub(1, Ordering::SeqCst);
     }
@@ -370,6 +401,13 @@ mod tests {
     use futures::{FutureExt, StreamExt};
 
     use super::*;
+
+    fn update_of(session: &str) -> Vec<u8> {
+        format!(
+            r#"{{"jsonrpc":"2.0","method":"session/update","params":{{"sessionId":"{session}"}}}}"#
+        )
+        .into_bytes()
+    }
 
     fn update(n: usize) -> Vec<u8> {
         format!(r#"{{"jsonrpc":"2.0","method":"session/update","params":{{"sessionId":"s-1","n":{n}}}}}"#)
@@ -451,6 +489,57 @@ mod tests {
             main.next().now_or_never().is_none(),
             "nothing on the connection's stream"
         );
+    }
+
+    #[test]
+    fn a_stream_opened_ahead_of_its_session_is_freed_when_its_reader_leaves() {
+        let (connection, _incoming) = HttpConnection::new("c-1".into(), 1024);
+        let leases: Vec<_> = (0..MAX_UNCONFIRMED_STREAMS)
+            .map(|n| {
+                connection
+                    .subscribe(Some(&format!("early-{n}")))
+                    .expect("room")
+            })
+            .collect();
+        // The agent names one of them: it stays when its reader leaves.
+        connection.route(update_of("early-0")).now_or_never();
+        drop(leases);
+        let again: Vec<_> = (0..MAX_UNCONFIRMED_STREAMS)
+            .map(|n| {
+                connection
+                    .subscribe(Some(&format!("later-{n}")))
+                    .expect("the early ones' places are free again")
+            })
+            .collect();
+        let mut named = connection
+            .subscribe(Some("early-0"))
+            .expect("the named one is kept");
+        assert_eq!(
+            named.next().now_or_never(),
+            Some(Some(update_of("early-0")))
+        );
+        drop(again);
+    }
+
+    #[test]
+    fn an_early_stream_that_was_sent_an_answer_keeps_it_for_the_next_reader() {
+        let (connection, mut incoming) = HttpConnection::new("c-1".into(), 1024);
+        let early = connection.subscribe(Some("s-7")).expect("room");
+        let load =
+            br#"{"jsonrpc":"2.0","id":4,"method":"session/load","params":{"sessionId":"s-7"}}"#;
+        connection
+            .deliver(load.to_vec(), None, None)
+            .now_or_never()
+            .expect("room in the queue")
+            .expect("delivered");
+        assert!(incoming.next().now_or_never().is_some());
+        // Refused: the session stays unnamed, but the answer went to its stream.
+        let refusal =
+            br#"{"jsonrpc":"2.0","id":4,"error":{"code":-32602,"message":"no"}}"#.to_vec();
+        connection.route(refusal.clone()).now_or_never();
+        drop(early);
+        let mut again = connection.subscribe(Some("s-7")).expect("still there");
+        assert_eq!(again.next().now_or_never(), Some(Some(refusal)));
     }
 
     #[test]

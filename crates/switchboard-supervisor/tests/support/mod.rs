@@ -38,6 +38,9 @@ pub(crate) enum Act {
     Garbage,
     /// Answers with an error.
     Refuse,
+    /// Crashes on every `n`th call of the method, counted over all generations; answers the
+    /// others.
+    CrashEvery(u64),
     /// Sends the notification `said` (`{"before": METHOD}`), then answers.
     Tell,
 }
@@ -51,6 +54,8 @@ pub(crate) struct Script {
     versions: Arc<Mutex<HashMap<u64, String>>>,
     /// (generation, method) of every message received, in order.
     pub(crate) log: Arc<Mutex<Vec<(u64, String)>>>,
+    /// Calls counted for [`Act::CrashEvery`].
+    counted: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Script {
@@ -169,6 +174,15 @@ impl Script {
                         }
                     }
                     Act::Crash => return,
+                    Act::CrashEvery(n) => {
+                        let seen = script
+                            .counted
+                            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                            + 1;
+                        if seen % n == 0 {
+                            return;
+                        }
+                    }
                     Act::Hang => continue,
                     Act::Garbage => {
                         if outbox.send(b"{this is not json".to_vec()).await.is_err() {
