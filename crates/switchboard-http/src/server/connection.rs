@@ -402,6 +402,18 @@ mod tests {
 
     use super::*;
 
+    /// Opens as many streams ahead of their sessions as a connection allows, named
+    /// `PREFIX-N`.
+    fn open_early(connection: &Arc<HttpConnection>, prefix: &str) -> Vec<Lease> {
+        (0..MAX_UNCONFIRMED_STREAMS)
+            .map(|n| {
+                connection
+                    .subscribe(Some(&format!("{prefix}-{n}")))
+                    .expect("room for a stream ahead of its session")
+            })
+            .collect()
+    }
+
     fn update_of(session: &str) -> Vec<u8> {
         format!(
             r#"{{"jsonrpc":"2.0","method":"session/update","params":{{"sessionId":"{session}"}}}}"#
@@ -494,23 +506,11 @@ mod tests {
     #[test]
     fn a_stream_opened_ahead_of_its_session_is_freed_when_its_reader_leaves() {
         let (connection, _incoming) = HttpConnection::new("c-1".into(), 1024);
-        let leases: Vec<_> = (0..MAX_UNCONFIRMED_STREAMS)
-            .map(|n| {
-                connection
-                    .subscribe(Some(&format!("early-{n}")))
-                    .expect("room")
-            })
-            .collect();
+        let leases = open_early(&connection, "early");
         // The agent names one of them: it stays when its reader leaves.
         connection.route(update_of("early-0")).now_or_never();
         drop(leases);
-        let again: Vec<_> = (0..MAX_UNCONFIRMED_STREAMS)
-            .map(|n| {
-                connection
-                    .subscribe(Some(&format!("later-{n}")))
-                    .expect("the early ones' places are free again")
-            })
-            .collect();
+        let again = open_early(&connection, "later");
         let mut named = connection
             .subscribe(Some("early-0"))
             .expect("the named one is kept");
@@ -545,13 +545,7 @@ mod tests {
     #[test]
     fn unknown_sessions_get_only_a_few_streams_ahead_of_the_agent() {
         let (connection, _incoming) = HttpConnection::new("c-1".into(), 1024);
-        let leases: Vec<_> = (0..MAX_UNCONFIRMED_STREAMS)
-            .map(|n| {
-                connection
-                    .subscribe(Some(&format!("early-{n}")))
-                    .expect("room")
-            })
-            .collect();
+        let leases = open_early(&connection, "early");
         assert_eq!(
             connection.subscribe(Some("one-too-many")).err(),
             Some(Unavailable::Unknown)
