@@ -17,6 +17,10 @@ use switchboard::{ChildCommand, ChildProcess, UntypedMessage, UntypedRole};
 
 use crate::support::guard;
 
+#[path = "../common/gone.rs"]
+mod gone;
+use gone::{is_gone, wait_until_gone};
+
 /// Shell functions every script can use: `next_request` reads one request line into `$line`
 /// and its id into `$id` (false at end of input); `answer JSON` answers that request with
 /// `JSON` as the result. No single quotes, so a script can be single-quoted in a command line.
@@ -44,35 +48,6 @@ async fn ask(
         cx.send_request(request).block_task().await
     });
     guard("a request to the child", connection).await
-}
-
-/// Whether process `pid` is gone: no such process, or (Linux) a zombie nobody has reaped
-/// yet, which is dead but still listed.
-fn is_gone(pid: i32) -> bool {
-    let target = rustix::process::Pid::from_raw(pid).expect("not a process id");
-    match rustix::process::test_kill_process(target) {
-        Err(rustix::io::Errno::SRCH) => true,
-        Ok(()) => std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            // The state is the field after the command name, which is in parentheses.
-            .is_ok_and(|stat| {
-                stat.rsplit_once(") ")
-                    .is_some_and(|(_, rest)| rest.starts_with('Z'))
-            }),
-        Err(error) => panic!("checking process {pid} failed: {error}"),
-    }
-}
-
-/// Checks until process `pid` is gone, failing the test if it is still alive after ten
-/// seconds: a condition wait, not a guess at how long killing takes.
-async fn wait_until_gone(pid: i32, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !is_gone(pid) {
-        assert!(
-            Instant::now() < deadline,
-            "{what} (process {pid}) is still alive after 10 s"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 #[tokio::test]

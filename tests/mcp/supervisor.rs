@@ -20,6 +20,10 @@ use switchboard_mcp::{McpClient, McpServer};
 
 use crate::{LinePeer, binaries};
 
+#[path = "../common/gone.rs"]
+mod gone;
+use gone::wait_until_gone;
+
 /// Bounds each run, so a hung program fails the test instead of hanging it.
 const PATIENCE: Duration = Duration::from_secs(60);
 
@@ -374,34 +378,6 @@ async fn a_replaced_executable_is_rolled_out_and_no_call_is_lost() {
     wait_until_gone(before, "the server rolled out").await;
     server.end().await.unwrap();
     wait_until_gone(after, "the server of a supervisor that exited").await;
-}
-
-/// Whether process `pid` is gone: no such process, or a zombie (dead, not reaped yet).
-fn is_gone(pid: u64) -> bool {
-    let raw = i32::try_from(pid).expect("a process id");
-    let target = rustix::process::Pid::from_raw(raw).expect("a process id");
-    match rustix::process::test_kill_process(target) {
-        Err(rustix::io::Errno::SRCH) => true,
-        // The state is the field after the command name, which is in parentheses.
-        Ok(()) => std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-            stat.rsplit_once(") ")
-                .is_some_and(|(_, rest)| rest.starts_with('Z'))
-        }),
-        Err(error) => panic!("checking process {pid} failed: {error}"),
-    }
-}
-
-/// Checks until process `pid` is gone, failing the test if it is still alive after ten
-/// seconds: a condition waited for, not a guess at how long ending takes.
-async fn wait_until_gone(pid: u64, what: &str) {
-    let gone = async {
-        while !is_gone(pid) {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(10), gone)
-        .await
-        .unwrap_or_else(|_| panic!("{what} (process {pid}) is still alive after 10 s"));
 }
 
 #[tokio::test]

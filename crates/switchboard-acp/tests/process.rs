@@ -16,6 +16,10 @@ use switchboard_acp::process::{AgentProcess, EXIT_GRACE, Handshake, handshake};
 use switchboard_acp::schema::{InitializeResponse, NewSessionResponse, ProtocolVersion};
 use switchboard_acp::{AcpClient, Client};
 
+#[path = "../../../tests/common/gone.rs"]
+mod gone;
+use gone::{is_gone, wait_until_gone};
+
 /// Shell functions for the scripts: `next_request` reads a request line into `$line` and its
 /// id into `$id` (false at end of input); `answer JSON` answers it with `JSON` as the result.
 /// No single quotes, so a script can sit inside single quotes on a command line.
@@ -55,30 +59,6 @@ async fn shake(
         Ok((started.initialize, started.new_session))
     });
     guard("the handshake", connection).await
-}
-
-/// Whether process `pid` is gone: no such process, or a zombie (dead, not yet reaped).
-fn is_gone(pid: u32) -> bool {
-    let raw = i32::try_from(pid).expect("a process id fits an i32");
-    let target = rustix::process::Pid::from_raw(raw).expect("a valid process id");
-    match rustix::process::test_kill_process(target) {
-        Err(rustix::io::Errno::SRCH) => true,
-        Ok(()) => std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-            // The state follows the command name, which is in parentheses.
-            stat.rsplit_once(") ")
-                .is_some_and(|(_, rest)| rest.starts_with('Z'))
-        }),
-        Err(error) => panic!("checking process {pid} failed: {error}"),
-    }
-}
-
-/// Checks until process `pid` is gone; fails the test after ten seconds.
-async fn wait_until_gone(pid: u32, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !is_gone(pid) {
-        assert!(Instant::now() < deadline, "{what} ({pid}) still alive");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 #[tokio::test]
