@@ -9,13 +9,15 @@
 //!
 //! It exits 0 when its input ends (once what was asked is answered), 1 if the connection
 //! fails, 2 when the command line is wrong. Logs go to stderr, so stdout carries only
-//! protocol.
+//! protocol. Each server it starts dies with it, even when it is killed outright (on Linux,
+//! through the conductor's launcher: it starts the server through itself).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use switchboard::{ChildCommand, Stdio};
+use switchboard_conductor::launcher;
 use switchboard_examples::mcp_front::{self, Settings};
 
 const USAGE: &str = "usage: mcp_supervisor [--safe TOOL]... [--max-restarts N] [--call-timeout SECS] [--watch] [--telemetry-log FILE] -- CMD [ARGS...]
@@ -89,12 +91,20 @@ fn parse(
     }
     let program = args.next().ok_or("no server program after `--`")?;
     // The server's logs go on to ours, where an MCP host keeps a server's stderr.
-    let command = ChildCommand::new(program).args(args).echo_stderr(true);
+    let mut command = ChildCommand::new(program).args(args).echo_stderr(true);
+    if let Ok(this_program) = std::env::current_exe() {
+        command = launcher::tied_to_this_process(command, &this_program);
+    }
     Ok(Some((settings, command)))
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
+    // Asked by a running mcp_supervisor to start its server (see `launcher`): becomes it.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if let Some(failed) = launcher::launch_if_asked(&args) {
+        return failed;
+    }
     let (settings, command) = match parse(std::env::args().skip(1)) {
         Ok(Some(run)) => run,
         Ok(None) => {

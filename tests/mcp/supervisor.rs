@@ -412,3 +412,42 @@ async fn progress_and_cancellation_pass_through_and_a_cancelled_call_gets_no_ans
     assert_eq!(answers, [&json!({"jsonrpc": "2.0", "id": 3, "result": {}})]);
     assert_eq!(status.code(), Some(0));
 }
+
+#[tokio::test]
+async fn a_server_dies_with_its_supervisor_even_when_the_supervisor_is_killed() {
+    // A server that ignores the end of its input, and says who it is in a file.
+    let pid_file = std::env::temp_dir().join(format!("mcp-supervisor-{}.pid", std::process::id()));
+    let script = format!("echo $$ > '{}'; exec sleep 600", pid_file.display());
+    let mut supervisor = LinePeer::spawn(&binaries().supervisor, ["--", "sh", "-c", &script]);
+    // The first generation takes calls at once: a ping reaches the server, which is running.
+    supervisor
+        .send(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#)
+        .await;
+    let started = async {
+        loop {
+            if let Some(pid) = std::fs::read_to_string(&pid_file)
+                .ok()
+                .and_then(|text| text.trim().parse::<u32>().ok())
+            {
+                return pid;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    let server = tokio::time::timeout(Duration::from_secs(20), started)
+        .await
+        .expect("hang guard: the server did not start");
+    let _ = std::fs::remove_file(&pid_file);
+    // SIGKILL: the supervisor gets no chance to end its server itself; only the launcher's
+    // parent-death signal can.
+    supervisor
+        .child
+        .start_kill()
+        .expect("killing the supervisor");
+    supervisor
+        .child
+        .wait()
+        .await
+        .expect("the supervisor reaped");
+    wait_until_gone(server, "the server of a killed supervisor").await;
+}
