@@ -96,6 +96,7 @@ impl<R: Role> Builder<R> {
             request_timeout: None,
             input_end_grace: DEFAULT_INPUT_END_GRACE,
             cancellation: role.cancellation(),
+            streaming: role.streaming(),
         };
         Builder {
             role,
@@ -238,6 +239,24 @@ impl<R: Role, H: Handler<R::Counterpart> + 'static> Builder<R, H> {
     /// ```
     pub fn cancellation(mut self, convention: Cancellation) -> Self {
         self.settings.cancellation = convention;
+        self
+    }
+
+    /// How requests are answered by streams on this connection's wire, instead of the role's
+    /// convention ([`Role::streaming`]): for a plain peer that speaks a protocol's, or a test.
+    /// See [`Streaming`](crate::stream::Streaming).
+    ///
+    /// ```
+    /// use switchboard::UntypedRole;
+    /// use switchboard::stream::Streaming;
+    ///
+    /// // A plain peer that streams LSP's partial results.
+    /// let lsp = Streaming::items("$/progress").request_token("partialResultToken").item_value("value");
+    /// let builder = UntypedRole.builder().streaming(lsp);
+    /// # drop(builder);
+    /// ```
+    pub fn streaming(mut self, convention: crate::stream::Streaming) -> Self {
+        self.settings.streaming = convention;
         self
     }
 

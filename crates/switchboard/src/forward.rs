@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use crate::message::{JsonRpcNotification, JsonRpcRequest, RawJson};
+use crate::message::{JsonRpcNotification, JsonRpcRequest, RawJson, UntypedMessage};
 use crate::peer::HasPeer;
 use crate::{ConnectionTo, Dispatch, Error, Responder, Role};
 
@@ -62,6 +62,15 @@ impl<Cp: Role> ConnectionTo<Cp> {
         match dispatch {
             Dispatch::Request(request, responder) => {
                 let responder: Responder<RawJson> = responder.cast();
+                // A request whose caller asked for a stream goes on as one (see `stream`).
+                let untyped = (&request as &dyn std::any::Any).downcast_ref::<UntypedMessage>();
+                let responder = match untyped {
+                    Some(untyped) => match crate::stream::relay(self, untyped, responder) {
+                        Ok(relayed) => return relayed,
+                        Err(responder) => responder,
+                    },
+                    None => responder,
+                };
                 let sent = self.send_request_expecting::<RawJson, Req, From>(&request);
                 let failed = sent.failure();
                 sent.forward_response_to(responder);

@@ -66,6 +66,7 @@ pub mod role;
 pub mod router;
 mod sent_request;
 mod shared;
+pub mod stream;
 pub mod timer;
 pub mod transport;
 pub mod wire;

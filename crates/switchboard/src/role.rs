@@ -4,6 +4,7 @@ use std::fmt;
 use std::future::Future;
 
 use crate::cancel::Cancellation;
+use crate::stream::Streaming;
 use crate::wire::Framing;
 use crate::{Builder, ConnectionTo, Dispatch, Error};
 
@@ -33,6 +34,14 @@ pub trait Role: Clone + Send + Sync + fmt::Debug + 'static {
     /// [`Cancellation`]. [`Builder::cancellation`] overrides it for one connection.
     fn cancellation(&self) -> Cancellation {
         Cancellation::NONE
+    }
+
+    /// How this role's protocol answers a request with a stream of items:
+    /// [Switchboard's own convention](Streaming::SWITCHBOARD) by default. A protocol crate
+    /// returns its own here (LSP's partial results, MCP's progress); see [`Streaming`].
+    /// [`Builder::streaming`] overrides it for one connection.
+    fn streaming(&self) -> Streaming {
+        Streaming::SWITCHBOARD
     }
 
     /// How this role's protocol frames messages on a byte stream: newlines by default. A

@@ -42,6 +42,10 @@ pub(crate) struct Shared {
     pub(crate) input_end_grace: std::time::Duration,
     /// How requests are cancelled on the wire, both ways.
     pub(crate) cancellation: crate::cancel::Cancellation,
+    /// How requests are answered by streams on the wire, both ways.
+    pub(crate) streaming: crate::stream::Streaming,
+    /// The streams open on this connection, both ways.
+    pub(crate) streams: crate::stream::Streams,
     /// Tasks waiting in `ConnectionTo::all_answered`.
     answered_waiters: Mutex<Vec<std::task::Waker>>,
     next_request_id: AtomicU64,
@@ -68,6 +72,7 @@ pub(crate) struct Settings {
     pub(crate) request_timeout: Option<std::time::Duration>,
     pub(crate) input_end_grace: std::time::Duration,
     pub(crate) cancellation: Cancellation,
+    pub(crate) streaming: crate::stream::Streaming,
 }
 
 impl fmt::Debug for Settings {
@@ -84,6 +89,7 @@ impl fmt::Debug for Settings {
             .field("request_timeout", &self.request_timeout)
             .field("input_end_grace", &self.input_end_grace)
             .field("cancellation", &self.cancellation)
+            .field("streaming", &self.streaming)
             .finish()
     }
 }
@@ -102,6 +108,7 @@ impl Shared {
             request_timeout,
             input_end_grace,
             cancellation,
+            streaming,
         } = settings;
         let wake = Arc::new(LoopWake::default());
         let id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
@@ -118,6 +125,8 @@ impl Shared {
             request_timeout,
             input_end_grace,
             cancellation,
+            streaming,
+            streams: crate::stream::Streams::default(),
             answered_waiters: Mutex::new(Vec::new()),
             next_request_id: AtomicU64::new(1),
             responder_serial: AtomicU64::new(0),

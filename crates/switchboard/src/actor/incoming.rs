@@ -69,6 +69,8 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
             poll_fn(|cx| shared.outgoing.poll_may_read(cx)).await;
             // Nor while the work handlers spawned is at its limit.
             poll_fn(|_| shared.tasks.poll_room()).await;
+            // Nor while a stream's consumer has more items than its window (see `stream`).
+            poll_fn(|_| shared.streams.poll_may_read()).await;
 
             if self.parking_active {
                 // Parked messages a new handler may want go first: they arrived before
@@ -173,7 +175,10 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
                 }
                 None
             }
-            Incoming::Notification(message) => Some(Dispatch::Notification(message)),
+            // A stream's item or credit goes to its stream, like an answer to its request.
+            Incoming::Notification(message) => {
+                crate::stream::route(self.shared(), message).map(Dispatch::Notification)
+            }
             Incoming::Response { id, result } => {
                 // The common case, an answer a `SentRequest` waits for while no handler looks
                 // at responses, needs no dispatch at all.

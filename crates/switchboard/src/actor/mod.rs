@@ -207,6 +207,8 @@ where
                 let parked = shared.dynamic().drain_parked();
                 incoming::give_up(parked, "the input ended");
                 shared.input_ended.set();
+                // No credit can come from the peer any more.
+                shared.streams.close(&why);
                 cancel_after_grace(&shared);
             }
             if let Some(main) = main.as_mut().as_pin_mut()
@@ -255,6 +257,7 @@ where
     // Requests still waiting fail now; their callbacks are owed that error, so they run here.
     futures::future::join_all(shared.pending.close(&why)).await;
     shared.input_ended.set();
+    shared.streams.close(&why);
     shared.outgoing.close();
     shared.tasks.clear();
     shared.cancellations.clear();

@@ -171,6 +171,11 @@ impl<T> Responder<T> {
         self.core.as_ref().map_or(&RequestId::Null, |core| &core.id)
     }
 
+    /// The connection this responder answers on; `None` once it has answered.
+    pub(crate) fn shared(&self) -> Option<&Arc<Shared>> {
+        self.core.as_ref().map(|core| &core.shared)
+    }
+
     pub(crate) fn serial(&self) -> Option<u64> {
         self.core.as_ref().map(|core| core.serial)
     }
