@@ -16,6 +16,7 @@
 
 #[path = "../common/external_tool.rs"]
 mod external_tool;
+mod partial;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
