@@ -8,6 +8,7 @@
 //! | `protocol.rs` | the initialize gate, version negotiation, `server/discover`, error codes, pagination |
 //! | `logging.rs` | log messages filtered by `logging/setLevel` and by a stateless request's `_meta` |
 //! | `processes.rs` | `mcp_client` drives `mcp_server`, both as processes |
+//! | `streams.rs` | a stream in MCP's convention: items on `notifications/progress`, plain progress untouched |
 //! | `supervisor.rs` | `mcp_supervisor` in front of `mcp_flaky_server`: crashes, hangs, garbage, the restart limit, a rollout |
 
 use std::ffi::OsStr;
@@ -27,6 +28,7 @@ mod processes;
 mod protocol;
 mod rmcp_client;
 mod rmcp_server;
+mod streams;
 mod supervisor;
 
 /// The example programs the tests run as processes.

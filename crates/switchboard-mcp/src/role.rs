@@ -10,6 +10,7 @@
 
 use switchboard::cancel::Cancellation;
 use switchboard::handler::{Chain, NullHandler};
+use switchboard::stream::Streaming;
 use switchboard::{Builder, ConnectionTo, Dispatch, Error, Role};
 
 use crate::gate::InitializeGate;
@@ -43,6 +44,25 @@ pub const MCP_CANCELLATION: Cancellation = Cancellation::notification("notificat
     .reason_field("reason")
     .no_answer_follows();
 
+/// How MCP carries a request answered by a stream of items (see
+/// [`switchboard::stream`]): on its progress notifications, since MCP has no partial results.
+///
+/// - The caller asks with a `progressToken` in the request's `_meta`, as for progress.
+/// - Each item is a `notifications/progress {"progressToken": …, "progress": n, "_meta":
+///   {"switchboard/item": item}}`: `progress` counts the items sent so far (1, 2, …), so it
+///   grows as MCP requires, and the item rides in `_meta` under a key of our own prefix. A
+///   peer that knows nothing of streams sees a progress counter going up.
+/// - MCP has no credits: the window is held by the caller's buffer, and then by the
+///   transport (a full buffer stops the caller's connection reading).
+/// - Progress notifications without the item (a server's ordinary progress) are not items:
+///   they reach the handlers as before. Cancelling is MCP's `notifications/cancelled`
+///   ([`MCP_CANCELLATION`]).
+pub const MCP_STREAMING: Streaming = Streaming::items("notifications/progress")
+    .request_token_in("_meta", "progressToken")
+    .item_token("progressToken")
+    .item_counter("progress")
+    .item_value_in("_meta", "switchboard/item");
+
 impl Role for McpClient {
     type Counterpart = McpServer;
 
@@ -52,6 +72,10 @@ impl Role for McpClient {
 
     fn cancellation(&self) -> Cancellation {
         MCP_CANCELLATION
+    }
+
+    fn streaming(&self) -> Streaming {
+        MCP_STREAMING
     }
 
     async fn default_dispatch(
@@ -72,6 +96,10 @@ impl Role for McpServer {
 
     fn cancellation(&self) -> Cancellation {
         MCP_CANCELLATION
+    }
+
+    fn streaming(&self) -> Streaming {
+        MCP_STREAMING
     }
 
     async fn default_dispatch(
