@@ -46,6 +46,10 @@ mod sessions {}
 mod forwarding {}
 
 #[cfg(doctest)]
+#[doc = include_str!("../book/src/streams.md")]
+mod streams {}
+
+#[cfg(doctest)]
 #[doc = include_str!("../book/src/protocols.md")]
 mod protocols {}
 
