@@ -18,6 +18,7 @@ mod remote;
 mod report;
 mod sdk;
 mod soak;
+mod stream;
 mod supervise;
 mod switchboard;
 mod throughput;
@@ -164,7 +165,7 @@ pub const SMOKE_TEST: &str = "SMOKE TEST (--quick): a tenth of the messages, one
 const USAGE: &str = "usage: switchboard-bench [--quick] [--runtime multi|current] [--runs N]
                          [--only WORKLOAD] [--impl NAME] [--tracing LEVEL]
 workloads: sequential, pipelined, notifications, flood, sessions, chain, chain-processes,
-           remote, soak, supervisor
+           remote, soak, supervisor, stream
 NAME: any part of an implementation's name (raw, switchboard, sdk, channel, bytestreams)";
 
 fn main() -> ExitCode {
@@ -287,6 +288,15 @@ fn main() -> ExitCode {
             Ok(soak) => report::print_soak(&soak, options.quick),
             Err(error) => {
                 eprintln!("soak: {error}");
+                failed = true;
+            }
+        }
+    }
+    if options.wants("stream") && options.measures(Impl::Switchboard(Over::ByteStreams)) {
+        match stream::run_all(&options) {
+            Ok(rows) => report::print_stream(&rows, options.quick),
+            Err(error) => {
+                eprintln!("stream: {error}");
                 failed = true;
             }
         }

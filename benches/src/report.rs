@@ -438,3 +438,40 @@ pub fn print_soak(soak: &crate::soak::Soak, quick: bool) {
         soak.growth_per_round() / 1024.0
     );
 }
+
+pub fn print_stream(rows: &[crate::stream::StreamRow], quick: bool) {
+    println!();
+    smoke_title(quick);
+    println!(
+        "Stream (switchboard ByteStreams): one request answered by {} items, window {}; the \
+         slow consumer pauses {:?} every {} items:",
+        rows.first().map_or(0, |row| row.measured.messages),
+        crate::stream::WINDOW,
+        crate::stream::PAUSE,
+        crate::stream::PAUSE_EVERY
+    );
+    println!(
+        "| consumer | items | seconds | items/s | CPU µs/item | allocs/item | most ahead | peak RSS growth |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for row in rows {
+        let m = &row.measured;
+        println!(
+            "| {} | {} | {:.2} | {:.0} | {:.2} | {} | {} | {:.1} MiB{} |",
+            if row.slow { "slow" } else { "fast" },
+            m.messages,
+            m.wall.as_secs_f64(),
+            m.per_second(),
+            m.cpu_micros_per_message(),
+            m.allocations_per_message()
+                .map_or("-".to_owned(), |allocs| format!("{allocs:.1}")),
+            row.widest,
+            row.peak_growth as f64 / (1024.0 * 1024.0),
+            if row.peak_is_reset {
+                ""
+            } else {
+                " (RSS, peak not resettable)"
+            }
+        );
+    }
+}
