@@ -76,10 +76,10 @@ async fn main() -> Result<(), Error> {
                         let producer_at = produced.load(Ordering::Relaxed);
                         let ahead = producer_at.saturating_sub(read);
                         widest = widest.max(ahead);
-                        if read % PAUSE_EVERY == 0 {
+                        if read.is_multiple_of(PAUSE_EVERY) {
                             tokio::time::sleep(PAUSE).await;
                         }
-                        if read % 100_000 == 0 {
+                        if read.is_multiple_of(100_000) {
                             println!(
                                 "producer at {producer_at:>9}  consumer at {read:>9}  ahead by {ahead:>4} (window {WINDOW})"
                             );
