@@ -5,6 +5,7 @@
 //! | file | what it proves |
 //! |---|---|
 //! | `streaming.rs` | prompts and updates arrive in order, the answer after them; sessions stay apart |
+//! | `streams.rs` | a `switchboard::stream` crosses the conductor and its proxies: order, the window held end to end, a drop stops the agent |
 //! | `callbacks.rs` | the agent's requests to the client (read a file, ask permission, write) cross every hop |
 //! | `cancel.rs` | `session/cancel` crosses every hop; `$/cancel_request` is re-sent hop by hop, with each hop's id |
 //! | `proxies.rs` | a proxy answers a prompt itself, injects an update, changes the prompt |
@@ -24,5 +25,6 @@ mod crash;
 mod mcp_over_acp;
 mod proxies;
 mod streaming;
+mod streams;
 mod support;
 mod trace;

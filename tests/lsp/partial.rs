@@ -10,6 +10,10 @@
 //!   each `workspace/symbol` result through the library's `resultProgress` reporter: every
 //!   batch reaches our stream, in order, before the (empty) final answer; and a window far
 //!   smaller than the result holds, through the buffer and the pipe.
+//! - The other way, `partial_client.js`, written with the official `vscode-jsonrpc` library,
+//!   reads our server's partial results through its `onProgress`, every batch before the
+//!   answer, and cancels a second request with its `CancellationTokenSource`: our producer's
+//!   `send` fails with -32800 and the library sees the request end with -32800.
 
 use std::path::PathBuf;
 
@@ -151,4 +155,103 @@ async fn partial_results_from_the_official_library_reach_our_stream_in_order() {
         json!([]),
         "the final answer is empty after partial results"
     );
+}
+
+/// One `workspace/symbol` result, as our server streams it.
+fn symbol(n: u64) -> Value {
+    json!({
+        "name": format!("symbol{n}"),
+        "kind": 13,
+        "location": {
+            "uri": "file:///ours/symbols.txt",
+            "range": { "start": { "line": n, "character": 0 }, "end": { "line": n, "character": 1 } }
+        }
+    })
+}
+
+#[tokio::test]
+async fn the_official_client_reads_our_partial_results_and_cancels_them() {
+    if !node_available(
+        "lsp::partial::the_official_client_reads_our_partial_results_and_cancels_them",
+    ) {
+        return;
+    }
+    install_server();
+    let mut child =
+        ChildProcess::spawn(ChildCommand::new("node").arg(lsp_dir().join("partial_client.js")))
+            .unwrap();
+    let stdio = child.stdio().unwrap().framing(Framing::ContentLength);
+    let (report_tx, report_rx) = futures::channel::oneshot::channel::<Value>();
+    let mut report_tx = Some(report_tx);
+    // What the cancelled request's producer had sent when it stopped, and why it stopped.
+    let (stopped_tx, stopped_rx) = futures::channel::oneshot::channel::<(u64, i32)>();
+    let mut stopped_tx = Some(stopped_tx);
+    let server = UntypedRole
+        .builder()
+        .cancellation(LSP_CANCELLATION)
+        .streaming(LSP_STREAMING)
+        .on_receive_streaming_request(
+            move |request: UntypedMessage,
+                  mut items: switchboard::stream::ItemSink<Vec<Value>>,
+                  responder: switchboard::Responder<Value>,
+                  _cx| {
+                let query = request.params_value().unwrap_or_default()["query"]
+                    .as_str()
+                    .unwrap_or("0")
+                    .to_owned();
+                let count: u64 = query.parse().unwrap_or(0);
+                // Only the long request is cancelled; the short one runs to its end.
+                let stopped = if count > 100 { stopped_tx.take() } else { None };
+                async move {
+                    for n in 0..count {
+                        if let Err(error) = items.send(vec![symbol(n)]).await {
+                            if let Some(stopped) = stopped {
+                                let _ = stopped.send((items.sent(), error.code()));
+                            }
+                            return Err(error);
+                        }
+                    }
+                    responder.respond(json!([]))
+                }
+            },
+        )
+        .on_receive_notification(move |report: UntypedMessage, _cx| {
+            if report.method() == "report"
+                && let Some(tx) = report_tx.take()
+            {
+                let _ = tx.send(report.params_value().unwrap());
+            }
+            std::future::ready(Ok(()))
+        })
+        .connect_with(stdio, async move |_cx| {
+            report_rx
+                .await
+                .map_err(|_| Error::internal_error("the client ended without a report"))
+        });
+    let report = tokio::time::timeout(HANG_GUARD, server)
+        .await
+        .expect("the session with the official client hung")
+        .unwrap_or_else(|error| panic!("{error}\nclient stderr:\n{}", child.stderr_tail()));
+    let _ = tokio::time::timeout(HANG_GUARD, child.wait()).await;
+
+    // Everything: 100 batches in order, each before the final answer.
+    let whole = report["whole"].as_array().unwrap();
+    assert_eq!(whole.len(), 101, "{whole:?}");
+    for (n, seen) in whole[..100].iter().enumerate() {
+        assert_eq!(seen["batch"][0]["name"], format!("symbol{n}"));
+    }
+    assert_eq!(whole[100], json!({ "answer": [] }));
+
+    // Cancelled by the library after 3 batches: our producer's send failed with -32800, and
+    // the library's request ended with -32800 after the batches that came before it.
+    let cancelled = report["cancelled"].as_array().unwrap();
+    let (last, batches) = cancelled.split_last().unwrap();
+    assert_eq!(last, &json!({ "error": -32800 }), "{last}");
+    assert!(batches.len() >= 3, "{} batches", batches.len());
+    assert!(batches.iter().all(|seen| seen.get("batch").is_some()));
+    let (sent, code) = stopped_rx
+        .await
+        .expect("the producer noticed the cancellation");
+    assert_eq!(code, -32800);
+    assert!(sent < 1_000_000, "the producer stopped early: {sent} sent");
 }

@@ -346,7 +346,10 @@ impl Streaming {
         let fields = fields_at(params.get(), spec.request_token.parent)?;
         let token = read_field::<RequestId>(&fields, spec.request_token.field)?;
         let window = match spec.credits {
-            Some(credits) => read_field::<u64>(&fields, credits.window_field).unwrap_or(0),
+            // A request without a window may send one item, and then waits for grants.
+            Some(credits) => read_field::<u64>(&fields, credits.window_field)
+                .unwrap_or(1)
+                .max(1),
             None => u64::MAX,
         };
         Some((token, window))
