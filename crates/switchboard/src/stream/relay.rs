@@ -9,6 +9,9 @@
 //! outgoing queue: transport backpressure). Where the next hop has none, its items wait in the
 //! forwarder's buffer, and a full buffer stops that connection reading.
 //!
+//! A request sent back on the connection it came from is not relayed: its stream's
+//! notifications cross like any other, as they do through the conductor.
+//!
 //! A cancellation from the caller (its convention's cancellation, or the stop notification)
 //! ends the relay: the stream to the next hop is dropped, which cancels it there, and the
 //! caller's request is answered -32800 (or not at all, where its convention says no answer
@@ -34,6 +37,12 @@ pub(crate) fn relay<Cp: Role>(
     let Some(from) = responder.shared().cloned() else {
         return Err(responder);
     };
+    // Sent back on the connection it came from (an ACP proxy passes a request from one of
+    // its peers to the other through the conductor): the items and credits then travel as
+    // the other notifications do, wrapped and unwrapped with them, and no relay is needed.
+    if Arc::ptr_eq(&from, &to.shared) {
+        return Err(responder);
+    }
     let Some((token, window)) = from.streaming.request_of(request.params()) else {
         return Err(responder);
     };
