@@ -355,22 +355,20 @@ impl Streaming {
         Some((token, window))
     }
 
-    /// The token and raw item of an item notification.
+    /// The token and raw item of an item notification. Read once per item, so its fields are
+    /// borrowed from the params rather than copied.
     pub(crate) fn item_of(&self, params: Option<&RawJson>) -> Option<(RequestId, RawJson)> {
         let spec = self.spec?;
-        let params = params?;
-        let top = fields_at(params.get(), None)?;
-        let token = read_field::<RequestId>(&top, spec.item_token)?;
-        let value = match spec.item_value.parent {
+        let top: Borrowed<'_> = serde_json::from_str(params?.get()).ok()?;
+        let token = serde_json::from_str(top.get(spec.item_token)?.get()).ok()?;
+        let value: &RawValue = match spec.item_value.parent {
             None => top.get(spec.item_value.field)?,
             Some(parent) => {
-                let inner = fields_at(top.get(parent)?.get(), None)?;
-                return inner
-                    .get(spec.item_value.field)
-                    .map(|value| (token, RawJson::from_raw(value.clone())));
+                let inner: Borrowed<'_> = serde_json::from_str(top.get(parent)?.get()).ok()?;
+                inner.get(spec.item_value.field).copied()?
             }
         };
-        Some((token, RawJson::from_raw(value.clone())))
+        Some((token, RawJson::from_raw(value.to_owned())))
     }
 
     /// The token and amount of a credit grant (amount 0 for a stop).
@@ -385,16 +383,19 @@ impl Streaming {
         ))
     }
 
-    /// Writes the params of item number `count` (from 1) carrying `item` (already JSON).
+    /// Writes the whole notification of item number `count` (from 1), the item written by
+    /// `write_value`, straight into `out`: no copy of the item on the way.
     pub(crate) fn write_item(
         &self,
         out: &mut Vec<u8>,
         token: &RequestId,
         count: u64,
-        item: &[u8],
-    ) -> Result<&'static str, Error> {
+        write_value: impl FnOnce(&mut Vec<u8>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         let spec = self.spec()?;
-        out.push(b'{');
+        out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"method\":");
+        write_json_str(out, spec.item_method);
+        out.extend_from_slice(b",\"params\":{");
         write_json_str(out, spec.item_token);
         out.push(b':');
         token.write_json(out);
@@ -411,12 +412,12 @@ impl Streaming {
         }
         write_json_str(out, spec.item_value.field);
         out.push(b':');
-        out.extend_from_slice(item);
+        write_value(out)?;
         if spec.item_value.parent.is_some() {
             out.push(b'}');
         }
-        out.push(b'}');
-        Ok(spec.item_method)
+        out.extend_from_slice(b"}}");
+        Ok(())
     }
 
     /// The method and params granting `amount` credits (a stop, when `amount` is `None`);
@@ -459,6 +460,10 @@ pub(crate) enum NoticeKind {
 }
 
 type Fields = std::collections::HashMap<String, Box<RawValue>>;
+
+/// An object's members, borrowed from its text (a member whose name has escapes does not
+/// read, and the message is then not taken for an item).
+type Borrowed<'a> = std::collections::BTreeMap<&'a str, &'a RawValue>;
 
 fn fields_at(json: &str, parent: Option<&str>) -> Option<Fields> {
     let top: Fields = serde_json::from_str(json).ok()?;
@@ -545,11 +550,16 @@ mod tests {
     fn an_item_round_trips_through_its_notification() {
         for convention in [Streaming::SWITCHBOARD, MCP_LIKE] {
             let mut out = Vec::new();
-            let method = convention
-                .write_item(&mut out, &RequestId::Str("t".into()), 3, br#"{"n":1}"#)
+            convention
+                .write_item(&mut out, &RequestId::Str("t".into()), 3, |out| {
+                    out.extend_from_slice(br#"{"n":1}"#);
+                    Ok(())
+                })
                 .unwrap();
+            let frame: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            let method = frame["method"].as_str().unwrap();
             assert_eq!(convention.kind_of(method), Some(NoticeKind::Item));
-            let params = RawJson::from_string(String::from_utf8(out).unwrap()).unwrap();
+            let params = RawJson::from_serialize(&frame["params"]).unwrap();
             let (token, item) = convention.item_of(Some(&params)).unwrap();
             assert_eq!(token, RequestId::Str("t".into()));
             assert_eq!(item.get(), r#"{"n":1}"#);

@@ -100,11 +100,23 @@ impl<I> ItemSink<I> {
 
     /// Sends one item already in JSON.
     pub(crate) async fn send_raw(&mut self, item: &RawJson) -> Result<(), Error> {
+        self.send_with(|out| {
+            out.extend_from_slice(item.get().as_bytes());
+            Ok(())
+        })
+        .await
+    }
+
+    /// Sends one item, written by `write_value` once there is credit and room.
+    async fn send_with(
+        &mut self,
+        write_value: impl Fn(&mut Vec<u8>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         let open = self.open.as_mut().ok_or_else(not_streaming)?;
         poll_fn(|cx| open.poll_ready(cx)).await?;
         loop {
             poll_fn(|cx| open.shared.outgoing.poll_room(cx)).await;
-            match open.push(item.get().as_bytes()) {
+            match open.push(&write_value) {
                 Err(error) if error.code() == crate::error::codes::OUTGOING_QUEUE_FULL => continue,
                 other => return other,
             }
@@ -119,8 +131,8 @@ impl<I: Serialize> ItemSink<I> {
     /// no credit can come any more (the caller ended its input, the connection closed), or
     /// when `item` does not serialize.
     pub async fn send(&mut self, item: I) -> Result<(), Error> {
-        let raw = RawJson::from_serialize(&item)?;
-        self.send_raw(&raw).await
+        self.send_with(|out| serde_json::to_writer(&mut *out, &item).map_err(Error::serialization))
+            .await
     }
 }
 
@@ -141,15 +153,15 @@ impl Open {
         }
     }
 
-    fn push(&mut self, item: &[u8]) -> Result<(), Error> {
+    fn push(
+        &mut self,
+        write_value: impl Fn(&mut Vec<u8>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         let count = self.sent + 1;
         encode::with_scratch(|frame| {
-            let mut params = Vec::with_capacity(item.len() + 48);
-            let method = self
-                .shared
+            self.shared
                 .streaming
-                .write_item(&mut params, &self.token, count, item)?;
-            super::notice_frame(frame, method, &params);
+                .write_item(frame, &self.token, count, write_value)?;
             self.shared.outgoing.push(frame)
         })?;
         self.sent = count;
