@@ -100,7 +100,9 @@ impl TaskQueue {
 
     /// Takes the tasks spawned since the last call.
     fn take_new(&self) -> Vec<Task> {
-        if !self.has_new.swap(false, Ordering::AcqRel) {
+        // Looked at on every round of the connection: a plain load while nothing is new. A
+        // spawn racing with it sets the flag and then wakes the loop, which comes back here.
+        if !self.has_new.load(Ordering::Acquire) || !self.has_new.swap(false, Ordering::AcqRel) {
             return Vec::new();
         }
         std::mem::take(&mut *self.lock())
@@ -224,6 +226,14 @@ pub(crate) async fn run(queue: &TaskQueue) -> Error {
                     connection: queue.connection,
                     name: queue.name.clone(),
                 });
+            }
+            // Polling an empty set would still register the waker (locked instructions on
+            // every round); a new task wakes the loop through the queue instead.
+            if running.is_empty() {
+                if !queue.has_new.load(Ordering::Acquire) {
+                    return Poll::Pending;
+                }
+                continue;
             }
             match running.poll_next_unpin(cx) {
                 Poll::Ready(Some(None)) => continue,

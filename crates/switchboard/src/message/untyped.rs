@@ -183,7 +183,11 @@ impl UntypedMessage {
             None => None,
         };
         let id = id.map(jsonrpcmsg::Id::try_from).transpose()?;
-        Ok(jsonrpcmsg::Request::new_v2(self.method().to_owned(), params, id))
+        Ok(jsonrpcmsg::Request::new_v2(
+            self.method().to_owned(),
+            params,
+            id,
+        ))
     }
 
     /// Reads a `jsonrpcmsg` request's method and params.

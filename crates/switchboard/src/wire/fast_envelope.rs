@@ -38,14 +38,9 @@ fn members(text: &str) -> Option<Members> {
     at += 1;
     let mut seen = Members::default();
     loop {
-        at = skip_whitespace(bytes, at);
-        let (key, after_key) = plain_string(bytes, at)?;
-        at = skip_whitespace(bytes, after_key);
-        if bytes.get(at) != Some(&b':') {
-            return None;
-        }
-        at = skip_whitespace(bytes, at + 1);
-        at = match &bytes[key] {
+        let (key, after_colon) = member_key(bytes, at)?;
+        at = skip_whitespace(bytes, after_colon);
+        at = match key {
             b"jsonrpc" if !seen.version && bytes[at..].starts_with(b"\"2.0\"") => {
                 seen.version = true;
                 at + 5
@@ -136,6 +131,33 @@ fn skip_whitespace(bytes: &[u8], mut at: usize) -> usize {
         at += 1;
     }
     at
+}
+
+/// The keys of an ordinary message, each with its quotes and the colon after it: how nearly
+/// every peer writes them, compared in one go.
+const KEYS: [&[u8]; 5] = [
+    b"\"jsonrpc\":",
+    b"\"id\":",
+    b"\"method\":",
+    b"\"params\":",
+    b"\"result\":",
+];
+
+/// The member key at `at` (after any whitespace) without its quotes, and where the colon after
+/// it ends.
+fn member_key(bytes: &[u8], at: usize) -> Option<(&[u8], usize)> {
+    let at = skip_whitespace(bytes, at);
+    let rest = &bytes[at..];
+    if let Some(known) = KEYS.iter().find(|known| rest.starts_with(known)) {
+        return Some((&known[1..known.len() - 2], at + known.len()));
+    }
+    // Spaced out, or a key this reader does not know (which gives up below).
+    let (key, after_key) = plain_string(bytes, at)?;
+    let colon = skip_whitespace(bytes, after_key);
+    if bytes.get(colon) != Some(&b':') {
+        return None;
+    }
+    Some((&bytes[key], colon + 1))
 }
 
 /// A string without escapes or control characters at `at`: where its text is, and where
@@ -230,6 +252,36 @@ mod tests {
                 "{template} should be left to the full reader"
             );
         }
+    }
+
+    #[test]
+    fn a_message_keeps_its_frame_instead_of_copying_its_parts() {
+        let text = r#"{"jsonrpc":"2.0","id":7,"method":"echo","params":{"text":"hi"}}"#;
+        let Ok(Incoming::Request { message, .. }) = read(text.to_owned()) else {
+            panic!("an ordinary request takes the short path");
+        };
+        let params = message.params().expect("params");
+        assert_eq!(params.get(), r#"{"text":"hi"}"#);
+        assert_eq!(
+            params.frame(),
+            text,
+            "the params are a range of the whole frame"
+        );
+        assert_eq!(message.method(), "echo");
+        let (method, params) = message.into_parts();
+        assert_eq!(
+            (method.as_str(), params.unwrap().get()),
+            ("echo", r#"{"text":"hi"}"#)
+        );
+
+        let text = r#"{"jsonrpc":"2.0","id":3,"result":[1,2]}"#;
+        let Ok(Incoming::Response {
+            result: Ok(result), ..
+        }) = read(text.to_owned())
+        else {
+            panic!("an ordinary response takes the short path");
+        };
+        assert_eq!((result.get(), result.frame()), ("[1,2]", text));
     }
 
     #[test]
