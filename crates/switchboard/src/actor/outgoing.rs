@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use super::wake::LoopWake;
+use super::wake::{LoopWake, part};
 use crate::Error;
 use crate::transport::seam::{FrameDirection, FrameTap};
 use crate::transport::sink::FrameSink;
@@ -176,7 +176,7 @@ impl OutgoingQueue {
         let waiting = self.take_consumer_waiting(&mut state);
         drop(state);
         if waiting {
-            self.wake.wake();
+            self.wake.wake(part::OUTGOING);
         }
         Ok(())
     }
@@ -277,7 +277,7 @@ impl OutgoingQueue {
         let waiters = std::mem::take(&mut state.room_waiters);
         drop(state);
         if waiting {
-            self.wake.wake();
+            self.wake.wake(part::OUTGOING);
         }
         waiters.into_iter().for_each(|(_, waker)| waker.wake());
     }

@@ -22,7 +22,7 @@ use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
 
 use super::scope::poll_task;
-use super::wake::LoopWake;
+use super::wake::{LoopWake, part};
 use crate::Error;
 use crate::responder::ResponderCore;
 
@@ -144,7 +144,7 @@ impl TaskQueue {
     fn push(&self, task: Task) {
         self.lock().push(task);
         self.has_new.store(true, Ordering::Release);
-        self.wake.wake();
+        self.wake.wake(part::TASKS);
     }
 
     /// Drops every task not yet started: they hold clones of the connection, which must not
@@ -191,7 +191,7 @@ struct Owed {
 impl Drop for Owed {
     fn drop(&mut self) {
         if self.owed.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.wake.wake();
+            self.wake.wake(part::CHECK);
         }
     }
 }
@@ -210,7 +210,7 @@ impl Running {
     fn finished(&self) {
         let before = self.count.fetch_sub(1, Ordering::AcqRel);
         if before <= self.limit && self.reader_waiting.swap(false, Ordering::AcqRel) {
-            self.wake.wake();
+            self.wake.wake(part::INCOMING);
         }
     }
 }
