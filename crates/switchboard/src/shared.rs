@@ -175,7 +175,7 @@ impl Shared {
 
     pub(crate) fn responder_done(&self) {
         if self.live_responders.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.wake.wake();
+            self.wake.wake(crate::actor::wake::part::CHECK);
             let waiters = std::mem::take(&mut *self.lock_answered_waiters());
             waiters.into_iter().for_each(std::task::Waker::wake);
         }

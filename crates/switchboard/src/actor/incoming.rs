@@ -274,9 +274,13 @@ impl<R: Role, H: Handler<R::Counterpart>> IncomingActor<R, H> {
         let (outcome, scope) = {
             // Pinned where it is built: handing the future itself on would copy all of it.
             let work = pin!(async {
-                let (message, retry) = match self.handler.handle(dispatch, &self.cx).await? {
-                    Handled::Yes => return Ok(()),
-                    Handled::No { message, retry } => (message, retry),
+                let (message, retry) = if self.handler.may_claim(&dispatch) {
+                    match self.handler.handle(dispatch, &self.cx).await? {
+                        Handled::Yes => return Ok(()),
+                        Handled::No { message, retry } => (message, retry),
+                    }
+                } else {
+                    (dispatch, false)
                 };
                 let (message, retry) = match self.dispatch_dynamic(message, retry).await? {
                     Handled::Yes => return Ok(()),

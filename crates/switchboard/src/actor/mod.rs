@@ -21,7 +21,7 @@ pub(crate) mod wake;
 use std::future::{Future, poll_fn};
 use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use tracing::Instrument;
 
 use futures::future::BoxFuture;
@@ -31,6 +31,7 @@ use crate::shared::Shared;
 use crate::transport::Transport;
 use crate::{ConnectionTo, Error, Role};
 use incoming::IncomingActor;
+use wake::{LoopWake, part};
 
 /// How many rounds one poll of the connection may take before it yields to the runtime, so
 /// that a future that keeps waking itself (or an exhausted tokio budget) cannot starve others.
@@ -47,6 +48,38 @@ pub(crate) struct Parts<R: Role, H> {
     pub(crate) shared: Arc<Shared>,
     pub(crate) start_tasks: Vec<StartTask<R::Counterpart>>,
     pub(crate) max_frame_bytes: usize,
+}
+
+/// The waker of each part of the poll loop, made once per connection.
+struct PartWakers {
+    outgoing: Waker,
+    tasks: Waker,
+    driver: Waker,
+    incoming: Waker,
+    main: Waker,
+}
+
+impl PartWakers {
+    fn new(wake: &Arc<LoopWake>) -> Self {
+        PartWakers {
+            outgoing: wake.waker(part::OUTGOING),
+            tasks: wake.waker(part::TASKS),
+            driver: wake.waker(part::DRIVER),
+            incoming: wake.waker(part::INCOMING),
+            main: wake.waker(part::MAIN),
+        }
+    }
+
+    /// The context to poll `part` in.
+    fn cx(&self, part: u8) -> Context<'_> {
+        Context::from_waker(match part {
+            part::OUTGOING => &self.outgoing,
+            part::TASKS => &self.tasks,
+            part::DRIVER => &self.driver,
+            part::INCOMING => &self.incoming,
+            _ => &self.main,
+        })
+    }
 }
 
 /// The peer ended its input: what this side still handles is cancelled once the grace is
@@ -148,18 +181,22 @@ where
     let mut written_all = false;
 
     let loop_wake = Arc::clone(&shared.wake);
-    let actor_waker = loop_wake.waker();
+    let wakers = PartWakers::new(&loop_wake);
     let fatal = poll_fn(|task_cx| {
         loop_wake.enter(task_cx.waker());
-        let cx = &mut Context::from_waker(&actor_waker);
         let mut rounds = 0;
         loop {
             rounds += 1;
-            // This round polls every actor, which serves any wake that came before it.
-            loop_wake.clear_woken();
+            // This round polls the parts woken since the last one (all of them at first);
+            // a part that was not woken still waits for what it waited for.
+            let due = loop_wake.take_woken();
+            let woken = |part: u8| due & part != 0;
             let mut progressed = false;
             // Outgoing first, so answers leave before more work is taken in.
-            if !written_all && let Poll::Ready(result) = outgoing.as_mut().poll(cx) {
+            if !written_all
+                && woken(part::OUTGOING)
+                && let Poll::Ready(result) = outgoing.as_mut().poll(&mut wakers.cx(part::OUTGOING))
+            {
                 written_all = true;
                 progressed = true;
                 if let Err(error) = result {
@@ -175,18 +212,24 @@ where
             if written_all && (serving_until_eof || main_output.is_some()) {
                 return Poll::Ready(None);
             }
-            if let Poll::Ready(error) = tasks.as_mut().poll(cx) {
+            if woken(part::TASKS)
+                && let Poll::Ready(error) = tasks.as_mut().poll(&mut wakers.cx(part::TASKS))
+            {
                 return Poll::Ready(Some(error));
             }
-            if let Some(running) = driver.as_mut()
-                && let Poll::Ready(result) = running.as_mut().poll(cx)
+            if woken(part::DRIVER)
+                && let Some(running) = driver.as_mut()
+                && let Poll::Ready(result) = running.as_mut().poll(&mut wakers.cx(part::DRIVER))
             {
                 if let Err(error) = result {
                     tracing::warn!(%error, "the transport's driver failed");
                 }
                 driver = None;
             }
-            if reading && let Poll::Ready(result) = incoming.as_mut().poll(cx) {
+            if reading
+                && woken(part::INCOMING)
+                && let Poll::Ready(result) = incoming.as_mut().poll(&mut wakers.cx(part::INCOMING))
+            {
                 reading = false;
                 progressed = true;
                 let why = match result {
@@ -211,9 +254,10 @@ where
                 shared.streams.close(&why);
                 cancel_after_grace(&shared);
             }
-            if let Some(main) = main.as_mut().as_pin_mut()
+            if woken(part::MAIN)
+                && let Some(main) = main.as_mut().as_pin_mut()
                 && main_output.is_none()
-                && let Poll::Ready(output) = main.poll(cx)
+                && let Poll::Ready(output) = main.poll(&mut wakers.cx(part::MAIN))
             {
                 main_output = Some(output);
                 progressed = true;

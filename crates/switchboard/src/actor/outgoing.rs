@@ -27,11 +27,11 @@
 //! [`ConnectionTo::queued_below`]: crate::ConnectionTo::queued_below
 
 use std::future::poll_fn;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use super::wake::LoopWake;
+use super::wake::{LoopWake, part};
 use crate::Error;
 use crate::transport::seam::{FrameDirection, FrameTap};
 use crate::transport::sink::FrameSink;
@@ -98,6 +98,10 @@ pub(crate) struct OutgoingQueue {
     limit: usize,
     /// The incoming actor reads while fewer bytes than this are queued (`None`: always).
     pause_at: Option<usize>,
+    /// `State::consumer_waiting`, readable without the lock: while it is set, nothing was
+    /// queued since the actor last found the queue empty, so looking again needs no lock.
+    /// Set and cleared only with the lock held; a push clears it before it wakes the actor.
+    consumer_idle: AtomicBool,
     wake: Arc<LoopWake>,
 }
 
@@ -121,6 +125,7 @@ impl OutgoingQueue {
             used: AtomicUsize::new(0),
             limit,
             pause_at,
+            consumer_idle: AtomicBool::new(false),
             wake,
         }
     }
@@ -168,10 +173,10 @@ impl OutgoingQueue {
         let framing = state.framing;
         state.frames.push(framing, frame);
         self.used.store(state.used(), Ordering::Release);
-        let waiting = std::mem::take(&mut state.consumer_waiting);
+        let waiting = self.take_consumer_waiting(&mut state);
         drop(state);
         if waiting {
-            self.wake.wake();
+            self.wake.wake(part::OUTGOING);
         }
         Ok(())
     }
@@ -215,12 +220,19 @@ impl OutgoingQueue {
     /// and empty: the end.
     fn poll_take(&self, batch: &mut FrameBatch) -> Poll<bool> {
         debug_assert!(batch.is_empty());
+        // The connection polls every actor on each round; an idle queue is told apart
+        // without the lock. A push racing with this clears the flag and then wakes the loop,
+        // which comes back here.
+        if self.consumer_idle.load(Ordering::SeqCst) {
+            return Poll::Pending;
+        }
         let mut state = self.lock();
         if state.frames.is_empty() {
             if state.closed {
                 return Poll::Ready(false);
             }
             state.consumer_waiting = true;
+            self.consumer_idle.store(true, Ordering::SeqCst);
             return Poll::Pending;
         }
         std::mem::swap(&mut state.frames, batch);
@@ -248,15 +260,24 @@ impl OutgoingQueue {
         empty
     }
 
+    /// Whether the actor waited for frames (it no longer does: the caller wakes it).
+    fn take_consumer_waiting(&self, state: &mut State) -> bool {
+        let waiting = std::mem::take(&mut state.consumer_waiting);
+        if waiting {
+            self.consumer_idle.store(false, Ordering::SeqCst);
+        }
+        waiting
+    }
+
     /// Refuses every later frame; the actor ends once it has written what is queued.
     pub(crate) fn close(&self) {
         let mut state = self.lock();
         state.closed = true;
-        let waiting = std::mem::take(&mut state.consumer_waiting);
+        let waiting = self.take_consumer_waiting(&mut state);
         let waiters = std::mem::take(&mut state.room_waiters);
         drop(state);
         if waiting {
-            self.wake.wake();
+            self.wake.wake(part::OUTGOING);
         }
         waiters.into_iter().for_each(|(_, waker)| waker.wake());
     }

@@ -22,7 +22,7 @@ use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
 
 use super::scope::poll_task;
-use super::wake::LoopWake;
+use super::wake::{LoopWake, part};
 use crate::Error;
 use crate::responder::ResponderCore;
 
@@ -100,7 +100,9 @@ impl TaskQueue {
 
     /// Takes the tasks spawned since the last call.
     fn take_new(&self) -> Vec<Task> {
-        if !self.has_new.swap(false, Ordering::AcqRel) {
+        // Looked at on every round of the connection: a plain load while nothing is new. A
+        // spawn racing with it sets the flag and then wakes the loop, which comes back here.
+        if !self.has_new.load(Ordering::Acquire) || !self.has_new.swap(false, Ordering::AcqRel) {
             return Vec::new();
         }
         std::mem::take(&mut *self.lock())
@@ -142,7 +144,7 @@ impl TaskQueue {
     fn push(&self, task: Task) {
         self.lock().push(task);
         self.has_new.store(true, Ordering::Release);
-        self.wake.wake();
+        self.wake.wake(part::TASKS);
     }
 
     /// Drops every task not yet started: they hold clones of the connection, which must not
@@ -189,7 +191,7 @@ struct Owed {
 impl Drop for Owed {
     fn drop(&mut self) {
         if self.owed.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.wake.wake();
+            self.wake.wake(part::CHECK);
         }
     }
 }
@@ -208,7 +210,7 @@ impl Running {
     fn finished(&self) {
         let before = self.count.fetch_sub(1, Ordering::AcqRel);
         if before <= self.limit && self.reader_waiting.swap(false, Ordering::AcqRel) {
-            self.wake.wake();
+            self.wake.wake(part::INCOMING);
         }
     }
 }
@@ -224,6 +226,14 @@ pub(crate) async fn run(queue: &TaskQueue) -> Error {
                     connection: queue.connection,
                     name: queue.name.clone(),
                 });
+            }
+            // Polling an empty set would still register the waker (locked instructions on
+            // every round); a new task wakes the loop through the queue instead.
+            if running.is_empty() {
+                if !queue.has_new.load(Ordering::Acquire) {
+                    return Poll::Pending;
+                }
+                continue;
             }
             match running.poll_next_unpin(cx) {
                 Poll::Ready(Some(None)) => continue,

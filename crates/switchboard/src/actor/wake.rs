@@ -7,32 +7,74 @@
 //! message. Instead, a wake that arrives while the connection is being polled only sets a
 //! flag, and the poll loop goes round once more. A wake from outside (the transport, another
 //! thread) while the loop is idle wakes the task as usual.
+//!
+//! Each part of the loop (an actor, the `main` future, the closing checks) has a waker of its
+//! own that marks which part was woken, and a round polls only the parts marked since the
+//! last: a part left idle costs nothing, where polling it would register its waker again
+//! (locked instructions) with whatever it waits on.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering::SeqCst};
 use std::task::{Wake, Waker};
 
 use futures::task::AtomicWaker;
 
+/// The parts of the poll loop a wake is for: bits of [`LoopWake`]'s marks.
+pub(crate) mod part {
+    /// The outgoing actor: frames were queued, or the queue closed.
+    pub(crate) const OUTGOING: u8 = 1;
+    /// The task actor: a task was spawned, or one it runs was woken.
+    pub(crate) const TASKS: u8 = 1 << 1;
+    /// The transport's driver.
+    pub(crate) const DRIVER: u8 = 1 << 2;
+    /// The incoming actor: input, room to read again, or what a handler waits on.
+    pub(crate) const INCOMING: u8 = 1 << 3;
+    /// The `main` future of `connect_with`.
+    pub(crate) const MAIN: u8 = 1 << 4;
+    /// None of the actors: something the closing checks look at changed.
+    pub(crate) const CHECK: u8 = 1 << 5;
+    /// Every part: the first round polls them all.
+    pub(crate) const ALL: u8 = OUTGOING | TASKS | DRIVER | INCOMING | MAIN | CHECK;
+}
+
 /// Shared by the connection's poll loop and every waker it handed out.
-#[derive(Default)]
 pub(crate) struct LoopWake {
     /// The connection is inside its poll loop and will look at `woken` before it leaves.
     polling: AtomicBool,
-    woken: AtomicBool,
+    /// The parts woken and not yet polled since (bits of [`part`]).
+    woken: AtomicU8,
     task: AtomicWaker,
 }
 
+impl Default for LoopWake {
+    fn default() -> Self {
+        LoopWake {
+            polling: AtomicBool::new(false),
+            woken: AtomicU8::new(part::ALL),
+            task: AtomicWaker::new(),
+        }
+    }
+}
+
+/// The waker of one part of the loop.
+struct PartWaker {
+    wake: Arc<LoopWake>,
+    part: u8,
+}
+
 impl LoopWake {
-    /// The waker to poll the actors with.
-    pub(crate) fn waker(self: &Arc<Self>) -> Waker {
-        Waker::from(Arc::clone(self))
+    /// The waker to poll `part` with.
+    pub(crate) fn waker(self: &Arc<Self>, part: u8) -> Waker {
+        Waker::from(Arc::new(PartWaker {
+            wake: Arc::clone(self),
+            part,
+        }))
     }
 
-    /// Wakes the loop: the connection's own queues call this directly, instead of keeping
-    /// a copy of the waker each (registering one costs atomics on every poll).
-    pub(crate) fn wake(&self) {
-        self.woken.store(true, SeqCst);
+    /// Wakes `part` of the loop: the connection's own queues call this directly, instead of
+    /// keeping a copy of the waker each (registering one costs atomics on every poll).
+    pub(crate) fn wake(&self, part: u8) {
+        self.woken.fetch_or(part, SeqCst);
         if !self.polling.load(SeqCst) {
             self.task.wake();
         }
@@ -44,9 +86,14 @@ impl LoopWake {
         self.polling.store(true, SeqCst);
     }
 
-    /// Forgets earlier wakes: called before a round that polls every actor anyway.
-    pub(crate) fn clear_woken(&self) {
-        self.woken.store(false, SeqCst);
+    /// The parts woken since the last call, forgotten: the round about to start polls them.
+    pub(crate) fn take_woken(&self) -> u8 {
+        // A plain load first: most rounds after the first find nothing new, and it costs no
+        // locked instruction. A wake that lands after it is seen by `leave`.
+        if self.woken.load(SeqCst) == 0 {
+            return 0;
+        }
+        self.woken.swap(0, SeqCst)
     }
 
     /// Called when the loop has nothing left to do. Returns true if a wake raced in, in which
@@ -55,7 +102,7 @@ impl LoopWake {
         self.polling.store(false, SeqCst);
         // A waker that stored `woken` before seeing `polling == false` did not wake the task;
         // this load sees its store (both sides are SeqCst), so the wake is not lost.
-        if self.woken.load(SeqCst) {
+        if self.woken.load(SeqCst) != 0 {
             self.polling.store(true, SeqCst);
             return true;
         }
@@ -63,13 +110,13 @@ impl LoopWake {
     }
 }
 
-impl Wake for LoopWake {
+impl Wake for PartWaker {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref();
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        LoopWake::wake(self);
+        self.wake.wake(self.part);
     }
 }
 
@@ -91,16 +138,30 @@ mod tests {
         let count = Arc::new(Count(AtomicUsize::new(0)));
         let task = Waker::from(Arc::clone(&count));
         let shared = Arc::new(LoopWake::default());
-        let waker = shared.waker();
+        let waker = shared.waker(part::MAIN);
 
         shared.enter(&task);
+        assert_eq!(
+            shared.take_woken(),
+            part::ALL,
+            "the first round polls every part"
+        );
         waker.wake_by_ref();
         assert_eq!(count.0.load(SeqCst), 0, "no trip through the scheduler");
         assert!(shared.leave(), "the loop must go round again");
-        shared.clear_woken();
+        assert_eq!(
+            shared.take_woken(),
+            part::MAIN,
+            "for the part that was woken only"
+        );
         assert!(!shared.leave());
 
         waker.wake_by_ref();
         assert_eq!(count.0.load(SeqCst), 1, "idle: the task itself is woken");
+        shared.enter(&task);
+        assert_eq!(shared.take_woken(), part::MAIN);
+        shared.wake(part::OUTGOING | part::CHECK);
+        assert_eq!(shared.take_woken(), part::OUTGOING | part::CHECK);
+        assert_eq!(shared.take_woken(), 0, "nothing twice");
     }
 }

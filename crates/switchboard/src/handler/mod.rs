@@ -80,6 +80,16 @@ pub trait Handler<Cp: Role>: Send {
         cx: &ConnectionTo<Cp>,
     ) -> impl Future<Output = Result<Handled<Dispatch>, Error>> + Send;
 
+    /// Whether this handler may claim `dispatch`, judged without taking it. The default is
+    /// `true`. When it says `false`, [`handle`](Self::handle) is not called and the message
+    /// goes on unchanged: a handler that only wants some methods says so here, and a chain
+    /// then skips it without building its future (which for a long chain, built and moved
+    /// once per message, is much of the cost of passing a message along).
+    fn may_claim(&self, dispatch: &Dispatch) -> bool {
+        let _ = dispatch;
+        true
+    }
+
     /// Whether this handler may claim a response ([`Dispatch::Response`]). The default is
     /// `true`. A handler that passes every response on may say `false`: when no handler of
     /// a connection wants responses (and no dynamic handler is registered), answers go
@@ -95,6 +105,10 @@ pub struct NullHandler;
 
 impl<Cp: Role> Handler<Cp> for NullHandler {
     fn sees_responses(&self) -> bool {
+        false
+    }
+
+    fn may_claim(&self, _dispatch: &Dispatch) -> bool {
         false
     }
 
@@ -126,23 +140,103 @@ impl<Cp: Role, A: Handler<Cp>, B: Handler<Cp>> Handler<Cp> for Chain<A, B> {
         self.first.sees_responses() || self.second.sees_responses()
     }
 
+    fn may_claim(&self, dispatch: &Dispatch) -> bool {
+        self.first.may_claim(dispatch) || self.second.may_claim(dispatch)
+    }
+
     async fn handle(
         &mut self,
         dispatch: Dispatch,
         cx: &ConnectionTo<Cp>,
     ) -> Result<Handled<Dispatch>, Error> {
-        match self.first.handle(dispatch, cx).await? {
-            Handled::Yes => Ok(Handled::Yes),
-            Handled::No { message, retry } => match self.second.handle(message, cx).await? {
-                Handled::Yes => Ok(Handled::Yes),
-                Handled::No {
-                    message,
-                    retry: again,
-                } => Ok(Handled::No {
-                    message,
-                    retry: retry || again,
-                }),
-            },
+        let (message, retry) = if self.first.may_claim(&dispatch) {
+            match self.first.handle(dispatch, cx).await? {
+                Handled::Yes => return Ok(Handled::Yes),
+                Handled::No { message, retry } => (message, retry),
+            }
+        } else {
+            (dispatch, false)
+        };
+        if !self.second.may_claim(&message) {
+            return Ok(Handled::No { message, retry });
         }
+        match self.second.handle(message, cx).await? {
+            Handled::Yes => Ok(Handled::Yes),
+            Handled::No {
+                message,
+                retry: again,
+            } => Ok(Handled::No {
+                message,
+                retry: retry || again,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::{Channel, UntypedMessage, UntypedRole};
+
+    /// Counts the messages it is handed, and says it wants only `wanted`.
+    struct Picky {
+        wanted: &'static str,
+        handed: Arc<AtomicUsize>,
+    }
+
+    impl Handler<UntypedRole> for Picky {
+        fn may_claim(&self, dispatch: &Dispatch) -> bool {
+            matches!(dispatch, Dispatch::Notification(n) if n.method() == self.wanted)
+        }
+
+        async fn handle(
+            &mut self,
+            dispatch: Dispatch,
+            _cx: &ConnectionTo<UntypedRole>,
+        ) -> Result<Handled<Dispatch>, Error> {
+            self.handed.fetch_add(1, Ordering::SeqCst);
+            Ok(Handled::pass(dispatch))
+        }
+    }
+
+    #[test]
+    fn a_handler_that_does_not_want_a_message_is_not_handed_it_and_the_next_one_is() {
+        let handed = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::new(AtomicUsize::new(0));
+        let (ours, theirs) = Channel::duplex();
+        let counted = Arc::clone(&seen);
+        let receiver = UntypedRole
+            .builder()
+            .with_handler(Picky {
+                wanted: "wanted",
+                handed: Arc::clone(&handed),
+            })
+            .on_receive_notification(move |_: UntypedMessage, _cx| {
+                counted.fetch_add(1, Ordering::SeqCst);
+                std::future::ready(Ok(()))
+            })
+            .connect_to(theirs);
+        let sender = UntypedRole.builder().connect_with(ours, async |cx| {
+            for method in ["other", "wanted", "other"] {
+                cx.send_notification(UntypedMessage::new(method, ())?)?;
+            }
+            Ok(())
+        });
+        let (sent, received) = futures::executor::block_on(futures::future::join(sender, receiver));
+        sent.unwrap();
+        received.unwrap();
+        assert_eq!(
+            handed.load(Ordering::SeqCst),
+            1,
+            "only the wanted method is handed over"
+        );
+        assert_eq!(
+            seen.load(Ordering::SeqCst),
+            3,
+            "every message goes on down the chain"
+        );
     }
 }

@@ -37,6 +37,10 @@ where
         false
     }
 
+    fn may_claim(&self, dispatch: &Dispatch) -> bool {
+        matches!(dispatch, Dispatch::Request(request, _) if Req::matches_method(request.method()))
+    }
+
     async fn handle(
         &mut self,
         dispatch: Dispatch,
@@ -86,6 +90,10 @@ where
 {
     fn sees_responses(&self) -> bool {
         false
+    }
+
+    fn may_claim(&self, dispatch: &Dispatch) -> bool {
+        matches!(dispatch, Dispatch::Notification(notification) if Notif::matches_method(notification.method()))
     }
 
     async fn handle(

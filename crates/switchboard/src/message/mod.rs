@@ -102,13 +102,16 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> JsonRpcResponse for T {
     }
 
     fn from_result(result: &RawJson) -> Result<Self, Error> {
-        // A forwarded answer is taken as it is: no parse, one clone of the text.
-        let mut slot = Some(result.clone());
-        if let Some(raw) = (&mut slot as &mut dyn Any)
-            .downcast_mut::<Option<T>>()
-            .and_then(Option::take)
-        {
-            return Ok(raw);
+        // A forwarded answer is taken as it is: no parse, one clone of the text (and no clone
+        // for any other type).
+        if (result as &dyn Any).is::<T>() {
+            let mut slot = Some(result.clone());
+            if let Some(raw) = (&mut slot as &mut dyn Any)
+                .downcast_mut::<Option<T>>()
+                .and_then(Option::take)
+            {
+                return Ok(raw);
+            }
         }
         parse_json(result.get(), |detail| {
             Error::serialization(format_args!(

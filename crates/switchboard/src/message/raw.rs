@@ -1,6 +1,7 @@
 //! Raw JSON text, kept as it arrived until someone asks for a type.
 
 use std::fmt;
+use std::ops::Range;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -25,41 +26,86 @@ use crate::Error;
 /// assert_eq!(raw.get(), r#"{"a": 1}"#);
 /// ```
 #[derive(Clone)]
-pub struct RawJson(Box<RawValue>);
+pub struct RawJson {
+    /// The text the value sits in: the value alone, or the whole frame it arrived in, which
+    /// spares copying the params or result out of the frame.
+    text: Box<str>,
+    /// Where the value sits in `text`. Both ends are character boundaries (the value is JSON,
+    /// so it starts and ends with ASCII), which the constructors below guarantee.
+    start: usize,
+    end: usize,
+}
 
 impl RawJson {
     /// Appends the text to an outgoing message, as it is. It may be pretty-printed; the
     /// framing decides whether that matters (newline framing makes each message one line).
     pub(crate) fn write_to(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(self.0.get().as_bytes());
+        out.extend_from_slice(self.get().as_bytes());
     }
 
     /// Checks that `text` is one JSON value and keeps it.
     pub fn from_string(text: String) -> Result<Self, Error> {
         RawValue::from_string(text)
-            .map(RawJson)
+            .map(RawJson::from_boxed)
             .map_err(Error::parse_error)
     }
 
     /// Serializes `value` into raw JSON.
     pub fn from_serialize<T: Serialize + ?Sized>(value: &T) -> Result<Self, Error> {
         serde_json::value::to_raw_value(value)
-            .map(RawJson)
+            .map(RawJson::from_boxed)
             .map_err(Error::serialization)
     }
 
     /// `null`.
     pub fn null() -> Self {
-        RawJson(RawValue::NULL.to_owned())
+        RawJson::whole("null".into())
     }
 
-    pub(crate) fn from_raw(raw: Box<RawValue>) -> Self {
-        RawJson(raw)
+    /// Keeps a value serde_json has validated.
+    pub(crate) fn from_boxed(raw: Box<RawValue>) -> Self {
+        RawJson::whole(raw.into())
+    }
+
+    /// `text`, all of it one JSON value.
+    fn whole(text: Box<str>) -> Self {
+        let end = text.len();
+        RawJson {
+            text,
+            start: 0,
+            end,
+        }
+    }
+
+    /// The value at `text[range]`, already validated as one JSON value by the frame reader,
+    /// kept inside the frame it arrived in. The text comes back when the range is not a pair
+    /// of character boundaries within it (never, for a range the reader found).
+    pub(crate) fn in_frame(text: Box<str>, range: Range<usize>) -> Result<Self, Box<str>> {
+        if text.get(range.clone()).is_none() {
+            return Err(text);
+        }
+        Ok(RawJson {
+            text,
+            start: range.start,
+            end: range.end,
+        })
+    }
+
+    /// The value's text and all around it, given back.
+    pub(crate) fn into_frame(self) -> Box<str> {
+        self.text
+    }
+
+    /// The whole frame this value was read from (or the value alone), for text that sits
+    /// next to it, such as the method name of the same message.
+    pub(crate) fn frame(&self) -> &str {
+        &self.text
     }
 
     /// The JSON text.
     pub fn get(&self) -> &str {
-        self.0.get()
+        // The constructors checked that these are character boundaries within `text`.
+        &self.text[self.start..self.end]
     }
 
     /// True when the text is `null`.
@@ -163,13 +209,16 @@ impl PartialEq for RawJson {
 
 impl Serialize for RawJson {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
+        // serde_json writes a `RawValue` as it is; borrowing one means reading the text once
+        // more (messages themselves are written by `write_to`, which does not).
+        let raw: &RawValue = serde_json::from_str(self.get()).map_err(serde::ser::Error::custom)?;
+        raw.serialize(serializer)
     }
 }
 
 impl<'de> Deserialize<'de> for RawJson {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Box::<RawValue>::deserialize(deserializer).map(RawJson)
+        Box::<RawValue>::deserialize(deserializer).map(RawJson::from_boxed)
     }
 }
 

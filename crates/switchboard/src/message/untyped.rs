@@ -1,5 +1,8 @@
 //! A message as method plus raw params.
 
+use std::fmt;
+use std::ops::Range;
+
 use serde::Serialize;
 
 use super::{JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, RawJson};
@@ -17,10 +20,19 @@ use crate::Error;
 /// assert_eq!(message.method(), "add");
 /// assert_eq!(message.params().unwrap().get(), r#"{"a":1,"b":2}"#);
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone)]
 pub struct UntypedMessage {
-    method: String,
+    method: Method,
     params: Option<RawJson>,
+}
+
+/// Where a message's method name is kept.
+#[derive(Clone)]
+enum Method {
+    Owned(String),
+    /// In the frame the params were read from (see [`RawJson::frame`]), at this range: a
+    /// message read from the wire keeps its frame whole rather than copying its parts out.
+    InFrame(Range<usize>),
 }
 
 impl UntypedMessage {
@@ -33,12 +45,31 @@ impl UntypedMessage {
 
     /// A message from its parts, params already raw.
     pub fn from_raw(method: String, params: Option<RawJson>) -> Self {
-        UntypedMessage { method, params }
+        UntypedMessage {
+            method: Method::Owned(method),
+            params,
+        }
+    }
+
+    /// A message read from a frame: `params` keeps the frame, and `method` is where the
+    /// method name sits in it. The params come back when that is not a pair of character
+    /// boundaries within the frame (never, for a range the reader found).
+    pub(crate) fn in_frame(method: Range<usize>, params: RawJson) -> Result<Self, RawJson> {
+        if params.frame().get(method.clone()).is_none() {
+            return Err(params);
+        }
+        Ok(UntypedMessage {
+            method: Method::InFrame(method),
+            params: Some(params),
+        })
     }
 
     /// The method name.
     pub fn method(&self) -> &str {
-        &self.method
+        match &self.method {
+            Method::Owned(method) => method,
+            Method::InFrame(range) => framed(&self.params, range.clone()),
+        }
     }
 
     /// The raw params, if the message had any.
@@ -48,7 +79,12 @@ impl UntypedMessage {
 
     /// Takes the message apart.
     pub fn into_parts(self) -> (String, Option<RawJson>) {
-        (self.method, self.params)
+        let UntypedMessage { method, params } = self;
+        let method = match method {
+            Method::Owned(method) => method,
+            Method::InFrame(range) => framed(&params, range).to_owned(),
+        };
+        (method, params)
     }
 
     /// Reads the params as `T` (absent params are read as `{}`).
@@ -65,13 +101,37 @@ impl UntypedMessage {
     }
 }
 
+/// The text at `range` in the frame `params` were read from. A message whose method is in
+/// its frame always has params (`in_frame` takes them), so the empty string is never seen.
+fn framed(params: &Option<RawJson>, range: Range<usize>) -> &str {
+    params
+        .as_ref()
+        .and_then(|params| params.frame().get(range))
+        .unwrap_or_default()
+}
+
+impl fmt::Debug for UntypedMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UntypedMessage")
+            .field("method", &self.method())
+            .field("params", &self.params)
+            .finish()
+    }
+}
+
+impl PartialEq for UntypedMessage {
+    fn eq(&self, other: &Self) -> bool {
+        self.method() == other.method() && self.params == other.params
+    }
+}
+
 impl<Cp> JsonRpcMessage<Cp> for UntypedMessage {
     fn matches_method(_method: &str) -> bool {
         true
     }
 
     fn method(&self) -> &str {
-        &self.method
+        UntypedMessage::method(self)
     }
 
     fn write_params(&self, out: &mut Vec<u8>) -> Result<(), Error> {
@@ -123,7 +183,11 @@ impl UntypedMessage {
             None => None,
         };
         let id = id.map(jsonrpcmsg::Id::try_from).transpose()?;
-        Ok(jsonrpcmsg::Request::new_v2(self.method.clone(), params, id))
+        Ok(jsonrpcmsg::Request::new_v2(
+            self.method().to_owned(),
+            params,
+            id,
+        ))
     }
 
     /// Reads a `jsonrpcmsg` request's method and params.

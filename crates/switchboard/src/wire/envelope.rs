@@ -85,7 +85,7 @@ pub(crate) fn parse_frame(frame: Vec<u8>) -> Parsed {
     };
     match text.trim_start().as_bytes().first() {
         Some(b'[') => parse_batch(&text),
-        _ => Parsed::Single(parse_value(&text)),
+        _ => Parsed::Single(parse_value(text)),
     }
 }
 
@@ -98,7 +98,7 @@ fn parse_batch(text: &str) -> Parsed {
         Ok(members) => Parsed::Batch(
             members
                 .into_iter()
-                .map(|member| parse_value(member.get()))
+                .map(|member| parse_value(member.get().to_owned()))
                 .collect(),
         ),
         Err(error) => Parsed::Single(Incoming::Invalid {
@@ -109,10 +109,10 @@ fn parse_batch(text: &str) -> Parsed {
 }
 
 /// Parses one JSON value that should be a request, notification or response object.
-fn parse_value(text: &str) -> Incoming {
+fn parse_value(text: String) -> Incoming {
     match super::fast_envelope::read(text) {
-        Some(incoming) => incoming,
-        None => parse_value_in_full(text),
+        Ok(incoming) => incoming,
+        Err(text) => parse_value_in_full(&text),
     }
 }
 
@@ -193,7 +193,7 @@ fn parse_call(envelope: RawEnvelope<'_>, id: Option<RequestId>) -> Incoming {
     let params = match envelope.params {
         None => None,
         Some(raw) => match raw.get().as_bytes().first() {
-            Some(b'{' | b'[') => Some(RawJson::from_raw(raw.to_owned())),
+            Some(b'{' | b'[') => Some(RawJson::from_boxed(raw.to_owned())),
             // `"params": null` is common in the wild and harmless: read it as absent.
             Some(b'n') => None,
             _ => return invalid(id, "params must be an object or an array"),
@@ -223,7 +223,7 @@ fn parse_response(envelope: RawEnvelope<'_>, id: Option<RequestId>) -> Incoming 
         };
     }
     let result = match (envelope.result, envelope.error) {
-        (Some(result), None) => Ok(RawJson::from_raw(result.to_owned())),
+        (Some(result), None) => Ok(RawJson::from_boxed(result.to_owned())),
         (None, Some(error)) => Err(match serde_json::from_str::<Error>(error.get()) {
             Ok(error) => error,
             Err(parse) => Error::internal_error(format_args!(

@@ -10,13 +10,26 @@
 //! or different version, whatever is malformed. So this path only ever accepts frames the full
 //! reader accepts, and reads them the same way (a test checks that on many variations).
 
+use std::ops::Range;
+
 use serde_json::value::RawValue;
 
 use super::envelope::Incoming;
 use crate::message::{RawJson, RequestId, UntypedMessage};
 
-/// Reads a well-formed, ordinary message, or gives up.
-pub(crate) fn read(text: &str) -> Option<Incoming> {
+/// Reads a well-formed, ordinary message, or gives up and hands the text back.
+///
+/// The message keeps `text` whole: its params (or result) and method name are ranges in it,
+/// so nothing is copied out of the frame.
+pub(crate) fn read(text: String) -> Result<Incoming, String> {
+    match members(&text) {
+        Some(members) => members.into_incoming(text),
+        None => Err(text),
+    }
+}
+
+/// Where each member of an ordinary message sits in `text`.
+fn members(text: &str) -> Option<Members> {
     let bytes = text.as_bytes();
     let mut at = skip_whitespace(bytes, 0);
     if bytes.get(at) != Some(&b'{') {
@@ -25,36 +38,31 @@ pub(crate) fn read(text: &str) -> Option<Incoming> {
     at += 1;
     let mut seen = Members::default();
     loop {
-        at = skip_whitespace(bytes, at);
-        let (key, after_key) = plain_string(text, at)?;
-        at = skip_whitespace(bytes, after_key);
-        if bytes.get(at) != Some(&b':') {
-            return None;
-        }
-        at = skip_whitespace(bytes, at + 1);
+        let (key, after_colon) = member_key(bytes, at)?;
+        at = skip_whitespace(bytes, after_colon);
         at = match key {
-            "jsonrpc" if seen.version.is_none() && bytes[at..].starts_with(b"\"2.0\"") => {
-                seen.version = Some(());
+            b"jsonrpc" if !seen.version && bytes[at..].starts_with(b"\"2.0\"") => {
+                seen.version = true;
                 at + 5
             }
-            "id" if seen.id.is_none() => {
+            b"id" if seen.id.is_none() => {
                 let (id, after) = plain_id(bytes, at)?;
                 seen.id = Some(id);
                 after
             }
-            "method" if seen.method.is_none() => {
-                let (method, after) = plain_string(text, at)?;
+            b"method" if seen.method.is_none() => {
+                let (method, after) = plain_string(bytes, at)?;
                 seen.method = Some(method);
                 after
             }
-            "params" if seen.params.is_none() => {
-                let (raw, after) = raw_value(text, at)?;
-                seen.params = Some(raw);
+            b"params" if seen.params.is_none() => {
+                let after = raw_value(text, at)?;
+                seen.params = Some(at..after);
                 after
             }
-            "result" if seen.result.is_none() => {
-                let (raw, after) = raw_value(text, at)?;
-                seen.result = Some(raw);
+            b"result" if seen.result.is_none() => {
+                let after = raw_value(text, at)?;
+                seen.result = Some(at..after);
                 after
             }
             _ => return None,
@@ -66,45 +74,55 @@ pub(crate) fn read(text: &str) -> Option<Incoming> {
             _ => return None,
         }
     }
-    if skip_whitespace(bytes, at + 1) != bytes.len() || seen.version.is_none() {
+    if skip_whitespace(bytes, at + 1) != bytes.len() || !seen.version {
         return None;
     }
-    seen.into_incoming()
+    Some(seen)
 }
 
 #[derive(Default)]
-struct Members<'a> {
-    version: Option<()>,
+struct Members {
+    version: bool,
     id: Option<RequestId>,
-    method: Option<&'a str>,
-    params: Option<&'a RawValue>,
-    result: Option<&'a RawValue>,
+    method: Option<Range<usize>>,
+    params: Option<Range<usize>>,
+    result: Option<Range<usize>>,
 }
 
-impl Members<'_> {
-    fn into_incoming(self) -> Option<Incoming> {
-        match (self.method, self.result) {
-            (Some(method), None) => {
-                let params = match self.params {
-                    None => None,
-                    Some(raw) => match raw.get().as_bytes().first() {
-                        Some(b'{' | b'[') => Some(RawJson::from_raw(raw.to_owned())),
-                        Some(b'n') => None,
-                        _ => return None,
-                    },
+impl Members {
+    fn into_incoming(self, text: String) -> Result<Incoming, String> {
+        let message = match (self.method, self.result) {
+            (Some(method), None) => match self.params {
+                Some(params) if matches!(text.as_bytes()[params.start], b'{' | b'[') => {
+                    RawJson::in_frame(text.into_boxed_str(), params)
+                        .and_then(|raw| {
+                            UntypedMessage::in_frame(method, raw).map_err(RawJson::into_frame)
+                        })
+                        .map_err(String::from)?
+                }
+                Some(params) if text.as_bytes()[params.start] != b'n' => return Err(text),
+                // No params, or `null`: the method is all there is to keep.
+                _ => match text.get(method) {
+                    Some(method) => UntypedMessage::from_raw(method.to_owned(), None),
+                    None => return Err(text),
+                },
+            },
+            (None, Some(result)) if self.params.is_none() => {
+                let Some(id) = self.id else {
+                    return Err(text);
                 };
-                let message = UntypedMessage::from_raw(method.to_owned(), params);
-                Some(match self.id {
-                    Some(id) => Incoming::Request { id, message },
-                    None => Incoming::Notification(message),
-                })
+                let result = RawJson::in_frame(text.into_boxed_str(), result)?;
+                return Ok(Incoming::Response {
+                    id,
+                    result: Ok(result),
+                });
             }
-            (None, Some(result)) if self.params.is_none() => Some(Incoming::Response {
-                id: self.id?,
-                result: Ok(RawJson::from_raw(result.to_owned())),
-            }),
-            _ => None,
-        }
+            _ => return Err(text),
+        };
+        Ok(match self.id {
+            Some(id) => Incoming::Request { id, message },
+            None => Incoming::Notification(message),
+        })
     }
 }
 
@@ -115,20 +133,49 @@ fn skip_whitespace(bytes: &[u8], mut at: usize) -> usize {
     at
 }
 
-/// A string without escapes or control characters at `at`: its text, and where it ends.
-fn plain_string(text: &str, at: usize) -> Option<(&str, usize)> {
-    let bytes = text.as_bytes();
+/// The keys of an ordinary message, each with its quotes and the colon after it: how nearly
+/// every peer writes them, compared in one go.
+const KEYS: [&[u8]; 5] = [
+    b"\"jsonrpc\":",
+    b"\"id\":",
+    b"\"method\":",
+    b"\"params\":",
+    b"\"result\":",
+];
+
+/// The member key at `at` (after any whitespace) without its quotes, and where the colon after
+/// it ends.
+fn member_key(bytes: &[u8], at: usize) -> Option<(&[u8], usize)> {
+    let at = skip_whitespace(bytes, at);
+    let rest = &bytes[at..];
+    if let Some(known) = KEYS.iter().find(|known| rest.starts_with(known)) {
+        return Some((&known[1..known.len() - 2], at + known.len()));
+    }
+    // Spaced out, or a key this reader does not know (which gives up below).
+    let (key, after_key) = plain_string(bytes, at)?;
+    let colon = skip_whitespace(bytes, after_key);
+    if bytes.get(colon) != Some(&b':') {
+        return None;
+    }
+    Some((&bytes[key], colon + 1))
+}
+
+/// A string without escapes or control characters at `at`: where its text is, and where
+/// the string ends. Both ends of the text sit next to an ASCII quote, so they are character
+/// boundaries.
+fn plain_string(bytes: &[u8], at: usize) -> Option<(Range<usize>, usize)> {
     if bytes.get(at) != Some(&b'"') {
         return None;
     }
     let start = at + 1;
     let end = start + memchr::memchr(b'"', &bytes[start..])?;
-    let inner = &bytes[start..end];
-    if inner.iter().any(|&byte| byte == b'\\' || byte < 0x20) {
+    if bytes[start..end]
+        .iter()
+        .any(|&byte| byte == b'\\' || byte < 0x20)
+    {
         return None;
     }
-    // Both ends sit next to an ASCII quote, so they are character boundaries.
-    Some((text.get(start..end)?, end + 1))
+    Some((start..end, end + 1))
 }
 
 /// A non-negative integer id that fits a `u64`.
@@ -148,16 +195,19 @@ fn plain_id(bytes: &[u8], at: usize) -> Option<(RequestId, usize)> {
     ) {
         return None;
     }
-    let n: u64 = std::str::from_utf8(&bytes[at..end]).ok()?.parse().ok()?;
+    let mut n: u64 = 0;
+    for &digit in &bytes[at..end] {
+        n = n.checked_mul(10)?.checked_add(u64::from(digit - b'0'))?;
+    }
     Some((RequestId::from(n), end))
 }
 
-/// Any JSON value at `at`, validated and delimited by serde_json.
-fn raw_value(text: &str, at: usize) -> Option<(&RawValue, usize)> {
+/// Where the JSON value at `at` ends, validated and delimited by serde_json.
+fn raw_value(text: &str, at: usize) -> Option<usize> {
     let rest = text.get(at..)?;
     let mut values = serde_json::Deserializer::from_str(rest).into_iter::<&RawValue>();
-    let raw = values.next()?.ok()?;
-    Some((raw, at + values.byte_offset()))
+    values.next()?.ok()?;
+    Some(at + values.byte_offset())
 }
 
 #[cfg(test)]
@@ -178,13 +228,13 @@ mod tests {
 
     /// Every frame the short path reads, it must read exactly as the full reader does.
     fn agrees(text: &str) -> bool {
-        match read(text) {
-            Some(fast) => {
+        match read(text.to_owned()) {
+            Ok(fast) => {
                 let full = parse_value_in_full(text);
                 assert_eq!(format!("{fast:?}"), format!("{full:?}"), "on {text}");
                 true
             }
-            None => false,
+            Err(_) => false,
         }
     }
 
@@ -202,6 +252,36 @@ mod tests {
                 "{template} should be left to the full reader"
             );
         }
+    }
+
+    #[test]
+    fn a_message_keeps_its_frame_instead_of_copying_its_parts() {
+        let text = r#"{"jsonrpc":"2.0","id":7,"method":"echo","params":{"text":"hi"}}"#;
+        let Ok(Incoming::Request { message, .. }) = read(text.to_owned()) else {
+            panic!("an ordinary request takes the short path");
+        };
+        let params = message.params().expect("params");
+        assert_eq!(params.get(), r#"{"text":"hi"}"#);
+        assert_eq!(
+            params.frame(),
+            text,
+            "the params are a range of the whole frame"
+        );
+        assert_eq!(message.method(), "echo");
+        let (method, params) = message.into_parts();
+        assert_eq!(
+            (method.as_str(), params.unwrap().get()),
+            ("echo", r#"{"text":"hi"}"#)
+        );
+
+        let text = r#"{"jsonrpc":"2.0","id":3,"result":[1,2]}"#;
+        let Ok(Incoming::Response {
+            result: Ok(result), ..
+        }) = read(text.to_owned())
+        else {
+            panic!("an ordinary response takes the short path");
+        };
+        assert_eq!((result.get(), result.frame()), ("[1,2]", text));
     }
 
     #[test]
