@@ -368,7 +368,7 @@ impl Streaming {
                 inner.get(spec.item_value.field).copied()?
             }
         };
-        Some((token, RawJson::from_raw(value.to_owned())))
+        Some((token, RawJson::from_boxed(value.to_owned())))
     }
 
     /// The token and amount of a credit grant (amount 0 for a stop).

@@ -40,6 +40,10 @@ where
         false
     }
 
+    fn may_claim(&self, dispatch: &Dispatch) -> bool {
+        matches!(dispatch, Dispatch::Request(request, _) if Req::matches_method(request.method()))
+    }
+
     async fn handle(
         &mut self,
         dispatch: Dispatch,

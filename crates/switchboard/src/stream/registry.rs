@@ -113,7 +113,7 @@ impl Streams {
             removed.is_some_and(|reading| std::mem::take(&mut lock(&reading.inner).overfull));
         if was_overfull {
             self.overfull.fetch_sub(1, Ordering::AcqRel);
-            shared.wake.wake();
+            shared.wake.wake(crate::actor::wake::part::INCOMING);
         }
     }
 
@@ -131,7 +131,7 @@ impl Streams {
             inner.overfull = false;
             drop(inner);
             self.overfull.fetch_sub(1, Ordering::AcqRel);
-            shared.wake.wake();
+            shared.wake.wake(crate::actor::wake::part::INCOMING);
         }
         item
     }
