@@ -35,7 +35,8 @@
 //!
 //! Where things live: [`wire`] cuts frames with a [`Framing`](wire::Framing) and parses and
 //! writes them; the actors (transport, incoming, outgoing, task) run inside the one future `connect_to` / `connect_with` returns; [`Responder`]
-//! answers incoming requests; [`SentRequest`] waits for answers to ours. No runtime is needed:
+//! answers incoming requests; [`SentRequest`] waits for answers to ours; [`stream`] answers a
+//! request with a stream of items under a credit window. No runtime is needed:
 //! the core depends on `futures` only, and the `tokio` feature adds [`Stdio`], child processes
 //! ([`ChildCommand`], [`ChildProcess`]) and [`ByteStreams::tokio`].
 
