@@ -337,21 +337,29 @@ where
 fn sessions(options: &Options) -> Result<Vec<SessionsRow>, String> {
     let n = options.count(200_000, Impl::Switchboard(Over::ByteStreams));
     let runtime = options.runtime();
-    let mut rows = Vec::new();
-    for sessions in [1, 10_000] {
-        let mut runs = Vec::new();
-        for _ in 0..options.runs {
-            let ticks = Countdown::new(n);
+    const SESSIONS: [u64; 2] = [1, 10_000];
+    let mut runs: [Vec<measure::Measured>; 2] = Default::default();
+    // Interleaved rounds, as the throughput rows: each round runs both cases, in turn.
+    for round in 0..options.runs {
+        for case in [round % 2, (round + 1) % 2] {
+            let sessions = SESSIONS[case];
+            // Untimed first, every session reached alike: at least the throughput rows'
+            // warm-up, a whole number of rounds over the sessions.
+            let warmup = common::WARMUP.div_ceil(sessions) * sessions;
+            let ticks = Countdown::new(warmup + n);
             let routed = switchboard::Routed::new(sessions);
             let (client, server) = switchboard::ends(Over::ByteStreams);
-            runs.push(run_pair(
+            runs[case].push(run_pair(
                 &runtime,
                 switchboard::serve_sessions(server, Arc::clone(&ticks), Arc::clone(&routed)),
-                switchboard::sessions(client, sessions, n, ticks),
+                switchboard::sessions(client, sessions, warmup, n, ticks),
             )?);
             // In every build, release included: each session got exactly its share.
-            routed.check(n)?;
+            routed.check(warmup + n)?;
         }
+    }
+    let mut rows = Vec::new();
+    for (sessions, runs) in SESSIONS.into_iter().zip(runs) {
         let row = SessionsRow {
             sessions,
             measured: measure::median(runs),

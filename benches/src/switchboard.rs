@@ -318,22 +318,29 @@ pub async fn serve_sessions(
 pub async fn sessions(
     end: End,
     sessions: u64,
+    warmup: u64,
     n: u64,
     ticks: Arc<Countdown>,
 ) -> Result<Measured, Error> {
     client(end, move |cx| async move {
         cx.send_request(Open { sessions }).block_task().await?;
         let ids: Vec<String> = (0..sessions).map(|s| format!("s{s}")).collect();
+        let send = async |range: std::ops::Range<u64>| {
+            for i in range {
+                let session = &ids[(i % sessions) as usize];
+                let tick = || SessionTick {
+                    session_id: session.clone(),
+                    text: TEXT.to_owned(),
+                    n: i,
+                };
+                send_paced(&cx, tick).await?;
+            }
+            Ok::<_, Error>(())
+        };
+        send(0..warmup).await?;
+        ticks.wait_until(n).await;
         let span = Span::start();
-        for i in 0..n {
-            let session = &ids[(i % sessions) as usize];
-            let tick = || SessionTick {
-                session_id: session.clone(),
-                text: TEXT.to_owned(),
-                n: i,
-            };
-            send_paced(&cx, tick).await?;
-        }
+        send(warmup..warmup + n).await?;
         ticks.wait().await;
         Ok(span.finish(n))
     })

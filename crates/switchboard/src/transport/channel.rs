@@ -219,7 +219,7 @@ impl Sender {
             accepted += 1;
         }
         if accepted == 0 {
-            state.sender = Some(cx.waker().clone());
+            remember(&mut state.sender, cx);
             return Poll::Pending;
         }
         let receiver = state.receiver.take();
@@ -273,7 +273,7 @@ impl Stream for Receiver {
                 if state.sender_gone {
                     return Poll::Ready(None);
                 }
-                state.receiver = Some(cx.waker().clone());
+                remember(&mut state.receiver, cx);
                 return Poll::Pending;
             }
             std::mem::swap(&mut state.frames, &mut this.taken);
@@ -283,6 +283,14 @@ impl Stream for Receiver {
                 sender.wake();
             }
         }
+    }
+}
+
+/// Keeps the waker of `cx` in `slot`, unless the one there already wakes the same task
+/// (cloning a waker and dropping the old one are locked instructions, once per poll).
+fn remember(slot: &mut Option<Waker>, cx: &Context<'_>) {
+    if !slot.as_ref().is_some_and(|kept| kept.will_wake(cx.waker())) {
+        *slot = Some(cx.waker().clone());
     }
 }
 
