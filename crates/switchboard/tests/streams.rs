@@ -11,6 +11,7 @@
 //! - `a_dropped_sink_still_answers_once` (guarantee 4).
 //! - `through_one_and_three_forwarders_the_window_still_holds`: forwarding, credits relayed.
 //! - `a_cancel_crosses_the_forwarders`.
+//! - `a_forwarder_translates_between_conventions`: a caller without credits, a responder with.
 //!
 //! The counting tests run every connection on one `LocalPool` and call `run_until_stalled`:
 //! when it returns, nothing can move until the test lets the consumer go on, so what the
@@ -441,4 +442,38 @@ fn a_dropped_sink_still_answers_once() {
         codes::INVALID_REQUEST,
         "send fails without a stream: {error}"
     );
+}
+
+#[test]
+fn a_forwarder_translates_between_conventions() {
+    // The client speaks an LSP-like convention (no credits), the server Switchboard's own:
+    // the forwarder asks the server for a window of its own and grants it as it passes items on.
+    const LSP_LIKE: Streaming = Streaming::items("progress")
+        .request_token("partialResultToken")
+        .item_value("value");
+    let (client_end, forwarder_client_side) = Channel::duplex();
+    let (forwarder_server_side, server_end) = Channel::duplex();
+    let forwarder = UntypedRole
+        .builder()
+        .connect_with(forwarder_server_side, async move |to_server| {
+            UntypedRole
+                .builder()
+                .streaming(LSP_LIKE)
+                .on_receive_dispatch(move |dispatch: Dispatch, _to_client| {
+                    ready(to_server.send_proxied_message(dispatch))
+                })
+                .connect_to(forwarder_client_side)
+                .await
+        });
+    let server = counting_server(Arc::default(), None).connect_to(server_end);
+    let client = UntypedRole
+        .builder()
+        .streaming(LSP_LIKE)
+        .connect_with(client_end, async |cx| {
+            Ok(read_all(cx.send_streaming_request(count(500), 4)).await)
+        });
+    let (read, _, _) = block_on(futures::future::join3(client, forwarder, server));
+    let (items, last) = read.unwrap();
+    assert_eq!(items, (0..500).collect::<Vec<_>>());
+    assert_eq!(last.unwrap().unwrap(), json!("done"));
 }
