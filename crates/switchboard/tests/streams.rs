@@ -453,18 +453,19 @@ fn a_forwarder_translates_between_conventions() {
         .item_value("value");
     let (client_end, forwarder_client_side) = Channel::duplex();
     let (forwarder_server_side, server_end) = Channel::duplex();
-    let forwarder = UntypedRole
-        .builder()
-        .connect_with(forwarder_server_side, async move |to_server| {
-            UntypedRole
-                .builder()
-                .streaming(LSP_LIKE)
-                .on_receive_dispatch(move |dispatch: Dispatch, _to_client| {
-                    ready(to_server.send_proxied_message(dispatch))
-                })
-                .connect_to(forwarder_client_side)
-                .await
-        });
+    let forwarder =
+        UntypedRole
+            .builder()
+            .connect_with(forwarder_server_side, async move |to_server| {
+                UntypedRole
+                    .builder()
+                    .streaming(LSP_LIKE)
+                    .on_receive_dispatch(move |dispatch: Dispatch, _to_client| {
+                        ready(to_server.send_proxied_message(dispatch))
+                    })
+                    .connect_to(forwarder_client_side)
+                    .await
+            });
     let server = counting_server(Arc::default(), None).connect_to(server_end);
     let client = UntypedRole
         .builder()
