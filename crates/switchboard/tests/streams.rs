@@ -9,6 +9,8 @@
 //! - `an_error_answer_comes_after_the_items_sent_before_it`.
 //! - `a_closed_connection_ends_the_stream_with_an_error` (guarantee 3).
 //! - `a_dropped_sink_still_answers_once` (guarantee 4).
+//! - `a_producer_waiting_for_credit_fails_when_the_caller_hangs_up` (guarantee 3, the
+//!   responder's side).
 //! - `through_one_and_three_forwarders_the_window_still_holds`: forwarding, credits relayed.
 //! - `a_cancel_crosses_the_forwarders`.
 //! - `a_forwarder_translates_between_conventions`: a caller without credits, a responder with.
@@ -477,4 +479,28 @@ fn a_forwarder_translates_between_conventions() {
     let (items, last) = read.unwrap();
     assert_eq!(items, (0..500).collect::<Vec<_>>());
     assert_eq!(last.unwrap().unwrap(), json!("done"));
+}
+
+#[test]
+fn a_producer_waiting_for_credit_fails_when_the_caller_hangs_up() {
+    let (client_end, server_end) = Channel::duplex();
+    let (ended, producer_end) = oneshot::channel();
+    let sent = Arc::new(AtomicU64::new(0));
+    let server = counting_server(Arc::clone(&sent), Some(ended)).connect_to(server_end);
+    // The client takes one item and hangs up with its stream still open (it is handed out of
+    // the closure, so it is not dropped, and nothing cancels it): no credit can come now.
+    let client = UntypedRole.builder().connect_with(client_end, async |cx| {
+        let mut stream: ItemStream<u64, Value> = cx.send_streaming_request(count(1_000), 2);
+        assert!(matches!(stream.next().await, Some(Ok(Streamed::Item(0)))));
+        Ok(stream)
+    });
+    let (stream, served) = block_on(futures::future::join(client, server));
+    served.unwrap();
+    let outcome = block_on(producer_end).expect("the producer ended");
+    drop(stream);
+    assert!(outcome.is_err(), "the producer's send failed");
+    assert!(
+        sent.load(Ordering::SeqCst) <= 2 + 1,
+        "it never got past the window"
+    );
 }
