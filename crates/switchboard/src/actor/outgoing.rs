@@ -255,6 +255,12 @@ impl OutgoingQueue {
             !ready
         });
         let empty = state.frames.is_empty();
+        if empty && !state.closed {
+            // The actor will look for frames again right after flushing: say now, under this
+            // lock, that it waits, so that look needs no lock of its own.
+            state.consumer_waiting = true;
+            self.consumer_idle.store(true, Ordering::SeqCst);
+        }
         drop(state);
         waiters.into_iter().for_each(Waker::wake);
         empty
