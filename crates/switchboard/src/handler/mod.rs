@@ -10,6 +10,7 @@
 
 mod typed;
 
+pub(crate) use typed::is_request_of;
 pub use typed::{DispatchHandler, NotificationHandler, RequestHandler};
 
 use std::future::Future;

@@ -7,6 +7,16 @@ use super::{Handled, Handler};
 use crate::message::{JsonRpcNotification, JsonRpcRequest, Typed};
 use crate::{ConnectionTo, Dispatch, Error, Responder, Role};
 
+/// Whether `dispatch` is a request of `Req`'s method: what a request handler claims.
+pub(crate) fn is_request_of<Req: JsonRpcRequest<Cp>, Cp: Role>(dispatch: &Dispatch) -> bool {
+    matches!(dispatch, Dispatch::Request(request, _) if Req::matches_method(request.method()))
+}
+
+/// Whether `dispatch` is a notification of `Notif`'s method.
+fn is_notification_of<Notif: JsonRpcNotification<Cp>, Cp: Role>(dispatch: &Dispatch) -> bool {
+    matches!(dispatch, Dispatch::Notification(notification) if Notif::matches_method(notification.method()))
+}
+
 /// Claims requests whose method matches `Req`, reads their params as `Req`, and calls the
 /// closure. Params that do not fit are answered -32602 naming the field, without calling it.
 /// Made by [`Builder::on_receive_request`](crate::Builder::on_receive_request).
@@ -38,7 +48,7 @@ where
     }
 
     fn may_claim(&self, dispatch: &Dispatch) -> bool {
-        matches!(dispatch, Dispatch::Request(request, _) if Req::matches_method(request.method()))
+        is_request_of::<Req, Cp>(dispatch)
     }
 
     async fn handle(
@@ -46,8 +56,7 @@ where
         dispatch: Dispatch,
         cx: &ConnectionTo<Cp>,
     ) -> Result<Handled<Dispatch>, Error> {
-        if !matches!(&dispatch, Dispatch::Request(request, _) if Req::matches_method(request.method()))
-        {
+        if !is_request_of::<Req, Cp>(&dispatch) {
             return Ok(Handled::pass(dispatch));
         }
         match dispatch.into_typed::<Req, crate::message::NoMessage, Cp>() {
@@ -93,7 +102,7 @@ where
     }
 
     fn may_claim(&self, dispatch: &Dispatch) -> bool {
-        matches!(dispatch, Dispatch::Notification(notification) if Notif::matches_method(notification.method()))
+        is_notification_of::<Notif, Cp>(dispatch)
     }
 
     async fn handle(
@@ -101,8 +110,7 @@ where
         dispatch: Dispatch,
         cx: &ConnectionTo<Cp>,
     ) -> Result<Handled<Dispatch>, Error> {
-        if !matches!(&dispatch, Dispatch::Notification(notification) if Notif::matches_method(notification.method()))
-        {
+        if !is_notification_of::<Notif, Cp>(&dispatch) {
             return Ok(Handled::pass(dispatch));
         }
         match dispatch.into_typed::<crate::message::NoMessage, Notif, Cp>() {

@@ -41,7 +41,7 @@ where
     }
 
     fn may_claim(&self, dispatch: &Dispatch) -> bool {
-        matches!(dispatch, Dispatch::Request(request, _) if Req::matches_method(request.method()))
+        crate::handler::is_request_of::<Req, Cp>(dispatch)
     }
 
     async fn handle(
