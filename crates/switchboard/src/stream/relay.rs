@@ -34,18 +34,19 @@ pub(crate) fn relay<Cp: Role>(
     request: &UntypedMessage,
     responder: Responder<RawJson>,
 ) -> Result<Result<(), Error>, Responder<RawJson>> {
-    let Some(from) = responder.shared().cloned() else {
-        return Err(responder);
+    let from = match responder.shared() {
+        // Sent back on the connection it came from (an ACP proxy passes a request from one of
+        // its peers to the other through the conductor): the items and credits then travel
+        // as the other notifications do, wrapped and unwrapped with them, and no relay is
+        // needed.
+        Some(from) if !Arc::ptr_eq(from, &to.shared) => from,
+        _ => return Err(responder),
     };
-    // Sent back on the connection it came from (an ACP proxy passes a request from one of
-    // its peers to the other through the conductor): the items and credits then travel as
-    // the other notifications do, wrapped and unwrapped with them, and no relay is needed.
-    if Arc::ptr_eq(&from, &to.shared) {
-        return Err(responder);
-    }
+    // Asked before the connection is cloned: nearly every forwarded request is no stream.
     let Some((token, window)) = from.streaming.request_of(request.params()) else {
         return Err(responder);
     };
+    let from = Arc::clone(from);
     let sink = match ItemSink::<RawJson>::open(&from, responder.id().clone(), Some((token, window)))
     {
         Ok(sink) => sink,
