@@ -211,11 +211,16 @@ impl<T: Send + 'static> SentRequest<T> {
             if let Some(error) = failed {
                 return Err(error);
             }
-            let waiting = Waiting { id, shared };
+            let mut waiting = Waiting {
+                id,
+                shared,
+                answered: false,
+            };
             if inside_dispatch_of(waiting.shared.id) {
                 return Err(Error::blocked_dispatch_loop());
             }
             let raw = poll_fn(|cx| waiting.shared.pending.poll_answer(waiting.id, cx)).await;
+            waiting.answered = true;
             convert.apply(raw)
         }
     }
@@ -341,11 +346,16 @@ impl<T: Send + 'static> SentRequest<T> {
 struct Waiting {
     id: u64,
     shared: Arc<Shared>,
+    /// The answer was taken (which removed the request from the pending map): nothing to
+    /// forget or cancel, and no lock to take for it.
+    answered: bool,
 }
 
 impl Drop for Waiting {
     fn drop(&mut self) {
-        cancel(&self.shared, self.id);
+        if !self.answered {
+            cancel(&self.shared, self.id);
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 //! is the public face of it.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
 
@@ -48,7 +48,11 @@ pub(crate) struct Shared {
     pub(crate) streams: crate::stream::Streams,
     /// Tasks waiting in `ConnectionTo::all_answered`.
     answered_waiters: Mutex<Vec<std::task::Waker>>,
+    /// Whether any task ever waited in `answered_waiters`: until one does, the last answer
+    /// need not take their lock.
+    answered_waited: AtomicBool,
     next_request_id: AtomicU64,
+    /// The serial number of the next responder; written only by the incoming actor.
     pub(crate) responder_serial: AtomicU64,
     /// Responders not yet answered: at end of input, the connection waits for them to reach 0.
     live_responders: AtomicUsize,
@@ -128,6 +132,7 @@ impl Shared {
             streaming,
             streams: crate::stream::Streams::default(),
             answered_waiters: Mutex::new(Vec::new()),
+            answered_waited: AtomicBool::new(false),
             next_request_id: AtomicU64::new(1),
             responder_serial: AtomicU64::new(0),
             live_responders: AtomicUsize::new(0),
@@ -174,10 +179,13 @@ impl Shared {
     }
 
     pub(crate) fn responder_done(&self) {
-        if self.live_responders.fetch_sub(1, Ordering::AcqRel) == 1 {
+        if self.live_responders.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.wake.wake(crate::actor::wake::part::CHECK);
-            let waiters = std::mem::take(&mut *self.lock_answered_waiters());
-            waiters.into_iter().for_each(std::task::Waker::wake);
+            // Nearly always nobody waits, and the lock is not worth taking to find out.
+            if self.answered_waited.load(Ordering::SeqCst) {
+                let waiters = std::mem::take(&mut *self.lock_answered_waiters());
+                waiters.into_iter().for_each(std::task::Waker::wake);
+            }
         }
     }
 
@@ -204,8 +212,10 @@ impl Shared {
             return Poll::Ready(());
         }
         let mut waiters = self.lock_answered_waiters();
-        // Checked again under the lock: the last answer takes the waiters under it.
-        if self.poll_all_answered().is_ready() {
+        // Said before the count is read again (both SeqCst): the last answer either sees the
+        // flag and takes the waiters, or came before this read, which then sees the count at 0.
+        self.answered_waited.store(true, Ordering::SeqCst);
+        if self.live_responders.load(Ordering::SeqCst) == 0 {
             return Poll::Ready(());
         }
         if !waiters.iter().any(|waiter| waiter.will_wake(cx.waker())) {

@@ -101,6 +101,9 @@ pub(crate) struct OutgoingQueue {
     /// `State::consumer_waiting`, readable without the lock: while it is set, nothing was
     /// queued since the actor last found the queue empty, so looking again needs no lock.
     /// Set and cleared only with the lock held; a push clears it before it wakes the actor.
+    /// Relaxed throughout (plain moves, where SeqCst stores are locked `xchg`s): the actor
+    /// sets and reads it on its own, and a push's clearing reaches the actor through the wake
+    /// that follows it (a SeqCst read-modify-write the loop reads before it polls the actor).
     consumer_idle: AtomicBool,
     wake: Arc<LoopWake>,
 }
@@ -223,7 +226,7 @@ impl OutgoingQueue {
         // The connection polls every actor on each round; an idle queue is told apart
         // without the lock. A push racing with this clears the flag and then wakes the loop,
         // which comes back here.
-        if self.consumer_idle.load(Ordering::SeqCst) {
+        if self.consumer_idle.load(Ordering::Relaxed) {
             return Poll::Pending;
         }
         let mut state = self.lock();
@@ -232,7 +235,7 @@ impl OutgoingQueue {
                 return Poll::Ready(false);
             }
             state.consumer_waiting = true;
-            self.consumer_idle.store(true, Ordering::SeqCst);
+            self.consumer_idle.store(true, Ordering::Relaxed);
             return Poll::Pending;
         }
         std::mem::swap(&mut state.frames, batch);
@@ -259,7 +262,7 @@ impl OutgoingQueue {
             // The actor will look for frames again right after flushing: say now, under this
             // lock, that it waits, so that look needs no lock of its own.
             state.consumer_waiting = true;
-            self.consumer_idle.store(true, Ordering::SeqCst);
+            self.consumer_idle.store(true, Ordering::Relaxed);
         }
         drop(state);
         waiters.into_iter().for_each(Waker::wake);
@@ -270,7 +273,7 @@ impl OutgoingQueue {
     fn take_consumer_waiting(&self, state: &mut State) -> bool {
         let waiting = std::mem::take(&mut state.consumer_waiting);
         if waiting {
-            self.consumer_idle.store(false, Ordering::SeqCst);
+            self.consumer_idle.store(false, Ordering::Relaxed);
         }
         waiting
     }

@@ -14,7 +14,10 @@
 //! (locked instructions) with whatever it waits on.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering::SeqCst};
+use std::sync::atomic::{
+    AtomicBool, AtomicU8,
+    Ordering::{Release, SeqCst},
+};
 use std::task::{Wake, Waker};
 
 use futures::task::AtomicWaker;
@@ -83,7 +86,10 @@ impl LoopWake {
     /// Called at the start of each poll with the task's own waker.
     pub(crate) fn enter(&self, task: &Waker) {
         self.task.register(task);
-        self.polling.store(true, SeqCst);
+        // No fence needed here (a plain store, where SeqCst would be a locked `xchg`): a
+        // waker that still sees `false` wakes the task once too often, which is harmless;
+        // one that sees `true` has set `woken` before, and `leave` orders against it.
+        self.polling.store(true, Release);
     }
 
     /// The parts woken since the last call, forgotten: the round about to start polls them.
@@ -99,6 +105,10 @@ impl LoopWake {
     /// Called when the loop has nothing left to do. Returns true if a wake raced in, in which
     /// case the loop must go round again (it is still "polling").
     pub(crate) fn leave(&self) -> bool {
+        // A wake during the round: go round again, still polling, with no store at all.
+        if self.woken.load(SeqCst) != 0 {
+            return true;
+        }
         self.polling.store(false, SeqCst);
         // A waker that stored `woken` before seeing `polling == false` did not wake the task;
         // this load sees its store (both sides are SeqCst), so the wake is not lost.

@@ -135,7 +135,10 @@ impl<T> Responder<T> {
         shared: Arc<Shared>,
         batch: Option<Arc<BatchAnswers>>,
     ) -> Self {
-        let serial = shared.responder_serial.fetch_add(1, Ordering::Relaxed);
+        // Only the incoming actor makes responders, one at a time: a load and a store, not a
+        // locked add.
+        let serial = shared.responder_serial.load(Ordering::Relaxed);
+        shared.responder_serial.store(serial + 1, Ordering::Relaxed);
         shared.responder_started();
         Responder {
             core: Some(ResponderCore {
