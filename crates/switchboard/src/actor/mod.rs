@@ -50,6 +50,15 @@ pub(crate) struct Parts<R: Role, H> {
     pub(crate) max_frame_bytes: usize,
 }
 
+/// Lets the task's waker go when the loop ends, or is dropped midway.
+struct ForgetTask<'a>(&'a LoopWake);
+
+impl Drop for ForgetTask<'_> {
+    fn drop(&mut self) {
+        self.0.forget_task();
+    }
+}
+
 /// The waker of each part of the poll loop, made once per connection.
 struct PartWakers {
     outgoing: Waker,
@@ -182,8 +191,10 @@ where
 
     let loop_wake = Arc::clone(&shared.wake);
     let wakers = PartWakers::new(&loop_wake);
+    let _forget_task = ForgetTask(&loop_wake);
+    let mut registered_task = None;
     let fatal = poll_fn(|task_cx| {
-        loop_wake.enter(task_cx.waker());
+        loop_wake.enter(task_cx.waker(), &mut registered_task);
         let mut rounds = 0;
         loop {
             rounds += 1;
