@@ -208,7 +208,7 @@ impl Sender {
             .capacity
             .saturating_sub(state.frames.frames());
         let mut accepted = 0;
-        for message in batch.messages().skip(from).take(room) {
+        for message in batch.messages_from(from).take(room) {
             // Within the byte bound, except that a frame larger than it goes alone into an
             // empty queue.
             let waiting = state.frames.len();

@@ -56,7 +56,15 @@ impl FrameBatch {
 
     /// Every message, in order, without its framing.
     pub(crate) fn messages(&self) -> impl Iterator<Item = &[u8]> {
+        self.messages_from(0)
+    }
+
+    /// The messages from the `from`th on, found without walking past the ones before (a
+    /// sender that hands a large batch over in parts would otherwise walk it once per part).
+    pub(crate) fn messages_from(&self, from: usize) -> impl Iterator<Item = &[u8]> {
         self.messages
+            .get(from..)
+            .unwrap_or_default()
             .iter()
             .filter_map(|range| self.bytes.get(range.clone()))
     }
@@ -92,6 +100,9 @@ mod tests {
             assert_eq!(messages, [&b"{\"a\":1}"[..], b"[2]"], "{framing:?}");
             assert_eq!(batch.message(1), Some(&b"[2]"[..]));
             assert_eq!(batch.message(2), None);
+            let rest: Vec<&[u8]> = batch.messages_from(1).collect();
+            assert_eq!(rest, [&b"[2]"[..]]);
+            assert_eq!(batch.messages_from(3).count(), 0, "past the end: none");
             batch.clear(1024);
             assert!(batch.is_empty());
             assert_eq!(batch.bytes(), b"");
