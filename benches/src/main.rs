@@ -199,6 +199,14 @@ fn main() -> ExitCode {
             .with_writer(std::io::sink)
             .init();
         eprintln!("tracing: a fmt subscriber at {level}, output discarded");
+    } else {
+        // The official conductor's crates turn on `tracing`'s `log` feature for this whole
+        // benchmark (feature unification; Switchboard's own workspace does not have it). With
+        // it and no subscriber set, every span entered asks the `log` crate for a logger:
+        // about 1 % of a message's instructions. Setting the subscriber that listens to
+        // nothing, which is what an unset one is, makes the rows measure what a Switchboard
+        // build without the feature runs.
+        let _ = tracing::dispatcher::set_global_default(tracing::Dispatch::none());
     }
     let mut failed = false;
 
