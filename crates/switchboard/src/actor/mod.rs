@@ -194,7 +194,7 @@ where
     let _forget_task = ForgetTask(&loop_wake);
     let mut registered_task = None;
     let fatal = poll_fn(|task_cx| {
-        loop_wake.enter(task_cx.waker(), &mut registered_task);
+        let _entered = loop_wake.enter(task_cx.waker(), &mut registered_task);
         let mut rounds = 0;
         loop {
             rounds += 1;
