@@ -1,9 +1,12 @@
 //! The caller's side: each message it sends, passed to the generation that takes calls;
 //! each call followed to its answer, across generations when its contract allows.
 
+use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Instant;
 
 use futures::FutureExt;
+use futures::future::FusedFuture;
 use switchboard::message::{JsonRpcMessage, JsonRpcRequest};
 use switchboard::{ConnectionTo, Dispatch, Error, RawJson, Responder, UntypedMessage, UntypedRole};
 
@@ -11,6 +14,7 @@ use crate::contract::Replay;
 use crate::fault::{Fault, Stage};
 use crate::handshake::Captured;
 use crate::state::{Finished, SharedState, Worker};
+use crate::telemetry::OperationId;
 
 /// The methods the supervisor answers itself.
 #[derive(Clone, Debug)]
@@ -92,12 +96,18 @@ async fn call(
     request: UntypedMessage,
     responder: Responder<RawJson>,
 ) -> Result<(), Error> {
+    // Shared with each attempt's message: sending it (again, on a replay) copies nothing.
+    let request = Arc::new(request);
     let method = request.method();
-    let (operation, unnamed) = match shared.rules.contracts.operation(method, request.params()) {
+    let (operation, unnamed) = match shared
+        .rules
+        .contracts
+        .operation_of(method, request.params())
+    {
         Ok(operation) => (operation, None),
-        Err(why) => (method.to_owned(), Some(why)),
+        Err(why) => (Cow::Borrowed(method), Some(why)),
     };
-    shared.call_started(&operation);
+    let id = shared.call_started(&operation);
     let started = Instant::now();
     let (outcome, generation, retried) = match unnamed {
         // Its contract cannot be known: it is not sent.
@@ -105,7 +115,7 @@ async fn call(
             let fault = Fault::new(Stage::InvalidInput, why).method(method);
             (Outcome::Failed(fault), 0, false)
         }
-        None => follow(&shared, &operation, &request, &responder).await,
+        None => follow(&shared, (&operation, id), &request, &responder).await,
     };
     let failed = match &outcome {
         Outcome::Answered(Err(_)) => Some(Stage::Downstream),
@@ -113,7 +123,8 @@ async fn call(
         Outcome::Answered(Ok(_)) | Outcome::Cancelled => None,
     };
     shared.call_finished(Finished {
-        operation: &operation,
+        operation: id,
+        name: &operation,
         generation,
         latency: started.elapsed(),
         failed,
@@ -130,8 +141,8 @@ async fn call(
 /// contract allows; returns how it ended, on which generation, and whether it was sent again.
 async fn follow(
     shared: &SharedState,
-    operation: &str,
-    request: &UntypedMessage,
+    (operation, id): (&str, OperationId),
+    request: &Arc<UntypedMessage>,
     responder: &Responder<RawJson>,
 ) -> (Outcome, u64, bool) {
     let rules = &shared.rules;
@@ -147,14 +158,24 @@ async fn follow(
     }
     // The handshake is replayed to every generation anyway: it is always safe.
     let safe = is_handshake || rules.contracts.replay(operation) == Replay::Safe;
-    let cancelled = responder.cancelled().shared();
+    // Pinned here once and polled in place by every wait below: no shared future, no
+    // allocation for it.
+    let cancelled = responder.cancelled().fuse();
+    futures::pin_mut!(cancelled);
     let mut replays = 0;
     let mut lost_generation = 0;
     loop {
         let retried = replays > 0;
-        let worker = futures::select! {
-            worker = shared.worker_after(lost_generation).fuse() => worker,
-            () = cancelled.clone().fuse() => return (Outcome::Cancelled, lost_generation, retried),
+        // The usual case, a generation ready: taken without waiting. A call already
+        // cancelled is then sent and its cancellation passed on at once (below).
+        let worker = match shared.ready_worker_after(lost_generation) {
+            Some(worker) => Ok(worker),
+            None => futures::select! {
+                worker = shared.worker_after(lost_generation).fuse() => worker,
+                () = cancelled.as_mut() => {
+                    return (Outcome::Cancelled, lost_generation, retried);
+                }
+            },
         };
         let worker = match worker {
             Ok(worker) => worker,
@@ -179,7 +200,7 @@ async fn follow(
             let fault = fault.generation(generation).method(method).retried(retried);
             return (Outcome::Failed(fault), generation, retried);
         }
-        match attempt(shared, &worker, request, cancelled.clone()).await {
+        match attempt(shared, &worker, request, cancelled.as_mut()).await {
             Attempt::Cancelled => return (Outcome::Cancelled, generation, retried),
             Attempt::Answered(answered) => {
                 if let Ok(raw) = &answered {
@@ -202,7 +223,7 @@ async fn follow(
                 tracing::debug!(%fault, method, "a safe call is sent to the next generation");
                 replays += 1;
                 lost_generation = generation;
-                shared.call_retried(operation);
+                shared.call_retried(id);
             }
             Attempt::Lost(fault) => {
                 let message = if safe {
@@ -232,19 +253,21 @@ async fn follow(
 async fn attempt(
     shared: &SharedState,
     worker: &Worker,
-    request: &UntypedMessage,
-    cancelled: impl std::future::Future<Output = ()>,
+    request: &Arc<UntypedMessage>,
+    mut cancelled: impl FusedFuture<Output = ()> + Unpin,
 ) -> Attempt {
     let generation = worker.generation;
     let _in_flight = worker.call_guard();
-    let mut sent = worker.connection.send_request(PassedOn(request.clone()));
+    let mut sent = worker
+        .connection
+        .send_request(PassedOn(Arc::clone(request)));
     if let Some(timeout) = shared.rules.call_timeout {
         sent = sent.timeout(timeout);
     }
     let answer = futures::select! {
         answer = sent.block_task().fuse() => answer,
         // Dropping the answer's future tells the worker to stop.
-        () = cancelled.fuse() => return Attempt::Cancelled,
+        () = cancelled => return Attempt::Cancelled,
     };
     match answer {
         Ok(value) => Attempt::Answered(Ok(value)),
@@ -282,7 +305,7 @@ async fn attempt(
 
 /// A call passed on to the worker as it came, whose answer is kept as the raw JSON the worker
 /// sent: the supervisor reads neither params nor result on a call's way.
-struct PassedOn(UntypedMessage);
+struct PassedOn(Arc<UntypedMessage>);
 
 impl JsonRpcMessage<UntypedRole> for PassedOn {
     fn matches_method(_method: &str) -> bool {
@@ -298,7 +321,7 @@ impl JsonRpcMessage<UntypedRole> for PassedOn {
     }
 
     fn from_untyped(message: UntypedMessage) -> Result<Self, Error> {
-        Ok(PassedOn(message))
+        Ok(PassedOn(Arc::new(message)))
     }
 }
 
