@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures::FutureExt;
-use futures::future::FusedFuture;
+use futures::future::{Either, FusedFuture, ready};
 use switchboard::message::{JsonRpcMessage, JsonRpcRequest};
 use switchboard::{ConnectionTo, Dispatch, Error, RawJson, Responder, UntypedMessage, UntypedRole};
 
@@ -23,48 +23,66 @@ pub(crate) struct StatusMethods {
     pub(crate) telemetry: String,
 }
 
-/// Takes one message from the caller. Never waits: a call runs as a task of its own.
-pub(crate) async fn dispatch(
+/// Takes one message from the caller. Never waits: a call runs as a task of its own. A
+/// request or a notification is taken before this returns, so the future returned holds no
+/// clone of the shared state; only an answer from the caller, to route, is left for it.
+pub(crate) fn dispatch(
     shared: &SharedState,
     methods: &StatusMethods,
     message: Dispatch,
     caller: &ConnectionTo<UntypedRole>,
-) -> Result<(), Error> {
+) -> impl Future<Output = Result<(), Error>> + Send + use<> {
     match message {
-        Dispatch::Request(request, responder) => {
-            if request.method() == methods.health {
-                return responder.respond(to_json(&shared.health()));
-            }
-            if request.method() == methods.telemetry {
-                return responder.respond(to_json(&shared.telemetry()));
-            }
-            // Answered with the worker's result as it came: never parsed here.
-            caller.spawn(call(SharedState::clone(shared), request, responder.cast()));
-            Ok(())
-        }
+        Dispatch::Request(request, responder) => Either::Left(ready(take_request(
+            shared, methods, request, responder, caller,
+        ))),
         Dispatch::Notification(notification) => {
-            if shared.rules.handshake.is_handshake(notification.method()) {
-                shared.capture(Captured {
-                    method: notification.method().to_owned(),
-                    params: notification.params().cloned(),
-                    answer: None,
-                });
-            }
-            // To the generation taking calls; with none (between two), the notification has
-            // nowhere to go: a new generation gets the handshake's again by replay.
-            match shared.ready_worker() {
-                Some(worker) => worker.connection.send_notification(notification),
-                None => {
-                    tracing::debug!(
-                        method = notification.method(),
-                        "no worker generation takes messages: a notification is dropped"
-                    );
-                    Ok(())
-                }
-            }
+            Either::Left(ready(take_notification(shared, notification)))
         }
-        Dispatch::Response(answer, router) => {
+        Dispatch::Response(answer, router) => Either::Right(async move {
             router.route(answer).await;
+            Ok(())
+        }),
+    }
+}
+
+/// A request from the caller: answered here (the status methods) or followed by a task.
+fn take_request(
+    shared: &SharedState,
+    methods: &StatusMethods,
+    request: UntypedMessage,
+    responder: Responder<serde_json::Value>,
+    caller: &ConnectionTo<UntypedRole>,
+) -> Result<(), Error> {
+    if request.method() == methods.health {
+        return responder.respond(to_json(&shared.health()));
+    }
+    if request.method() == methods.telemetry {
+        return responder.respond(to_json(&shared.telemetry()));
+    }
+    // Answered with the worker's result as it came: never parsed here.
+    caller.spawn(call(SharedState::clone(shared), request, responder.cast()));
+    Ok(())
+}
+
+/// A notification from the caller: kept if it belongs to the handshake, passed on.
+fn take_notification(shared: &SharedState, notification: UntypedMessage) -> Result<(), Error> {
+    if shared.rules.handshake.is_handshake(notification.method()) {
+        shared.capture(Captured {
+            method: notification.method().to_owned(),
+            params: notification.params().cloned(),
+            answer: None,
+        });
+    }
+    // To the generation taking calls; with none (between two), the notification has
+    // nowhere to go: a new generation gets the handshake's again by replay.
+    match shared.ready_worker() {
+        Some(worker) => worker.connection.send_notification(notification),
+        None => {
+            tracing::debug!(
+                method = notification.method(),
+                "no worker generation takes messages: a notification is dropped"
+            );
             Ok(())
         }
     }
