@@ -49,6 +49,9 @@ struct Options {
     flood_child: Option<usize>,
     /// Set in the child process that serves the agent on its stdio (see `remote.rs`).
     agent_child: bool,
+    /// Set in the child process that serves the echo worker on its stdio (see
+    /// `supervise.rs`).
+    echo_child: bool,
     /// Set in the child process that runs the official conductor, with its own arguments
     /// (see `chain_processes.rs`).
     official_child: Option<Vec<String>>,
@@ -67,6 +70,7 @@ impl Options {
             implementation: None,
             flood_child: None,
             agent_child: false,
+            echo_child: false,
             official_child: None,
             tracing: None,
         };
@@ -108,6 +112,7 @@ impl Options {
                     )
                 }
                 remote::AGENT_CHILD => options.agent_child = true,
+                supervise::ECHO_CHILD => options.echo_child = true,
                 chain_processes::OFFICIAL_CHILD => {
                     options.official_child = Some(args.by_ref().collect());
                 }
@@ -178,6 +183,9 @@ fn main() -> ExitCode {
     };
     if let Some(args) = options.official_child {
         return chain_processes::official_child(args);
+    }
+    if options.echo_child {
+        return supervise::echo_child();
     }
     if options.quick && options.flood_child.is_none() && !options.agent_child {
         // On stdout too, so a table pasted from the output carries it.

@@ -379,35 +379,43 @@ pub fn print_supervisor(rows: &[crate::supervise::SupervisorRow], quick: bool) {
     println!();
     smoke_title(quick);
     println!(
-        "Supervision (switchboard-supervisor, in process over Channel; an echo worker that \
-         never restarts; the extra is per call, against the direct row above it):"
+        "Supervision (switchboard-supervisor; an echo worker that never restarts, in process \
+         over Channel or a child process over its stdio; CPU is this process's only, not the \
+         child's; the extra is per call, against the direct row above it):"
     );
     println!(
-        "| in flight | path | calls | calls/s | µs/call (wall) | CPU µs/call | extra µs/call (wall) |"
+        "| worker | in flight | path | calls | calls/s | µs/call (wall) | CPU µs/call | extra µs/call (wall) | supervised / direct |"
     );
-    println!("|---:|---|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---|---:|---:|---:|---:|---:|---:|");
     let mut direct = None;
     for row in rows {
         let m = &row.measured;
         let per_call = m.wall.as_secs_f64() * 1e6 / m.messages as f64;
-        let extra = match row.path {
+        let (extra, ratio) = match row.path {
             crate::supervise::Path::Direct => {
                 direct = Some(per_call);
-                "—".to_owned()
+                ("—".to_owned(), "—".to_owned())
             }
-            crate::supervise::Path::Supervised => direct.map_or("—".to_owned(), |direct| {
-                format!("{:.2}", per_call - direct)
-            }),
+            crate::supervise::Path::Supervised => {
+                direct.map_or(("—".to_owned(), "—".to_owned()), |direct| {
+                    (
+                        format!("{:.2}", per_call - direct),
+                        format!("{:.2}×", per_call / direct),
+                    )
+                })
+            }
         };
         println!(
-            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {} |",
+            "| {} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {} | {} |",
+            row.worker.name(),
             row.in_flight,
             row.path.name(),
             m.messages,
             m.per_second(),
             per_call,
             m.cpu_micros_per_message(),
-            extra
+            extra,
+            ratio
         );
     }
 }

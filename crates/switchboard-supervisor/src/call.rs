@@ -1,9 +1,12 @@
 //! The caller's side: each message it sends, passed to the generation that takes calls;
 //! each call followed to its answer, across generations when its contract allows.
 
+use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Instant;
 
 use futures::FutureExt;
+use futures::future::{Either, FusedFuture, ready};
 use switchboard::message::{JsonRpcMessage, JsonRpcRequest};
 use switchboard::{ConnectionTo, Dispatch, Error, RawJson, Responder, UntypedMessage, UntypedRole};
 
@@ -11,6 +14,7 @@ use crate::contract::Replay;
 use crate::fault::{Fault, Stage};
 use crate::handshake::Captured;
 use crate::state::{Finished, SharedState, Worker};
+use crate::telemetry::OperationId;
 
 /// The methods the supervisor answers itself.
 #[derive(Clone, Debug)]
@@ -19,48 +23,66 @@ pub(crate) struct StatusMethods {
     pub(crate) telemetry: String,
 }
 
-/// Takes one message from the caller. Never waits: a call runs as a task of its own.
-pub(crate) async fn dispatch(
+/// Takes one message from the caller. Never waits: a call runs as a task of its own. A
+/// request or a notification is taken before this returns, so the future returned holds no
+/// clone of the shared state; only an answer from the caller, to route, is left for it.
+pub(crate) fn dispatch(
     shared: &SharedState,
     methods: &StatusMethods,
     message: Dispatch,
     caller: &ConnectionTo<UntypedRole>,
-) -> Result<(), Error> {
+) -> impl Future<Output = Result<(), Error>> + Send + use<> {
     match message {
-        Dispatch::Request(request, responder) => {
-            if request.method() == methods.health {
-                return responder.respond(to_json(&shared.health()));
-            }
-            if request.method() == methods.telemetry {
-                return responder.respond(to_json(&shared.telemetry()));
-            }
-            // Answered with the worker's result as it came: never parsed here.
-            caller.spawn(call(SharedState::clone(shared), request, responder.cast()));
-            Ok(())
-        }
+        Dispatch::Request(request, responder) => Either::Left(ready(take_request(
+            shared, methods, request, responder, caller,
+        ))),
         Dispatch::Notification(notification) => {
-            if shared.rules.handshake.is_handshake(notification.method()) {
-                shared.capture(Captured {
-                    method: notification.method().to_owned(),
-                    params: notification.params().cloned(),
-                    answer: None,
-                });
-            }
-            // To the generation taking calls; with none (between two), the notification has
-            // nowhere to go: a new generation gets the handshake's again by replay.
-            match shared.ready_worker() {
-                Some(worker) => worker.connection.send_notification(notification),
-                None => {
-                    tracing::debug!(
-                        method = notification.method(),
-                        "no worker generation takes messages: a notification is dropped"
-                    );
-                    Ok(())
-                }
-            }
+            Either::Left(ready(take_notification(shared, notification)))
         }
-        Dispatch::Response(answer, router) => {
+        Dispatch::Response(answer, router) => Either::Right(async move {
             router.route(answer).await;
+            Ok(())
+        }),
+    }
+}
+
+/// A request from the caller: answered here (the status methods) or followed by a task.
+fn take_request(
+    shared: &SharedState,
+    methods: &StatusMethods,
+    request: UntypedMessage,
+    responder: Responder<serde_json::Value>,
+    caller: &ConnectionTo<UntypedRole>,
+) -> Result<(), Error> {
+    if request.method() == methods.health {
+        return responder.respond(to_json(&shared.health()));
+    }
+    if request.method() == methods.telemetry {
+        return responder.respond(to_json(&shared.telemetry()));
+    }
+    // Answered with the worker's result as it came: never parsed here.
+    caller.spawn(call(SharedState::clone(shared), request, responder.cast()));
+    Ok(())
+}
+
+/// A notification from the caller: kept if it belongs to the handshake, passed on.
+fn take_notification(shared: &SharedState, notification: UntypedMessage) -> Result<(), Error> {
+    if shared.rules.handshake.is_handshake(notification.method()) {
+        shared.capture(Captured {
+            method: notification.method().to_owned(),
+            params: notification.params().cloned(),
+            answer: None,
+        });
+    }
+    // To the generation taking calls; with none (between two), the notification has
+    // nowhere to go: a new generation gets the handshake's again by replay.
+    match shared.ready_worker() {
+        Some(worker) => worker.connection.send_notification(notification),
+        None => {
+            tracing::debug!(
+                method = notification.method(),
+                "no worker generation takes messages: a notification is dropped"
+            );
             Ok(())
         }
     }
@@ -92,12 +114,18 @@ async fn call(
     request: UntypedMessage,
     responder: Responder<RawJson>,
 ) -> Result<(), Error> {
+    // Shared with each attempt's message: sending it (again, on a replay) copies nothing.
+    let request = Arc::new(request);
     let method = request.method();
-    let (operation, unnamed) = match shared.rules.contracts.operation(method, request.params()) {
+    let (operation, unnamed) = match shared
+        .rules
+        .contracts
+        .operation_of(method, request.params())
+    {
         Ok(operation) => (operation, None),
-        Err(why) => (method.to_owned(), Some(why)),
+        Err(why) => (Cow::Borrowed(method), Some(why)),
     };
-    shared.call_started(&operation);
+    let id = shared.call_started(&operation);
     let started = Instant::now();
     let (outcome, generation, retried) = match unnamed {
         // Its contract cannot be known: it is not sent.
@@ -105,7 +133,7 @@ async fn call(
             let fault = Fault::new(Stage::InvalidInput, why).method(method);
             (Outcome::Failed(fault), 0, false)
         }
-        None => follow(&shared, &operation, &request, &responder).await,
+        None => follow(&shared, (&operation, id), &request, &responder).await,
     };
     let failed = match &outcome {
         Outcome::Answered(Err(_)) => Some(Stage::Downstream),
@@ -113,7 +141,8 @@ async fn call(
         Outcome::Answered(Ok(_)) | Outcome::Cancelled => None,
     };
     shared.call_finished(Finished {
-        operation: &operation,
+        operation: id,
+        name: &operation,
         generation,
         latency: started.elapsed(),
         failed,
@@ -130,8 +159,8 @@ async fn call(
 /// contract allows; returns how it ended, on which generation, and whether it was sent again.
 async fn follow(
     shared: &SharedState,
-    operation: &str,
-    request: &UntypedMessage,
+    (operation, id): (&str, OperationId),
+    request: &Arc<UntypedMessage>,
     responder: &Responder<RawJson>,
 ) -> (Outcome, u64, bool) {
     let rules = &shared.rules;
@@ -147,14 +176,24 @@ async fn follow(
     }
     // The handshake is replayed to every generation anyway: it is always safe.
     let safe = is_handshake || rules.contracts.replay(operation) == Replay::Safe;
-    let cancelled = responder.cancelled().shared();
+    // Pinned here once and polled in place by every wait below: no shared future, no
+    // allocation for it.
+    let cancelled = responder.cancelled().fuse();
+    futures::pin_mut!(cancelled);
     let mut replays = 0;
     let mut lost_generation = 0;
     loop {
         let retried = replays > 0;
-        let worker = futures::select! {
-            worker = shared.worker_after(lost_generation).fuse() => worker,
-            () = cancelled.clone().fuse() => return (Outcome::Cancelled, lost_generation, retried),
+        // The usual case, a generation ready: taken without waiting. A call already
+        // cancelled is then sent and its cancellation passed on at once (below).
+        let worker = match shared.ready_worker_after(lost_generation) {
+            Some(worker) => Ok(worker),
+            None => futures::select! {
+                worker = shared.worker_after(lost_generation).fuse() => worker,
+                () = cancelled.as_mut() => {
+                    return (Outcome::Cancelled, lost_generation, retried);
+                }
+            },
         };
         let worker = match worker {
             Ok(worker) => worker,
@@ -179,7 +218,7 @@ async fn follow(
             let fault = fault.generation(generation).method(method).retried(retried);
             return (Outcome::Failed(fault), generation, retried);
         }
-        match attempt(shared, &worker, request, cancelled.clone()).await {
+        match attempt(shared, &worker, request, cancelled.as_mut()).await {
             Attempt::Cancelled => return (Outcome::Cancelled, generation, retried),
             Attempt::Answered(answered) => {
                 if let Ok(raw) = &answered {
@@ -202,7 +241,7 @@ async fn follow(
                 tracing::debug!(%fault, method, "a safe call is sent to the next generation");
                 replays += 1;
                 lost_generation = generation;
-                shared.call_retried(operation);
+                shared.call_retried(id);
             }
             Attempt::Lost(fault) => {
                 let message = if safe {
@@ -232,19 +271,21 @@ async fn follow(
 async fn attempt(
     shared: &SharedState,
     worker: &Worker,
-    request: &UntypedMessage,
-    cancelled: impl std::future::Future<Output = ()>,
+    request: &Arc<UntypedMessage>,
+    mut cancelled: impl FusedFuture<Output = ()> + Unpin,
 ) -> Attempt {
     let generation = worker.generation;
     let _in_flight = worker.call_guard();
-    let mut sent = worker.connection.send_request(PassedOn(request.clone()));
+    let mut sent = worker
+        .connection
+        .send_request(PassedOn(Arc::clone(request)));
     if let Some(timeout) = shared.rules.call_timeout {
         sent = sent.timeout(timeout);
     }
     let answer = futures::select! {
         answer = sent.block_task().fuse() => answer,
         // Dropping the answer's future tells the worker to stop.
-        () = cancelled.fuse() => return Attempt::Cancelled,
+        () = cancelled => return Attempt::Cancelled,
     };
     match answer {
         Ok(value) => Attempt::Answered(Ok(value)),
@@ -282,7 +323,7 @@ async fn attempt(
 
 /// A call passed on to the worker as it came, whose answer is kept as the raw JSON the worker
 /// sent: the supervisor reads neither params nor result on a call's way.
-struct PassedOn(UntypedMessage);
+struct PassedOn(Arc<UntypedMessage>);
 
 impl JsonRpcMessage<UntypedRole> for PassedOn {
     fn matches_method(_method: &str) -> bool {
@@ -298,7 +339,7 @@ impl JsonRpcMessage<UntypedRole> for PassedOn {
     }
 
     fn from_untyped(message: UntypedMessage) -> Result<Self, Error> {
-        Ok(PassedOn(message))
+        Ok(PassedOn(Arc::new(message)))
     }
 }
 

@@ -1,5 +1,6 @@
 //! Replay contracts: which calls may be sent again to a new worker generation.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use switchboard::RawJson;
@@ -69,8 +70,18 @@ impl Contracts {
     /// What is wrong, for a call of a method [named by](Contracts::named_by) a field of its
     /// params that has no such field (or not a string): its contract cannot be known.
     pub fn operation(&self, method: &str, params: Option<&RawJson>) -> Result<String, String> {
+        self.operation_of(method, params).map(Cow::into_owned)
+    }
+
+    /// [`operation`](Contracts::operation), borrowing the method where it is the operation
+    /// (the usual case): no string is made per call.
+    pub(crate) fn operation_of<'a>(
+        &self,
+        method: &'a str,
+        params: Option<&RawJson>,
+    ) -> Result<Cow<'a, str>, String> {
         let Some(field) = self.name_fields.get(method) else {
-            return Ok(method.to_owned());
+            return Ok(Cow::Borrowed(method));
         };
         let name = params.and_then(|params| {
             serde_json::from_str::<HashMap<String, serde_json::Value>>(params.get())
@@ -81,7 +92,7 @@ impl Contracts {
                 })
         });
         match name {
-            Some(name) => Ok(format!("{method}:{name}")),
+            Some(name) => Ok(Cow::Owned(format!("{method}:{name}"))),
             None => Err(format!(
                 "a {method} names what it runs in the string `{field}` of its params, and this one does not"
             )),

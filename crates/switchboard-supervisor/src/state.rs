@@ -1,6 +1,7 @@
 //! What the caller's side, the calls and the generations share: the worker calls go to, the
 //! health figures, the captured handshake, the telemetry.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use crate::fault::{Fault, Stage};
 use crate::handshake::{Captured, Handshake};
 use crate::health::{Health, WorkerState};
 use crate::recovery::Recovery;
-use crate::telemetry::{CallRecord, Telemetry, TelemetrySnapshot};
+use crate::telemetry::{CallRecord, OperationId, Telemetry, TelemetrySnapshot};
 
 /// The settings the calls need.
 pub(crate) struct Rules {
@@ -81,7 +82,6 @@ struct Status {
     rollouts: u64,
     state: Option<WorkerState>,
     last_fault: Option<Fault>,
-    in_flight: u64,
     captured: Vec<Captured>,
     /// Whether every request of the handshake has been answered once.
     initialized: bool,
@@ -90,6 +90,9 @@ struct Status {
 pub(crate) struct Shared {
     pub(crate) rules: Rules,
     status: Mutex<Status>,
+    /// Calls not answered yet, for the health: kept apart from `status` so that a call
+    /// takes no lock of it on its way.
+    in_flight: AtomicU64,
     telemetry: Mutex<Telemetry>,
     available: watch::Sender<Availability>,
     log: Option<mpsc::Sender<CallRecord>>,
@@ -100,6 +103,7 @@ impl Shared {
         Shared {
             rules,
             status: Mutex::new(Status::default()),
+            in_flight: AtomicU64::new(0),
             telemetry: Mutex::new(Telemetry::default()),
             available: watch::Sender::new(Availability::Waiting),
             log,
@@ -124,6 +128,15 @@ impl Shared {
                 Stage::Internal,
                 "the supervisor stopped before a worker was ready",
             )),
+        }
+    }
+
+    /// The generation after `lost` (0: any) that takes calls now, if one does: what
+    /// [`worker_after`](Shared::worker_after) finds at once, without subscribing to wait.
+    pub(crate) fn ready_worker_after(&self, lost: u64) -> Option<Worker> {
+        match &*self.available.borrow() {
+            Availability::Ready(worker) if worker.generation > lost => Some(worker.clone()),
+            _ => None,
         }
     }
 
@@ -190,26 +203,25 @@ impl Shared {
         self.rules.handshake.is_empty() || lock(&self.status).initialized
     }
 
-    pub(crate) fn call_started(&self, operation: &str) {
-        lock(&self.status).in_flight += 1;
-        lock(&self.telemetry).started(operation);
+    /// A call of `operation` started; returns where its figures are kept.
+    pub(crate) fn call_started(&self, operation: &str) -> OperationId {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        lock(&self.telemetry).started(operation)
     }
 
-    pub(crate) fn call_retried(&self, operation: &str) {
+    pub(crate) fn call_retried(&self, operation: OperationId) {
         lock(&self.telemetry).retried(operation);
     }
 
     pub(crate) fn call_finished(&self, finished: Finished<'_>) {
-        {
-            let mut status = lock(&self.status);
-            status.in_flight = status.in_flight.saturating_sub(1);
-        }
+        // Never below zero: every call that finishes started.
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
         let mut telemetry = lock(&self.telemetry);
         telemetry.finished(finished.operation, finished.latency, finished.failed);
         if let Some(log) = &self.log {
             let record = CallRecord {
                 at_ms: CallRecord::now_ms(),
-                operation: finished.operation.to_owned(),
+                operation: finished.name.to_owned(),
                 generation: finished.generation,
                 ok: finished.failed.is_none(),
                 stage: finished.failed,
@@ -230,7 +242,7 @@ impl Shared {
             rollouts: status.rollouts,
             state: status.state.unwrap_or(WorkerState::Starting),
             last_fault: status.last_fault.clone(),
-            in_flight: status.in_flight,
+            in_flight: self.in_flight.load(Ordering::Relaxed),
         }
     }
 
@@ -241,7 +253,10 @@ impl Shared {
 
 /// How a call ended, for the figures.
 pub(crate) struct Finished<'a> {
-    pub(crate) operation: &'a str,
+    pub(crate) operation: OperationId,
+    /// The operation's own name, for the record (the figures may count it under
+    /// [`OTHER_OPERATIONS`](crate::telemetry::OTHER_OPERATIONS)).
+    pub(crate) name: &'a str,
     pub(crate) generation: u64,
     pub(crate) latency: Duration,
     pub(crate) failed: Option<Stage>,

@@ -252,9 +252,7 @@ impl Supervisor {
         builder
             .on_receive_dispatch(
                 move |message: Dispatch, caller: ConnectionTo<UntypedRole>| {
-                    let shared = Arc::clone(&dispatching);
-                    let methods = methods.clone();
-                    async move { call::dispatch(&shared, &methods, message, &caller).await }
+                    call::dispatch(&dispatching, &methods, message, &caller)
                 },
             )
             .connect_with(end, async move |caller| {

@@ -57,31 +57,57 @@ pub struct TelemetrySnapshot {
     pub records_dropped: u64,
 }
 
-#[derive(Default)]
+/// One operation's running figures.
 struct Operation {
+    name: String,
     stats: OperationStats,
+    /// The latest latencies, oldest first.
     latencies: VecDeque<Duration>,
 }
+
+/// Where one operation's figures are kept. A call looks its operation's name up once, when
+/// it starts, and is counted by this index from then on: one hash of the name per call, not
+/// one per update.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct OperationId(usize);
 
 /// The running figures.
 #[derive(Default)]
 pub(crate) struct Telemetry {
-    operations: HashMap<String, Operation>,
+    /// Each operation's place in `operations`, by name.
+    index: HashMap<String, usize>,
+    /// Only grows (up to [`MAX_OPERATIONS`] and [`OTHER_OPERATIONS`]), so an
+    /// [`OperationId`] stays valid for the telemetry's life.
+    operations: Vec<Operation>,
     records_dropped: u64,
 }
 
 impl Telemetry {
-    pub(crate) fn started(&mut self, operation: &str) {
-        self.entry(operation).stats.in_flight += 1;
+    /// A call of `operation` started; returns where its figures are kept.
+    pub(crate) fn started(&mut self, operation: &str) -> OperationId {
+        let id = self.id(operation);
+        if let Some(entry) = self.operations.get_mut(id.0) {
+            entry.stats.in_flight += 1;
+        }
+        id
     }
 
-    pub(crate) fn retried(&mut self, operation: &str) {
-        self.entry(operation).stats.retried += 1;
+    pub(crate) fn retried(&mut self, operation: OperationId) {
+        if let Some(entry) = self.operations.get_mut(operation.0) {
+            entry.stats.retried += 1;
+        }
     }
 
     /// A call finished after `latency`, with an error at `failed` if it failed.
-    pub(crate) fn finished(&mut self, operation: &str, latency: Duration, failed: Option<Stage>) {
-        let entry = self.entry(operation);
+    pub(crate) fn finished(
+        &mut self,
+        operation: OperationId,
+        latency: Duration,
+        failed: Option<Stage>,
+    ) {
+        let Some(entry) = self.operations.get_mut(operation.0) else {
+            return;
+        };
         entry.stats.in_flight = entry.stats.in_flight.saturating_sub(1);
         entry.stats.count += 1;
         if let Some(stage) = failed {
@@ -101,14 +127,14 @@ impl Telemetry {
         let operations = self
             .operations
             .iter()
-            .map(|(name, operation)| {
+            .map(|operation| {
                 let mut sorted: Vec<Duration> = operation.latencies.iter().copied().collect();
                 sorted.sort_unstable();
                 let mut stats = operation.stats.clone();
                 stats.p50_us = percentile(&sorted, 50);
                 stats.p95_us = percentile(&sorted, 95);
                 stats.p99_us = percentile(&sorted, 99);
-                (name.clone(), stats)
+                (operation.name.clone(), stats)
             })
             .collect();
         TelemetrySnapshot {
@@ -117,22 +143,28 @@ impl Telemetry {
         }
     }
 
-    fn entry(&mut self, operation: &str) -> &mut Operation {
-        // The map only grows, so a call is counted under the same name when it starts and
-        // when it finishes.
-        let operation =
-            if self.operations.contains_key(operation) || self.operations.len() < MAX_OPERATIONS {
-                operation
-            } else {
-                OTHER_OPERATIONS
-            };
-        if !self.operations.contains_key(operation) {
-            self.operations
-                .insert(operation.to_owned(), Operation::default());
+    fn id(&mut self, operation: &str) -> OperationId {
+        if let Some(&id) = self.index.get(operation) {
+            return OperationId(id);
         }
-        self.operations
-            .get_mut(operation)
-            .unwrap_or_else(|| unreachable!("inserted above"))
+        // Past the bound, every new name is counted under one: the figures cannot grow
+        // without end, whatever names the caller sends.
+        let name = if self.index.len() < MAX_OPERATIONS {
+            operation
+        } else {
+            OTHER_OPERATIONS
+        };
+        if let Some(&id) = self.index.get(name) {
+            return OperationId(id);
+        }
+        let id = self.operations.len();
+        self.operations.push(Operation {
+            name: name.to_owned(),
+            stats: OperationStats::default(),
+            latencies: VecDeque::new(),
+        });
+        self.index.insert(name.to_owned(), id);
+        OperationId(id)
     }
 }
 
@@ -211,8 +243,8 @@ mod tests {
         let mut telemetry = Telemetry::default();
         for n in 0..MAX_OPERATIONS + 10 {
             let name = format!("tools/call:{n}");
-            telemetry.started(&name);
-            telemetry.finished(&name, Duration::from_micros(1), None);
+            let id = telemetry.started(&name);
+            telemetry.finished(id, Duration::from_micros(1), None);
         }
         let snapshot = telemetry.snapshot();
         assert_eq!(snapshot.operations.len(), MAX_OPERATIONS + 1);
@@ -225,19 +257,19 @@ mod tests {
     fn percentiles_come_from_the_latest_window() {
         let mut telemetry = Telemetry::default();
         for micros in 1..=100u64 {
-            telemetry.started("ping");
-            telemetry.finished("ping", Duration::from_micros(micros), None);
+            let id = telemetry.started("ping");
+            telemetry.finished(id, Duration::from_micros(micros), None);
         }
-        telemetry.started("ping");
-        telemetry.finished("ping", Duration::from_micros(1), Some(Stage::Process));
+        let id = telemetry.started("ping");
+        telemetry.finished(id, Duration::from_micros(1), Some(Stage::Process));
         let stats = &telemetry.snapshot().operations["ping"];
         assert_eq!(stats.count, 101);
         assert_eq!(stats.in_flight, 0);
         assert_eq!(stats.errors.get(&Stage::Process), Some(&1));
         assert_eq!((stats.p50_us, stats.p95_us, stats.p99_us), (50, 95, 99));
         for _ in 0..LATENCY_WINDOW {
-            telemetry.started("ping");
-            telemetry.finished("ping", Duration::from_micros(7), None);
+            let id = telemetry.started("ping");
+            telemetry.finished(id, Duration::from_micros(7), None);
         }
         assert_eq!(telemetry.snapshot().operations["ping"].p99_us, 7);
     }

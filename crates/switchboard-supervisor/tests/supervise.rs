@@ -402,3 +402,68 @@ async fn health_and_telemetry_are_answered_by_the_supervisor_and_count_every_cal
     assert_eq!(operations["initialize"]["count"], 1);
     assert!(operations["echo"]["p99Us"].as_u64().is_some());
 }
+
+#[tokio::test]
+async fn a_call_the_caller_cancels_is_cancelled_at_the_worker_and_counted_once() {
+    use switchboard::cancel::Cancellation;
+    use switchboard::{Channel, ConnectionTo, Responder, UntypedMessage, UntypedRole};
+    use tokio::sync::mpsc;
+
+    const CANCEL: Cancellation = Cancellation::notification("$/cancel_request");
+    // The worker says when a call has reached it and when its cancellation has.
+    let (seen, mut seen_rx) = mpsc::channel::<&'static str>(8);
+    let supervisor = Supervisor::spawning(move |_generation| {
+        let (ours, theirs) = Channel::duplex();
+        let seen = seen.clone();
+        let worker = UntypedRole
+            .builder()
+            .cancellation(CANCEL)
+            .on_receive_request(
+                move |request: UntypedMessage,
+                      responder: Responder<Value>,
+                      cx: ConnectionTo<UntypedRole>| {
+                    let seen = seen.clone();
+                    async move {
+                        if request.method() != "hold" {
+                            return responder.respond(json!("done"));
+                        }
+                        cx.spawn(async move {
+                            let _ = seen.send("received").await;
+                            responder.cancelled().await;
+                            let _ = seen.send("cancelled").await;
+                            responder.respond_with_error(Error::request_cancelled())
+                        });
+                        Ok(())
+                    }
+                },
+            )
+            .connect_to(theirs);
+        tokio::spawn(worker);
+        Ok(ours)
+    })
+    .cancellation(CANCEL);
+    let status = supervisor.status();
+    let caller =
+        UntypedRole
+            .builder()
+            .cancellation(CANCEL)
+            .connect_with(supervisor, async move |cx| {
+                let held = cx.send_request(UntypedMessage::new("hold", json!({}))?);
+                assert_eq!(seen_rx.recv().await, Some("received"));
+                // Dropping the caller's request cancels it.
+                held.cancel();
+                assert_eq!(seen_rx.recv().await, Some("cancelled"));
+                // The connection goes on serving calls.
+                cx.send_request(UntypedMessage::new("other", json!({}))?)
+                    .block_task()
+                    .await
+            });
+    let answer = guard("the calls", caller)
+        .await
+        .expect("the caller's connection");
+    assert_eq!(answer, json!("done"));
+    let telemetry = status.telemetry();
+    let hold = &telemetry.operations["hold"];
+    assert_eq!((hold.count, hold.in_flight), (1, 0));
+    assert_eq!(status.health().in_flight, 0);
+}
