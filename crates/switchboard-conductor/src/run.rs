@@ -17,7 +17,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use futures::future::join_all;
+use futures::future::{BoxFuture, join_all};
 use switchboard::builder::PauseReading;
 use switchboard::transport::Transport;
 use switchboard::{Builder, ConnectTo, Error};
@@ -67,16 +67,17 @@ pub(crate) async fn run(
     let agent_node = state.agent_node();
     let started_agent = agent.start(state.name(agent_node))?;
 
+    // Each connection is a task of its own where that is cheap (see `own_task`).
     let mut components = Vec::with_capacity(agent_node);
     for (index, (connect, process)) in started_proxies.into_iter().enumerate() {
         let node = index + 1;
         let builder = component_builder(Conductor, state.name(node), bounds);
         let served = serve(builder, node, connect, process, &state, &trace, Link::Proxy);
-        components.push(Box::pin(served) as std::pin::Pin<Box<dyn Future<Output = ()> + Send>>);
+        components.push(own_task(served));
     }
     let (connect, process) = started_agent;
     let builder = component_builder(Client, state.name(agent_node), bounds);
-    components.push(Box::pin(serve(
+    components.push(own_task(serve(
         builder,
         agent_node,
         connect,
@@ -145,8 +146,11 @@ pub(crate) async fn run(
         }
     };
     // The bridges end with the chain; an agent's relays exit as their connections close.
-    let (served_editor, (), ()) =
-        futures::join!(served_editor, components, serve_bridges(Arc::clone(&state)));
+    let (served_editor, (), ()) = futures::join!(
+        own_task(served_editor),
+        components,
+        serve_bridges(Arc::clone(&state))
+    );
     match state.cause() {
         Some(cause) => Err(cause),
         None => served_editor,
@@ -164,7 +168,7 @@ fn component_builder<R: switchboard::Role>(role: R, name: &str, bounds: Bounds) 
 }
 
 /// Serves the connection to one component until the chain ends, then lets its process go.
-async fn serve<R: switchboard::Role>(
+fn serve<R: switchboard::Role>(
     builder: Builder<R>,
     node: usize,
     connect: Erased<R>,
@@ -172,7 +176,29 @@ async fn serve<R: switchboard::Role>(
     state: &Arc<ChainState>,
     trace: &Option<Trace>,
     link: fn(switchboard::ConnectionTo<R::Counterpart>) -> Link,
+) -> impl Future<Output = ()> + Send + 'static {
+    // The future owns what it uses, so that it can be a task of its own.
+    served(
+        builder,
+        node,
+        connect,
+        process,
+        Arc::clone(state),
+        trace.clone(),
+        link,
+    )
+}
+
+async fn served<R: switchboard::Role>(
+    builder: Builder<R>,
+    node: usize,
+    connect: Erased<R>,
+    process: Option<AgentProcess>,
+    state: Arc<ChainState>,
+    trace: Option<Trace>,
+    link: fn(switchboard::ConnectionTo<R::Counterpart>) -> Link,
 ) {
+    let (state, trace) = (&state, &trace);
     let process = process.map(|process| Arc::new(tokio::sync::Mutex::new(process)));
     let (hooked_process, hooked_state) = (process.clone(), Arc::clone(state));
     let hook = move |error: Option<&Error>| {
@@ -266,6 +292,54 @@ async fn end_hook(
     state.end(Some(cause));
 }
 
+/// `future`, as a task of its own when it runs on a current-thread tokio runtime (as the
+/// `switchboard-conductor` program does), else as it is.
+///
+/// Why: every connection of the chain relays to another, so a message crossing the
+/// conductor wakes the connection it goes out on. Joined in one future, that wake is a wake
+/// of the whole future while it is being polled: the runtime then checks for I/O without
+/// waiting (one more `epoll_wait` per hop) and polls every connection again before the
+/// message is written. As tasks, the woken connection is simply the next task run, on the
+/// same thread. On a multi-thread runtime the tasks could run on other threads, and a hop
+/// would cost a wake across threads instead, so the connections stay joined there.
+///
+/// Dropping the returned future aborts the task: nothing of the chain outlives its future.
+fn own_task<F>(future: F) -> BoxFuture<'static, F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    let current_thread = Handle::try_current()
+        .is_ok_and(|runtime| runtime.runtime_flavor() == RuntimeFlavor::CurrentThread);
+    if !current_thread {
+        return Box::pin(future);
+    }
+    let task = AbortOnDrop(tokio::spawn(future));
+    Box::pin(async move {
+        let mut task = task;
+        match (&mut task.0).await {
+            Ok(output) => output,
+            Err(error) => match error.try_into_panic() {
+                // As if it had panicked in place, which is what the joined future would do.
+                Ok(panic) => std::panic::resume_unwind(panic),
+                // Cancelled: only this future aborts it, when dropped, so the runtime is
+                // shutting down and drops this future too.
+                Err(_) => std::future::pending().await,
+            },
+        }
+    })
+}
+
+/// A task that is aborted when its handle is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// `connect`, traced as hop `node` if there is a trace.
 fn traced<R: 'static>(
     connect: Erased<R>,
@@ -279,5 +353,65 @@ fn traced<R: 'static>(
             connect.map(move |transport: Transport| transport.inspect(tap))
         }
         None => connect,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use switchboard::Channel;
+    use switchboard_acp::{Agent, Proxy};
+
+    use crate::Chain;
+
+    /// Runs a chain of one proxy and an agent, both in process, for a moment on `runtime`;
+    /// returns how many tasks were alive then, and once the chain's future was dropped.
+    fn tasks_while_running_and_after(runtime: &tokio::runtime::Runtime) -> (usize, usize) {
+        runtime.block_on(async {
+            let metrics = tokio::runtime::Handle::current().metrics();
+            // The editor stays connected, so the chain runs until its future is dropped.
+            let (_editor, chain_end) = Channel::duplex();
+            let chain = Chain::new(Agent.builder()).proxy(Proxy.builder());
+            let mut running = Box::pin(chain.run(chain_end));
+            tokio::select! {
+                ended = &mut running => panic!("the chain ended: {ended:?}"),
+                () = tokio::time::sleep(Duration::from_millis(50)) => {}
+            }
+            let alive = metrics.num_alive_tasks();
+            drop(running);
+            // An aborted task goes once the runtime gets to it.
+            for _ in 0..100 {
+                if metrics.num_alive_tasks() == 0 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            (alive, metrics.num_alive_tasks())
+        })
+    }
+
+    #[test]
+    fn on_a_current_thread_runtime_each_connection_is_a_task_and_none_outlives_the_chain() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (alive, after) = tasks_while_running_and_after(&runtime);
+        assert_eq!(
+            alive, 3,
+            "the editor's, the proxy's and the agent's connections"
+        );
+        assert_eq!(after, 0, "dropping the chain's future aborts its tasks");
+    }
+
+    #[test]
+    fn on_a_multi_thread_runtime_the_connections_stay_in_the_chains_future() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        assert_eq!(tasks_while_running_and_after(&runtime), (0, 0));
     }
 }
