@@ -79,6 +79,7 @@ pub(super) fn value_end(bytes: &[u8], at: usize) -> Option<usize> {
 }
 
 /// A member's name and its colon, and where the whitespace after the colon ends.
+#[inline]
 fn member_name_end(bytes: &[u8], at: usize) -> Option<usize> {
     if bytes.get(at) != Some(&b'"') {
         return None;
@@ -90,6 +91,7 @@ fn member_name_end(bytes: &[u8], at: usize) -> Option<usize> {
     Some(whitespace_end(bytes, at + 1))
 }
 
+#[inline]
 fn whitespace_end(bytes: &[u8], mut at: usize) -> usize {
     while let Some(b' ' | b'\t' | b'\n' | b'\r') = bytes.get(at) {
         at += 1;
@@ -104,6 +106,7 @@ fn literal_end(bytes: &[u8], at: usize, literal: &[u8]) -> Option<usize> {
 }
 
 /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
+#[inline]
 fn number_end(bytes: &[u8], mut at: usize) -> Option<usize> {
     if bytes.get(at) == Some(&b'-') {
         at += 1;
@@ -140,6 +143,7 @@ fn one_or_more_digits(bytes: &[u8], at: usize) -> Option<usize> {
 
 /// The string starting with the quote at `at`: where it ends, after its closing quote, if
 /// it holds no control character and only valid escapes.
+#[inline]
 fn string_end(bytes: &[u8], at: usize) -> Option<usize> {
     let mut at = at + 1;
     loop {
@@ -168,6 +172,7 @@ fn string_end(bytes: &[u8], at: usize) -> Option<usize> {
 }
 
 /// The first quote, backslash or control character at or after `at`.
+#[inline]
 fn special_byte(bytes: &[u8], mut at: usize) -> Option<usize> {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
