@@ -263,10 +263,16 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_wake_inside_the_loop_stays_in_the_loop_and_one_outside_wakes_the_task() {
+    /// A task's waker that counts its wakes.
+    fn counted_task() -> (Arc<Count>, Waker) {
         let count = Arc::new(Count(AtomicUsize::new(0)));
         let task = Waker::from(Arc::clone(&count));
+        (count, task)
+    }
+
+    #[test]
+    fn a_wake_inside_the_loop_stays_in_the_loop_and_one_outside_wakes_the_task() {
+        let (count, task) = counted_task();
         let shared = Arc::new(LoopWake::default());
         let waker = shared.waker(part::MAIN);
         let mut registered = None;
@@ -306,8 +312,7 @@ mod tests {
 
     #[test]
     fn marks_left_when_a_poll_ends_early_are_there_for_the_next_poll() {
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let task = Waker::from(Arc::clone(&count));
+        let (_count, task) = counted_task();
         let shared = Arc::new(LoopWake::default());
         let mut registered = None;
 
@@ -322,8 +327,7 @@ mod tests {
 
     #[test]
     fn a_connection_polled_inside_another_keeps_the_marks_of_each_apart() {
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let task = Waker::from(Arc::clone(&count));
+        let (count, task) = counted_task();
         let (outer, inner) = (Arc::new(LoopWake::default()), Arc::new(LoopWake::default()));
         let (mut outer_registered, mut inner_registered) = (None, None);
 
@@ -351,8 +355,7 @@ mod tests {
 
     #[test]
     fn the_same_task_is_registered_once_and_woken_by_every_wake_from_outside() {
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let task = Waker::from(Arc::clone(&count));
+        let (count, task) = counted_task();
         let shared = Arc::new(LoopWake::default());
         let mut registered = None;
 
