@@ -72,7 +72,15 @@ pub(crate) async fn run(
     for (index, (connect, process)) in started_proxies.into_iter().enumerate() {
         let node = index + 1;
         let builder = component_builder(Conductor, state.name(node), bounds);
-        let served = serve(builder, node, connect, process, &state, &trace, Link::Proxy);
+        let served = serve(
+            builder,
+            node,
+            connect,
+            process,
+            Arc::clone(&state),
+            trace.clone(),
+            Link::Proxy,
+        );
         components.push(own_task(served));
     }
     let (connect, process) = started_agent;
@@ -82,8 +90,8 @@ pub(crate) async fn run(
         agent_node,
         connect,
         process,
-        &state,
-        &trace,
+        Arc::clone(&state),
+        trace.clone(),
         Link::Agent,
     )));
 
@@ -168,28 +176,8 @@ fn component_builder<R: switchboard::Role>(role: R, name: &str, bounds: Bounds) 
 }
 
 /// Serves the connection to one component until the chain ends, then lets its process go.
-fn serve<R: switchboard::Role>(
-    builder: Builder<R>,
-    node: usize,
-    connect: Erased<R>,
-    process: Option<AgentProcess>,
-    state: &Arc<ChainState>,
-    trace: &Option<Trace>,
-    link: fn(switchboard::ConnectionTo<R::Counterpart>) -> Link,
-) -> impl Future<Output = ()> + Send + 'static {
-    // The future owns what it uses, so that it can be a task of its own.
-    served(
-        builder,
-        node,
-        connect,
-        process,
-        Arc::clone(state),
-        trace.clone(),
-        link,
-    )
-}
-
-async fn served<R: switchboard::Role>(
+/// It owns what it uses, so that it can be a task of its own.
+async fn serve<R: switchboard::Role>(
     builder: Builder<R>,
     node: usize,
     connect: Erased<R>,

@@ -142,10 +142,7 @@ impl Shared {
 
     /// The generation that takes calls now, if one does.
     pub(crate) fn ready_worker(&self) -> Option<Worker> {
-        match &*self.available.borrow() {
-            Availability::Ready(worker) => Some(worker.clone()),
-            _ => None,
-        }
+        self.ready_worker_after(0)
     }
 
     pub(crate) fn set_available(&self, available: Availability) {

@@ -122,20 +122,26 @@ impl LoopWake {
         std::ptr::from_ref(self) as usize
     }
 
+    /// Runs `f` on this loop's marks in the thread-local, if this thread is polling it now.
+    fn with_marks_here<T>(&self, f: impl FnOnce(&mut u8) -> T) -> Option<T> {
+        POLLED_HERE
+            .try_with(|here| {
+                let (polled, mut marks) = here.get();
+                if polled != self.address() {
+                    return None;
+                }
+                let result = f(&mut marks);
+                here.set((polled, marks));
+                Some(result)
+            })
+            .ok()
+            .flatten()
+    }
+
     /// Wakes `part` of the loop: the connection's own queues call this directly, instead of
     /// keeping a copy of the waker each (registering one costs atomics on every poll).
     pub(crate) fn wake(&self, part: u8) {
-        let marked_here = POLLED_HERE
-            .try_with(|here| {
-                let (polled, marks) = here.get();
-                let ours = polled == self.address();
-                if ours {
-                    here.set((polled, marks | part));
-                }
-                ours
-            })
-            .unwrap_or(false);
-        if marked_here {
+        if self.with_marks_here(|marks| *marks |= part).is_some() {
             return;
         }
         self.woken.fetch_or(part, SeqCst);
@@ -183,23 +189,10 @@ impl LoopWake {
         Entered { wake: self, outer }
     }
 
-    /// The marks made on this thread since the loop last looked, forgotten.
-    fn take_marked_here(&self) -> u8 {
-        POLLED_HERE
-            .try_with(|here| {
-                let (polled, marks) = here.get();
-                if polled != self.address() {
-                    return 0;
-                }
-                here.set((polled, 0));
-                marks
-            })
-            .unwrap_or(0)
-    }
-
     /// The parts woken since the last call, forgotten: the round about to start polls them.
     pub(crate) fn take_woken(&self) -> u8 {
-        let here = self.take_marked_here();
+        // The marks made on this thread since the loop last looked, forgotten.
+        let here = self.with_marks_here(std::mem::take).unwrap_or(0);
         // A plain load first: most rounds find nothing from other threads, and it costs no
         // locked instruction. A wake that lands after it is seen by `leave`.
         if self.woken.load(SeqCst) == 0 {
@@ -220,12 +213,7 @@ impl LoopWake {
     /// case the loop must go round again (it is still "polling").
     pub(crate) fn leave(&self) -> bool {
         // A wake during the round: go round again, still polling, with no store at all.
-        let marked_here = POLLED_HERE
-            .try_with(|here| {
-                let (polled, marks) = here.get();
-                polled == self.address() && marks != 0
-            })
-            .unwrap_or(false);
+        let marked_here = self.with_marks_here(|marks| *marks != 0) == Some(true);
         if marked_here || self.woken.load(SeqCst) != 0 {
             return true;
         }
