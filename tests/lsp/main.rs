@@ -54,7 +54,16 @@ fn skip(why: &str) {
 
 /// Installs the pinned server unless it is already installed from the current lockfile, and
 /// returns the path of its executable.
+///
+/// The tests of this binary run on parallel threads and each calls this first, so the
+/// install is serialised: two `npm ci` in one folder at once remove each other's files.
 fn install_server() -> PathBuf {
+    static INSTALL: Mutex<()> = Mutex::new(());
+    // A test that panicked while holding the lock leaves nothing half-done that the
+    // freshness check below would not catch, so a poisoned lock is taken as it is.
+    let _installing = INSTALL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let dir = lsp_dir();
     let server = dir.join("node_modules/.bin/vscode-json-language-server");
     // npm ci writes this copy of the lockfile last, so it stands for a complete install.
