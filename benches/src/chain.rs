@@ -34,8 +34,10 @@ use switchboard_conductor::Chain;
 
 use tokio::runtime::Runtime;
 
+use crate::common::Over;
 use crate::common::{self, TEXT};
 use crate::measure::{self, Measured, Span};
+use crate::report::Impl;
 use crate::report::{self, ChainRow};
 use crate::{Options, official_chain};
 
@@ -132,6 +134,17 @@ impl Variant {
     }
 }
 
+/// Whether `--impl` asks for `shape`: it names a part of the chain's name, or of the
+/// implementation every chain runs on (`switchboard Channel`), or is not given.
+fn measures(options: &Options, shape: Shape) -> bool {
+    options.measures(Impl::Switchboard(Over::Channel)) || options.measures_named(&shape.name())
+}
+
+/// Whether `--impl` asks for any chain.
+pub fn measures_any(options: &Options) -> bool {
+    SHAPES.into_iter().any(|shape| measures(options, shape))
+}
+
 /// Runs every variant on every shape in interleaved rounds, as `throughput.rs` does: in each
 /// of `options.runs` rounds every shape runs once, the order rotating from round to round,
 /// all on one runtime, each run after [`WARMUP_PROMPTS`] untimed prompts. One row per case,
@@ -145,6 +158,9 @@ pub fn run_all(options: &Options) -> Result<Vec<ChainRow>, String> {
             for turn in 0..SHAPES.len() {
                 let index = (round + turn) % SHAPES.len();
                 let shape = SHAPES[index];
+                if !measures(options, shape) {
+                    continue;
+                }
                 let mut n = variant.full_count();
                 if options.quick {
                     n /= 10;
@@ -164,6 +180,9 @@ pub fn run_all(options: &Options) -> Result<Vec<ChainRow>, String> {
             );
         }
         for (shape, rounds) in SHAPES.into_iter().zip(rounds) {
+            if rounds.is_empty() {
+                continue;
+            }
             let row = ChainRow {
                 variant,
                 shape,

@@ -133,10 +133,20 @@ impl Options {
     }
 
     fn measures(&self, implementation: Impl) -> bool {
-        let name = implementation.name().to_lowercase();
-        self.implementation
-            .as_deref()
-            .is_none_or(|wanted| name.contains(&wanted.to_lowercase()))
+        self.measures_named(&implementation.name())
+    }
+
+    /// Whether `--impl` (if given) is part of `name`, or all of it after a leading `=`, in
+    /// any case.
+    fn measures_named(&self, name: &str) -> bool {
+        let name = name.to_lowercase();
+        self.implementation.as_deref().is_none_or(|wanted| {
+            let wanted = wanted.to_lowercase();
+            match wanted.strip_prefix('=') {
+                Some(whole) => name == whole,
+                None => name.contains(&wanted),
+            }
+        })
     }
 
     /// Messages for a workload: the full count, a tenth with `--quick`, and a tenth again for
@@ -171,7 +181,9 @@ const USAGE: &str = "usage: switchboard-bench [--quick] [--runtime multi|current
                          [--only WORKLOAD] [--impl NAME] [--tracing LEVEL]
 workloads: sequential, pipelined, notifications, flood, sessions, chain, chain-processes,
            remote, soak, supervisor, stream
-NAME: any part of an implementation's name (raw, switchboard, sdk, channel, bytestreams)";
+NAME: any part of an implementation's name (raw, switchboard, sdk, channel, bytestreams)
+      or of a chain's (\"conductor, 1\", official, direct); all of it after a leading =
+      (\"=conductor, 1 proxy\")";
 
 fn main() -> ExitCode {
     let options = match Options::parse() {
@@ -263,7 +275,7 @@ fn main() -> ExitCode {
             }
         }
     }
-    if options.wants("chain") && options.measures(Impl::Switchboard(Over::Channel)) {
+    if options.wants("chain") && chain::measures_any(&options) {
         match chain::run_all(&options) {
             Ok(rows) => report::print_chain(&rows, options.quick),
             Err(error) => {

@@ -63,8 +63,7 @@
 //! # });
 //! ```
 
-use serde::{Deserialize, Serialize};
-use switchboard::{ConnectionTo, Dispatch, Error, RawJson, UntypedMessage};
+use switchboard::{ConnectionTo, Dispatch, Error, UntypedMessage};
 
 use crate::role::{Agent, Conductor};
 #[cfg(doc)]
@@ -78,16 +77,6 @@ pub const PROXY_INITIALIZE_METHOD: &str = "proxy/initialize";
 
 /// The method that opens an agent.
 pub const INITIALIZE_METHOD: &str = "initialize";
-
-/// The params of `proxy/successor`: the message it carries.
-#[derive(Serialize, Deserialize)]
-struct Successor {
-    method: String,
-    // Raw: the carried params are neither parsed nor rebuilt on the way through. The
-    // envelope's own `_meta` is hop-local, so it is neither read nor written.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    params: Option<RawJson>,
-}
 
 /// Puts `message` in a `proxy/successor` envelope.
 ///
@@ -105,8 +94,13 @@ struct Successor {
 /// assert_eq!(unwrap_successor(wrapped).unwrap(), prompt);
 /// ```
 pub fn wrap_successor(message: UntypedMessage) -> Result<UntypedMessage, Error> {
-    let (method, params) = message.into_parts();
-    UntypedMessage::new(SUCCESSOR_METHOD, Successor { method, params })
+    // The carried params are neither parsed nor rebuilt on the way through. The envelope's
+    // own `_meta` is hop-local, so it is neither read nor written.
+    let envelope = message.to_carried()?;
+    Ok(UntypedMessage::from_raw(
+        SUCCESSOR_METHOD.to_owned(),
+        Some(envelope),
+    ))
 }
 
 /// Takes the message out of a `proxy/successor` envelope. Anything else, including an
@@ -115,10 +109,13 @@ pub fn unwrap_successor(message: UntypedMessage) -> Result<UntypedMessage, Untyp
     if message.method() != SUCCESSOR_METHOD {
         return Err(message);
     }
-    match message.parse_params::<Successor>() {
-        Ok(inner) => Ok(UntypedMessage::from_raw(inner.method, inner.params)),
-        Err(_) => Err(message),
-    }
+    // Given back as it was: the method is the envelope's.
+    let unchanged = |envelope| UntypedMessage::from_raw(SUCCESSOR_METHOD.to_owned(), envelope);
+    let Some(envelope) = message.into_params() else {
+        return Err(unchanged(None));
+    };
+    // The carried message stays in the frame the envelope came in: nothing is copied.
+    UntypedMessage::from_carried(envelope).map_err(|envelope| unchanged(Some(envelope)))
 }
 
 /// Renames `initialize` to `proxy/initialize`, as a conductor does for a component that has a

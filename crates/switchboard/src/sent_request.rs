@@ -70,7 +70,7 @@ type MapAnswer<T> = Box<dyn FnOnce(Result<RawJson, Error>) -> Result<T, Error> +
 /// How the raw answer becomes a `T`.
 enum Convert<T> {
     /// Deserialize it (the usual case: no allocation).
-    Parse(fn(&RawJson) -> Result<T, Error>),
+    Parse(fn(RawJson) -> Result<T, Error>),
     /// Deserialize, then apply the closures given to `map`.
     Mapped(MapAnswer<T>),
 }
@@ -78,7 +78,7 @@ enum Convert<T> {
 impl<T> Convert<T> {
     fn apply(self, raw: Result<RawJson, Error>) -> Result<T, Error> {
         match self {
-            Convert::Parse(parse) => raw.and_then(|raw| parse(&raw)),
+            Convert::Parse(parse) => raw.and_then(parse),
             Convert::Mapped(map) => map(raw),
         }
     }

@@ -378,5 +378,5 @@ fn a_response_round_trips_through_its_provided_methods() {
         r#"{"status":"failed","reason":"no"}"#
     );
     let raw = switchboard::RawJson::from_string(r#"{"status":"done"}"#.into()).unwrap();
-    assert_eq!(Outcome::from_result(&raw).unwrap(), Outcome::Done);
+    assert_eq!(Outcome::from_result(raw).unwrap(), Outcome::Done);
 }

@@ -7,6 +7,7 @@
 //! [`message_table!`](crate::message_table) writes them for another crate's types (see
 //! [`table`]).
 
+mod carried;
 mod dispatch;
 mod id;
 mod raw;
@@ -85,7 +86,7 @@ pub trait JsonRpcResponse: Serialize + DeserializeOwned + Send + 'static {
     fn write_result(&self, out: &mut Vec<u8>) -> Result<(), Error>;
 
     /// Reads the result from the raw JSON of a response.
-    fn from_result(result: &RawJson) -> Result<Self, Error>;
+    fn from_result(result: RawJson) -> Result<Self, Error>;
 
     /// The answer as raw JSON (used to pass a typed answer on through a
     /// [`ResponseRouter`](crate::router::ResponseRouter)).
@@ -101,18 +102,18 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> JsonRpcResponse for T {
         serde_json::to_writer(out, self).map_err(Error::serialization)
     }
 
-    fn from_result(result: &RawJson) -> Result<Self, Error> {
-        // A forwarded answer is taken as it is: no parse, one clone of the text (and no clone
-        // for any other type).
-        if (result as &dyn Any).is::<T>() {
-            let mut slot = Some(result.clone());
-            if let Some(raw) = (&mut slot as &mut dyn Any)
-                .downcast_mut::<Option<T>>()
-                .and_then(Option::take)
-            {
-                return Ok(raw);
-            }
+    fn from_result(result: RawJson) -> Result<Self, Error> {
+        // A forwarded answer is taken as it is: no parse, no copy.
+        let mut slot = Some(result);
+        if let Some(raw) = (&mut slot as &mut dyn Any)
+            .downcast_mut::<Option<T>>()
+            .and_then(Option::take)
+        {
+            return Ok(raw);
         }
+        let Some(result) = slot else {
+            return Err(Error::internal_error("the answer was taken"));
+        };
         parse_json(result.get(), |detail| {
             Error::serialization(format_args!(
                 "the response does not fit the expected type: {detail}"

@@ -91,6 +91,30 @@ impl RawJson {
         })
     }
 
+    /// The value at `range` within this one (a range of [`get`](RawJson::get)), kept in the
+    /// same text: nothing is copied. `self` comes back when the range is not a pair of
+    /// character boundaries within the value. The caller knows the range holds one JSON value.
+    pub(crate) fn narrowed(self, range: Range<usize>) -> Result<Self, Self> {
+        if range.end > self.end - self.start || self.get().get(range.clone()).is_none() {
+            return Err(self);
+        }
+        Ok(RawJson {
+            start: self.start + range.start,
+            end: self.start + range.end,
+            text: self.text,
+        })
+    }
+
+    /// Where the value starts in [`frame`](RawJson::frame).
+    pub(crate) fn offset_in_frame(&self) -> usize {
+        self.start
+    }
+
+    /// `text`, which the caller has written as one JSON value.
+    pub(crate) fn written(text: String) -> Self {
+        RawJson::whole(text.into_boxed_str())
+    }
+
     /// The value's text and all around it, given back.
     pub(crate) fn into_frame(self) -> Box<str> {
         self.text

@@ -77,6 +77,11 @@ impl UntypedMessage {
         self.params.as_ref()
     }
 
+    /// The raw params, taken out; the method is dropped.
+    pub fn into_params(self) -> Option<RawJson> {
+        self.params
+    }
+
     /// Takes the message apart.
     pub fn into_parts(self) -> (String, Option<RawJson>) {
         let UntypedMessage { method, params } = self;

@@ -293,7 +293,7 @@ impl<I: DeserializeOwned, T: JsonRpcResponse> futures::Stream for ItemStream<I, 
         let read = match element {
             RawElement::Item(raw) => raw.parse::<I>().map(Streamed::Item),
             RawElement::Answer(answer) => {
-                answer.and_then(|raw| T::from_result(&raw).map(Streamed::Answer))
+                answer.and_then(|raw| T::from_result(raw).map(Streamed::Answer))
             }
         };
         if read.is_err() {

@@ -13,7 +13,7 @@
 use std::ops::Range;
 
 use super::envelope::Incoming;
-use super::json_scan;
+use super::json_scan::{self, plain_string, whitespace_end};
 use crate::message::{RawJson, RequestId, UntypedMessage};
 
 /// Reads a well-formed, ordinary message, or gives up and hands the text back.
@@ -30,7 +30,7 @@ pub(crate) fn read(text: String) -> Result<Incoming, String> {
 /// Where each member of an ordinary message sits in `text`.
 fn members(text: &str) -> Option<Members> {
     let bytes = text.as_bytes();
-    let mut at = skip_whitespace(bytes, 0);
+    let mut at = whitespace_end(bytes, 0);
     if bytes.get(at) != Some(&b'{') {
         return None;
     }
@@ -38,7 +38,7 @@ fn members(text: &str) -> Option<Members> {
     let mut seen = Members::default();
     loop {
         let (key, after_colon) = member_key(bytes, at)?;
-        at = skip_whitespace(bytes, after_colon);
+        at = whitespace_end(bytes, after_colon);
         at = match key {
             b"jsonrpc" if !seen.version && bytes[at..].starts_with(b"\"2.0\"") => {
                 seen.version = true;
@@ -66,14 +66,14 @@ fn members(text: &str) -> Option<Members> {
             }
             _ => return None,
         };
-        at = skip_whitespace(bytes, at);
+        at = whitespace_end(bytes, at);
         match bytes.get(at) {
             Some(b',') => at += 1,
             Some(b'}') => break,
             _ => return None,
         }
     }
-    if skip_whitespace(bytes, at + 1) != bytes.len() || !seen.version {
+    if whitespace_end(bytes, at + 1) != bytes.len() || !seen.version {
         return None;
     }
     Some(seen)
@@ -125,13 +125,6 @@ impl Members {
     }
 }
 
-fn skip_whitespace(bytes: &[u8], mut at: usize) -> usize {
-    while let Some(b' ' | b'\t' | b'\n' | b'\r') = bytes.get(at) {
-        at += 1;
-    }
-    at
-}
-
 /// The keys of an ordinary message, each with its quotes and the colon after it: how nearly
 /// every peer writes them, compared in one go.
 const KEYS: [&[u8]; 5] = [
@@ -145,36 +138,18 @@ const KEYS: [&[u8]; 5] = [
 /// The member key at `at` (after any whitespace) without its quotes, and where the colon after
 /// it ends.
 fn member_key(bytes: &[u8], at: usize) -> Option<(&[u8], usize)> {
-    let at = skip_whitespace(bytes, at);
+    let at = whitespace_end(bytes, at);
     let rest = &bytes[at..];
     if let Some(known) = KEYS.iter().find(|known| rest.starts_with(known)) {
         return Some((&known[1..known.len() - 2], at + known.len()));
     }
     // Spaced out, or a key this reader does not know (which gives up below).
     let (key, after_key) = plain_string(bytes, at)?;
-    let colon = skip_whitespace(bytes, after_key);
+    let colon = whitespace_end(bytes, after_key);
     if bytes.get(colon) != Some(&b':') {
         return None;
     }
     Some((&bytes[key], colon + 1))
-}
-
-/// A string without escapes or control characters at `at`: where its text is, and where
-/// the string ends. Both ends of the text sit next to an ASCII quote, so they are character
-/// boundaries.
-fn plain_string(bytes: &[u8], at: usize) -> Option<(Range<usize>, usize)> {
-    if bytes.get(at) != Some(&b'"') {
-        return None;
-    }
-    let start = at + 1;
-    let end = start + memchr::memchr(b'"', &bytes[start..])?;
-    if bytes[start..end]
-        .iter()
-        .any(|&byte| byte == b'\\' || byte < 0x20)
-    {
-        return None;
-    }
-    Some((start..end, end + 1))
 }
 
 /// A non-negative integer id that fits a `u64`.

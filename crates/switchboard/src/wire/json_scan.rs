@@ -12,11 +12,13 @@
 //! full reader then reads the frame and decides, so a frame this scanner gets wrong can only
 //! take the slow path, never be accepted. A test holds it to serde_json on many variations.
 
+use std::ops::Range;
+
 /// Deeper nesting than this is left to the full reader (which allows 128 levels in all).
 const MAX_DEPTH: u32 = 64;
 
 /// Where the JSON value starting at `at` ends, if it is valid JSON (no whitespace before it).
-pub(super) fn value_end(bytes: &[u8], at: usize) -> Option<usize> {
+pub(crate) fn value_end(bytes: &[u8], at: usize) -> Option<usize> {
     // One bit per open container, innermost lowest: set for an object, clear for an array.
     let mut objects: u64 = 0;
     let mut depth: u32 = 0;
@@ -91,12 +93,31 @@ fn member_name_end(bytes: &[u8], at: usize) -> Option<usize> {
     Some(whitespace_end(bytes, at + 1))
 }
 
+/// Where the JSON whitespace starting at `at` ends.
 #[inline]
-fn whitespace_end(bytes: &[u8], mut at: usize) -> usize {
+pub(crate) fn whitespace_end(bytes: &[u8], mut at: usize) -> usize {
     while let Some(b' ' | b'\t' | b'\n' | b'\r') = bytes.get(at) {
         at += 1;
     }
     at
+}
+
+/// A string without escapes or control characters at `at`: where its text is, and where
+/// the string ends. Both ends of the text sit next to an ASCII quote, so they are character
+/// boundaries.
+pub(crate) fn plain_string(bytes: &[u8], at: usize) -> Option<(Range<usize>, usize)> {
+    if bytes.get(at) != Some(&b'"') {
+        return None;
+    }
+    let start = at + 1;
+    let end = start + memchr::memchr(b'"', &bytes[start..])?;
+    if bytes[start..end]
+        .iter()
+        .any(|&byte| byte == b'\\' || byte < 0x20)
+    {
+        return None;
+    }
+    Some((start..end, end + 1))
 }
 
 fn literal_end(bytes: &[u8], at: usize, literal: &[u8]) -> Option<usize> {

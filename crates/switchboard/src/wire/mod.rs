@@ -10,7 +10,7 @@ pub(crate) mod encode;
 pub(crate) mod envelope;
 mod fast_envelope;
 pub(crate) mod framing;
-mod json_scan;
+pub(crate) mod json_scan;
 #[cfg(test)]
 mod properties;
 
