@@ -15,9 +15,28 @@ use crate::Error;
 use crate::id_map::IdMap;
 use crate::message::RawJson;
 
-/// Runs when the answer arrives: built by `SentRequest::on_receiving_result` and friends.
-pub(crate) type ResponseCallback =
-    Box<dyn FnOnce(Result<RawJson, Error>) -> BoxFuture<'static, ()> + Send>;
+/// Where an answer goes when nobody waits for it in `block_task`.
+pub(crate) enum ResponseCallback {
+    /// A future made from the answer, run in the dispatch loop (`on_receiving_result`).
+    Future(Box<dyn FnOnce(Result<RawJson, Error>) -> BoxFuture<'static, ()> + Send>),
+    /// A function called with the answer at once, in the dispatch loop: what passes an answer
+    /// on (`forward_response_to`) needs no future, no task and no second allocation.
+    Now(Box<dyn FnOnce(Result<RawJson, Error>) + Send>),
+}
+
+impl ResponseCallback {
+    /// Hands `result` over: the future still to run, or `None` when the callback is done.
+    /// Never called under the map's lock, as the callback may send.
+    pub(crate) fn run(self, result: Result<RawJson, Error>) -> Option<BoxFuture<'static, ()>> {
+        match self {
+            ResponseCallback::Future(make) => Some(make(result)),
+            ResponseCallback::Now(call) => {
+                call(result);
+                None
+            }
+        }
+    }
+}
 
 /// What an entry holds.
 enum Entry {
@@ -96,7 +115,13 @@ impl PendingRequests {
                 }
                 Delivery::Done
             }
-            Some(Entry::Callback(callback)) => Delivery::Run(callback(result)),
+            Some(Entry::Callback(callback)) => {
+                drop(state);
+                match callback.run(result) {
+                    Some(future) => Delivery::Run(future),
+                    None => Delivery::Done,
+                }
+            }
             Some(answered @ Entry::Answered(_)) => {
                 // A second answer to the same id: keep the first, report the second.
                 state.entries.insert(id, answered);
@@ -165,25 +190,24 @@ impl PendingRequests {
     ) -> Option<BoxFuture<'static, ()>> {
         let mut state = self.lock();
         // Not `State::remove`: a waiting request stays pending, with its timer.
-        match state.entries.remove(&id) {
+        let now = match state.entries.remove(&id) {
             Some(Entry::Waiting(_)) => {
                 state.entries.insert(id, Entry::Callback(callback));
-                None
+                return None;
             }
-            Some(Entry::Answered(result)) => Some(callback(result)),
+            Some(Entry::Answered(result)) => result,
             Some(Entry::Callback(previous)) => {
                 state.entries.insert(id, Entry::Callback(previous));
-                Some(callback(Err(Error::internal_error(
+                Err(Error::internal_error(
                     "this request's answer already goes to a callback",
-                ))))
+                ))
             }
-            None => {
-                let error = state.closed.clone().unwrap_or_else(|| {
-                    Error::internal_error(format_args!("no pending request with id {id}"))
-                });
-                Some(callback(Err(error)))
-            }
-        }
+            None => Err(state.closed.clone().unwrap_or_else(|| {
+                Error::internal_error(format_args!("no pending request with id {id}"))
+            })),
+        };
+        drop(state);
+        callback.run(now)
     }
 
     /// Starts the timeout of request `id`: the returned receiver resolves (cancelled) once the
@@ -215,7 +239,10 @@ impl PendingRequests {
                 }
                 Some(None)
             }
-            Some(Entry::Callback(callback)) => Some(Some(callback(Err(error)))),
+            Some(Entry::Callback(callback)) => {
+                drop(state);
+                Some(callback.run(Err(error)))
+            }
             Some(answered) => {
                 state.entries.insert(id, answered);
                 None
@@ -271,7 +298,7 @@ impl PendingRequests {
         wakers.into_iter().for_each(Waker::wake);
         callbacks
             .into_iter()
-            .map(|callback| callback(Err(error.clone())))
+            .filter_map(|callback| callback.run(Err(error.clone())))
             .collect()
     }
 
@@ -315,6 +342,35 @@ mod tests {
             matches!(pending.poll_answer(1, &mut cx), Poll::Ready(Err(e)) if e.is_connection_closed())
         );
         assert!(pending.insert(2).unwrap_err().is_connection_closed());
+    }
+
+    #[test]
+    fn a_callback_called_at_once_gets_its_answer_and_leaves_nothing_to_run() {
+        let pending = PendingRequests::default();
+        let (answers, answered) = std::sync::mpsc::sync_channel(2);
+        for id in [1, 2] {
+            pending.insert(id).unwrap();
+            let answers = answers.clone();
+            let callback = ResponseCallback::Now(Box::new(move |result| {
+                let _ = answers.send(result.map(|raw| raw.get().to_owned()));
+            }));
+            assert!(pending.set_callback(id, callback).is_none());
+        }
+        assert!(matches!(
+            pending.deliver(1, Ok(RawJson::null())),
+            Delivery::Done
+        ));
+        assert_eq!(answered.try_recv().unwrap().unwrap(), "null");
+        // Closing calls the other one with the error, and hands back no future for it.
+        assert!(pending.close(&Error::connection_closed("test")).is_empty());
+        assert!(
+            answered
+                .try_recv()
+                .unwrap()
+                .unwrap_err()
+                .is_connection_closed()
+        );
+        assert_eq!(pending.len(), 0);
     }
 
     #[test]

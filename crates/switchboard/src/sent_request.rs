@@ -122,13 +122,18 @@ impl<T: JsonRpcResponse> SentRequest<T> {
     /// the request is answered -32800 at once. Otherwise, only if no answer comes within
     /// [`FORWARDED_CANCEL_GRACE`](crate::cancel::FORWARDED_CANCEL_GRACE) (and the connection
     /// has a timer) is the request answered -32800 here.
-    pub fn forward_response_to(self, responder: Responder<T>) {
-        let downstream = self
-            .state
-            .as_ref()
-            .filter(|state| state.failed.is_none())
-            .map(|state| (Arc::clone(&state.shared), state.id));
-        if let Some((shared, id)) = downstream {
+    pub fn forward_response_to(mut self, responder: Responder<T>) {
+        let Some(State {
+            id,
+            shared,
+            failed,
+            convert,
+            described,
+        }) = self.take()
+        else {
+            return;
+        };
+        if failed.is_none() {
             // Registered with the request it answers, and gone with its answer: a forwarded
             // request leaves nothing behind.
             let downstream = Arc::downgrade(&shared);
@@ -138,7 +143,34 @@ impl<T: JsonRpcResponse> SentRequest<T> {
                 }
             }));
         }
-        self.on_receiving_result(async move |result| responder.respond_with_result(result));
+        let connection = shared.name.clone();
+        // Called at once with the answer: passing it on needs no future of its own.
+        let pass_on = ResponseCallback::Now(Box::new(move |raw| {
+            let _span = observe::sent_span(described.method(), id).entered();
+            if let Err(error) = responder.respond_with_result(convert.apply(raw)) {
+                tracing::error!(
+                    connection = connection.as_deref(),
+                    method = described.method(),
+                    id = %described.id(),
+                    %error,
+                    "an answer could not be passed on"
+                );
+            }
+        }));
+        register(id, &shared, failed, pass_on);
+    }
+}
+
+/// Gives request `id`'s answer to `callback` once it arrives, or at once with the error the
+/// request `failed` with (or an answer already in). A future that must run at once runs as a
+/// task, outside the handler that registered it.
+fn register(id: u64, shared: &Shared, failed: Option<Error>, callback: ResponseCallback) {
+    let run_now = match failed {
+        Some(error) => callback.run(Err(error)),
+        None => shared.pending.set_callback(id, callback),
+    };
+    if let Some(run_now) = run_now {
+        shared.tasks.spawn_owed(run_now);
     }
 }
 
@@ -244,7 +276,7 @@ impl<T: Send + 'static> SentRequest<T> {
             return;
         };
         let connection = shared.name.clone();
-        let callback: ResponseCallback = Box::new(move |raw| {
+        let callback = ResponseCallback::Future(Box::new(move |raw| {
             let span = observe::sent_span(described.method(), id);
             Box::pin(
                 async move {
@@ -260,15 +292,8 @@ impl<T: Send + 'static> SentRequest<T> {
                 }
                 .instrument(span),
             )
-        });
-        let run_now = match failed {
-            Some(error) => Some(callback(Err(error))),
-            None => shared.pending.set_callback(id, callback),
-        };
-        if let Some(run_now) = run_now {
-            // The answer is already known: run the callback as a task, outside this handler.
-            shared.tasks.spawn_owed(run_now);
-        }
+        }));
+        register(id, &shared, failed, callback);
     }
 
     /// Like [`on_receiving_result`](SentRequest::on_receiving_result) for the common case of

@@ -192,7 +192,8 @@ impl Cancellations {
         }
         let mut state = self.lock();
         let watch = state.watching.remove(id);
-        if state.cancelled.remove(id) {
+        // Nearly always empty: no need to hash the id for it then.
+        if !state.cancelled.is_empty() && state.cancelled.remove(id) {
             state.order.retain(|other| other != id);
         }
         self.publish(&state);

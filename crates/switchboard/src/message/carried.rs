@@ -3,8 +3,10 @@
 //!
 //! Unwrapping is on the path of every wrapped message, so it is read by hand, in place: the
 //! carried method and params stay where they are in the frame the envelope arrived in, and
-//! nothing is copied or parsed twice. Anything unusual (an escaped key or method, a repeated
-//! member) is left to serde, which decides exactly as it would for the whole object.
+//! nothing is copied or checked twice (the envelope is a `RawJson`, valid JSON already, so the
+//! carried params are only skipped to find their end). Anything unusual (an escaped key or
+//! method, a repeated member) is left to serde, which decides exactly as it would for the
+//! whole object.
 
 use std::ops::Range;
 
@@ -12,7 +14,8 @@ use serde::Deserialize;
 
 use super::{RawJson, UntypedMessage};
 use crate::Error;
-use crate::wire::json_scan::{plain_string, value_end, whitespace_end};
+use crate::wire::encode::write_json_str;
+use crate::wire::json_scan::{plain_string, valid_value_end, whitespace_end};
 
 /// The carried message as serde reads it: the slow path, and the definition of what is
 /// accepted.
@@ -74,7 +77,7 @@ impl UntypedMessage {
             32 + self.method().len() + params.map_or(0, |params| params.get().len()),
         );
         out.extend_from_slice(b"{\"method\":");
-        serde_json::to_writer(&mut out, self.method()).map_err(Error::serialization)?;
+        write_json_str(&mut out, self.method());
         if let Some(params) = params {
             out.extend_from_slice(b",\"params\":");
             params.write_to(&mut out);
@@ -111,13 +114,13 @@ fn members(bytes: &[u8]) -> Option<Members> {
                     at = after;
                 }
                 b"params" if params.is_none() => {
-                    let end = value_end(bytes, at)?;
+                    let end = valid_value_end(bytes, at)?;
                     params = Some(at..end);
                     at = end;
                 }
                 // A repeated member: serde decides.
                 b"method" | b"params" => return None,
-                _ => at = value_end(bytes, at)?,
+                _ => at = valid_value_end(bytes, at)?,
             }
             at = whitespace_end(bytes, at);
             match bytes.get(at) {

@@ -35,8 +35,20 @@ pub(crate) fn with_scratch<R>(write: impl FnOnce(&mut Vec<u8>) -> R) -> R {
     })
 }
 
-/// Writes `s` as a JSON string literal.
+/// Writes `s` as a JSON string literal, as serde_json writes it.
 pub(crate) fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    // Nearly every method name and string id has nothing to escape (serde_json escapes only
+    // `"`, `\` and control characters): copied between quotes, it skips serde's formatter.
+    if !s
+        .bytes()
+        .any(|byte| byte < 0x20 || byte == b'"' || byte == b'\\')
+    {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        return;
+    }
     // Serializing a &str into a Vec cannot fail: there is no I/O and no map key to reject.
     let _ = serde_json::to_writer(out, s);
 }
@@ -110,6 +122,21 @@ mod tests {
     use crate::wire::Framing;
     use crate::wire::framing::batch::FrameBatch;
     use crate::{RawJson, UntypedMessage};
+
+    #[test]
+    fn strings_are_written_as_serde_json_writes_them() {
+        for text in [
+            "math/add",
+            "",
+            "a \"quoted\" \\ name",
+            "tab\there, newline\n, nul\u{0}, unit separator\u{1f}, delete\u{7f}",
+            "ünïcödé ✓ 𝄞",
+        ] {
+            let mut out = Vec::new();
+            write_json_str(&mut out, text);
+            assert_eq!(out, serde_json::to_vec(text).unwrap(), "{text:?}");
+        }
+    }
 
     fn text(frame: Vec<u8>) -> String {
         String::from_utf8(frame).unwrap()

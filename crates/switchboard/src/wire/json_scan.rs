@@ -80,6 +80,59 @@ pub(crate) fn value_end(bytes: &[u8], at: usize) -> Option<usize> {
     }
 }
 
+/// Where the JSON value starting at `at` ends, in text already known to be valid JSON (the
+/// text of a `RawJson`, checked when it was made): strings and nesting are followed, nothing
+/// is checked again. `None` only if the text ends first, which valid JSON does not.
+pub(crate) fn valid_value_end(bytes: &[u8], at: usize) -> Option<usize> {
+    match *bytes.get(at)? {
+        b'"' => valid_string_end(bytes, at),
+        b'{' | b'[' => {
+            let mut depth: usize = 0;
+            let mut at = at;
+            loop {
+                match *bytes.get(at)? {
+                    b'"' => {
+                        at = valid_string_end(bytes, at)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth = depth.checked_sub(1)?;
+                        if depth == 0 {
+                            return Some(at + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                at += 1;
+            }
+        }
+        // A number or a literal: up to whatever follows it.
+        _ => {
+            let rest = bytes.get(at..)?;
+            let length = rest
+                .iter()
+                .position(|byte| matches!(byte, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
+                .unwrap_or(rest.len());
+            Some(at + length)
+        }
+    }
+}
+
+/// The end of the valid string starting at `at`: the first quote not escaped.
+fn valid_string_end(bytes: &[u8], at: usize) -> Option<usize> {
+    let mut at = at + 1;
+    loop {
+        let found = at + memchr::memchr2(b'"', b'\\', bytes.get(at..)?)?;
+        if bytes[found] == b'"' {
+            return Some(found + 1);
+        }
+        // An escape: the byte after the backslash is never the string's end (a `\uXXXX`'s
+        // hex digits are not quotes either).
+        at = found + 2;
+    }
+}
+
 /// A member's name and its colon, and where the whitespace after the colon ends.
 #[inline]
 fn member_name_end(bytes: &[u8], at: usize) -> Option<usize> {
@@ -272,6 +325,32 @@ mod tests {
             // The end, with what may follow a value in a message.
             agrees(&format!("{value},\"id\":1}}"));
             agrees(&format!("{value} }}"));
+        }
+    }
+
+    #[test]
+    fn a_value_known_to_be_valid_ends_where_the_checking_scan_says() {
+        for value in VALUES {
+            for text in [
+                value.to_string(),
+                format!("{value},\"id\":1}}"),
+                format!("{value} }}"),
+                format!("{value}]"),
+            ] {
+                assert_eq!(
+                    valid_value_end(text.as_bytes(), 0),
+                    value_end(text.as_bytes(), 0),
+                    "{text}"
+                );
+            }
+        }
+        // Text cut short is no value: `None`, not a panic.
+        for value in VALUES {
+            for cut in 0..value.len() {
+                if let Some(end) = valid_value_end(&value.as_bytes()[..cut], 0) {
+                    assert!(end <= cut);
+                }
+            }
         }
     }
 
