@@ -123,17 +123,11 @@ impl<T: JsonRpcResponse> SentRequest<T> {
     /// [`FORWARDED_CANCEL_GRACE`](crate::cancel::FORWARDED_CANCEL_GRACE) (and the connection
     /// has a timer) is the request answered -32800 here.
     pub fn forward_response_to(mut self, responder: Responder<T>) {
-        let Some(State {
-            id,
-            shared,
-            failed,
-            convert,
-            described,
-        }) = self.take()
-        else {
+        let Some(state) = self.take() else {
             return;
         };
-        if failed.is_none() {
+        let (id, shared) = (state.id, state.shared);
+        if state.failed.is_none() {
             // Registered with the request it answers, and gone with its answer: a forwarded
             // request leaves nothing behind.
             let downstream = Arc::downgrade(&shared);
@@ -143,22 +137,29 @@ impl<T: JsonRpcResponse> SentRequest<T> {
                 }
             }));
         }
+        let (convert, described) = (state.convert, state.described);
         let connection = shared.name.clone();
         // Called at once with the answer: passing it on needs no future of its own.
         let pass_on = ResponseCallback::Now(Box::new(move |raw| {
             let _span = observe::sent_span(described.method(), id).entered();
             if let Err(error) = responder.respond_with_result(convert.apply(raw)) {
-                tracing::error!(
-                    connection = connection.as_deref(),
-                    method = described.method(),
-                    id = %described.id(),
-                    %error,
-                    "an answer could not be passed on"
-                );
+                callback_failed(connection.as_deref(), &described, &error);
             }
         }));
-        register(id, &shared, failed, pass_on);
+        register(id, &shared, state.failed, pass_on);
     }
+}
+
+/// Logs that what was to be done with the answer to `described` (a callback, or passing it
+/// on) failed.
+fn callback_failed(connection: Option<&str>, described: &Described, error: &Error) {
+    tracing::error!(
+        connection,
+        method = described.method(),
+        id = %described.id(),
+        %error,
+        "the callback that received an answer failed"
+    );
 }
 
 /// Gives request `id`'s answer to `callback` once it arrives, or at once with the error the
@@ -281,13 +282,7 @@ impl<T: Send + 'static> SentRequest<T> {
             Box::pin(
                 async move {
                     if let Err(error) = callback(convert.apply(raw)).await {
-                        tracing::error!(
-                            connection = connection.as_deref(),
-                            method = described.method(),
-                            id = %described.id(),
-                            %error,
-                            "the callback that received an answer failed"
-                        );
+                        callback_failed(connection.as_deref(), &described, &error);
                     }
                 }
                 .instrument(span),

@@ -95,7 +95,7 @@ impl RawJson {
     /// same text: nothing is copied. `self` comes back when the range is not a pair of
     /// character boundaries within the value. The caller knows the range holds one JSON value.
     pub(crate) fn narrowed(self, range: Range<usize>) -> Result<Self, Self> {
-        if range.end > self.end - self.start || self.get().get(range.clone()).is_none() {
+        if self.get().get(range.clone()).is_none() {
             return Err(self);
         }
         Ok(RawJson {
