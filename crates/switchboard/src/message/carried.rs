@@ -15,6 +15,7 @@ use serde::Deserialize;
 use super::{RawJson, UntypedMessage};
 use crate::Error;
 use crate::wire::encode::write_json_str;
+use crate::wire::fast_envelope::member_key;
 use crate::wire::json_scan::{plain_string, valid_value_end, whitespace_end};
 
 /// The carried message as serde reads it: the slow path, and the definition of what is
@@ -96,38 +97,33 @@ fn members(bytes: &[u8]) -> Option<Members> {
     if bytes.get(at) != Some(&b'{') {
         return None;
     }
-    at = whitespace_end(bytes, at + 1);
+    at += 1;
     let mut method = None;
     let mut params = None;
-    if bytes.get(at) != Some(&b'}') {
-        loop {
-            let (key, after_key) = plain_string(bytes, at)?;
-            at = whitespace_end(bytes, after_key);
-            if bytes.get(at) != Some(&b':') {
-                return None;
+    // `{}` has no method: the first key's absence sends it to serde, which refuses it.
+    loop {
+        let (key, after_colon) = member_key(bytes, at)?;
+        at = whitespace_end(bytes, after_colon);
+        match key {
+            b"method" if method.is_none() => {
+                let (text, after) = plain_string(bytes, at)?;
+                method = Some(text);
+                at = after;
             }
-            at = whitespace_end(bytes, at + 1);
-            match &bytes[key] {
-                b"method" if method.is_none() => {
-                    let (text, after) = plain_string(bytes, at)?;
-                    method = Some(text);
-                    at = after;
-                }
-                b"params" if params.is_none() => {
-                    let end = valid_value_end(bytes, at)?;
-                    params = Some(at..end);
-                    at = end;
-                }
-                // A repeated member: serde decides.
-                b"method" | b"params" => return None,
-                _ => at = valid_value_end(bytes, at)?,
+            b"params" if params.is_none() => {
+                let end = valid_value_end(bytes, at)?;
+                params = Some(at..end);
+                at = end;
             }
-            at = whitespace_end(bytes, at);
-            match bytes.get(at) {
-                Some(b',') => at = whitespace_end(bytes, at + 1),
-                Some(b'}') => break,
-                _ => return None,
-            }
+            // A repeated member: serde decides.
+            b"method" | b"params" => return None,
+            _ => at = valid_value_end(bytes, at)?,
+        }
+        at = whitespace_end(bytes, at);
+        match bytes.get(at) {
+            Some(b',') => at += 1,
+            Some(b'}') => break,
+            _ => return None,
         }
     }
     if whitespace_end(bytes, at + 1) != bytes.len() {

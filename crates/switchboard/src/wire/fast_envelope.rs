@@ -137,7 +137,7 @@ const KEYS: [&[u8]; 5] = [
 
 /// The member key at `at` (after any whitespace) without its quotes, and where the colon after
 /// it ends.
-fn member_key(bytes: &[u8], at: usize) -> Option<(&[u8], usize)> {
+pub(crate) fn member_key(bytes: &[u8], at: usize) -> Option<(&[u8], usize)> {
     let at = whitespace_end(bytes, at);
     let rest = &bytes[at..];
     if let Some(known) = KEYS.iter().find(|known| rest.starts_with(known)) {

@@ -8,7 +8,7 @@
 
 pub(crate) mod encode;
 pub(crate) mod envelope;
-mod fast_envelope;
+pub(crate) mod fast_envelope;
 pub(crate) mod framing;
 pub(crate) mod json_scan;
 #[cfg(test)]
