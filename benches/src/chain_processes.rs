@@ -12,12 +12,10 @@
 //! ([`OFFICIAL_CHILD`]) on a default multi-thread runtime as its `#[tokio::main]` does. That
 //! saves building the crate a second time with `cargo install`; the code is the same.
 //!
-//! The programs are looked up in the main workspace's `target/release`; build them first:
-//!
-//! ```text
-//! cargo build --release -p switchboard-examples --examples
-//! cargo build --release -p switchboard-conductor --bin switchboard-conductor
-//! ```
+//! The programs are the main workspace's release builds in its `target/release`. The workload
+//! builds them first, with the cargo that built this benchmark (a no-op when they are fresh):
+//! a program left over from older code would be measured without a word. Where that cargo is
+//! gone (the binary copied elsewhere), the programs found are used, and the benchmark says so.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -120,9 +118,60 @@ pub fn official_child(args: Vec<String>) -> std::process::ExitCode {
     }
 }
 
+/// The main workspace's root.
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
 /// Where the main workspace's release programs are.
 fn release_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release")
+    workspace().join("target/release")
+}
+
+/// The cargo commands that build the programs this workload runs.
+const BUILDS: [&[&str]; 2] = [
+    &[
+        "build",
+        "--release",
+        "-p",
+        "switchboard-examples",
+        "--example",
+        "acp_prefix_proxy",
+        "--example",
+        "acp_echo_agent",
+    ],
+    &[
+        "build",
+        "--release",
+        "-p",
+        "switchboard-conductor",
+        "--bin",
+        "switchboard-conductor",
+    ],
+];
+
+/// Builds the programs from the current code, so that none is measured stale.
+fn build_programs() -> Result<(), String> {
+    let cargo = env!("CARGO");
+    if !std::path::Path::new(cargo).exists() {
+        eprintln!(
+            "  {cargo} is gone: the programs in {} are used as they are",
+            release_dir().display()
+        );
+        return Ok(());
+    }
+    for args in BUILDS {
+        eprintln!("  cargo {}", args.join(" "));
+        let status = std::process::Command::new(cargo)
+            .args(args)
+            .current_dir(workspace())
+            .status()
+            .map_err(|error| format!("running cargo: {error}"))?;
+        if !status.success() {
+            return Err(format!("cargo {} failed ({status})", args.join(" ")));
+        }
+    }
+    Ok(())
 }
 
 /// The conductor's command line with `k` proxies in front of the echo agent.
@@ -134,10 +183,14 @@ fn command(conductor: Conductor, k: usize) -> Result<ChildCommand, String> {
         dir.join("examples/acp_echo_agent"),
     ];
     if let Some(missing) = programs.iter().find(|program| !program.exists()) {
+        let builds: Vec<String> = BUILDS
+            .iter()
+            .map(|args| format!("cargo {}", args.join(" ")))
+            .collect();
         return Err(format!(
-            "{} is missing: cargo build --release -p switchboard-examples --examples; \
-             cargo build --release -p switchboard-conductor --bin switchboard-conductor",
-            missing.display()
+            "{} is missing: {}",
+            missing.display(),
+            builds.join("; ")
         ));
     }
     let [ours, proxy, agent] = programs.map(|p| p.to_string_lossy().into_owned());
@@ -162,6 +215,7 @@ fn command(conductor: Conductor, k: usize) -> Result<ChildCommand, String> {
 
 /// Every (conductor, proxies) case in interleaved rounds, as `throughput.rs` does.
 pub fn run_all(options: &Options) -> Result<Vec<ProcessRow>, String> {
+    build_programs()?;
     let runtime = options.runtime();
     let prompts = if options.quick { PROMPTS / 10 } else { PROMPTS };
     let cases: Vec<(Conductor, usize)> = [Conductor::Ours, Conductor::Official]
