@@ -229,6 +229,9 @@ fn main() -> ExitCode {
         let _ = tracing::dispatcher::set_global_default(tracing::Dispatch::none());
     }
     let mut failed = false;
+    // Whether anything matched `--only` and `--impl`: a filter that matches nothing must say
+    // so, not print an empty run that looks like a measurement.
+    let mut ran = false;
 
     if options.agent_child {
         return remote::agent_child();
@@ -238,8 +241,13 @@ fn main() -> ExitCode {
     }
     if options.wants("flood") {
         match flood::run_all(&options) {
-            Ok(rows) => report::print_flood(&rows, options.quick),
+            Ok(rows) if rows.is_empty() => {}
+            Ok(rows) => {
+                ran = true;
+                report::print_flood(&rows, options.quick);
+            }
             Err(error) => {
+                ran = true;
                 eprintln!("flood: {error}");
                 failed = true;
             }
@@ -249,9 +257,11 @@ fn main() -> ExitCode {
     let (rows, throughput_failed) = throughput::run_all(&options);
     failed |= throughput_failed;
     if !rows.is_empty() {
+        ran = true;
         report::print_throughput(&rows, options.quick);
     }
     if options.wants("notifications") && options.measures(Impl::Raw) {
+        ran = true;
         match raw::serde_floor(options.count(1_000_000, Impl::Raw)) {
             Ok(floor) => println!(
                 "serde_json alone, one notification encoded and parsed on one thread: \
@@ -267,6 +277,7 @@ fn main() -> ExitCode {
     }
 
     if options.wants("sessions") && options.measures(Impl::Switchboard(Over::ByteStreams)) {
+        ran = true;
         match sessions(&options) {
             Ok(rows) => report::print_sessions(&rows, options.quick),
             Err(error) => {
@@ -276,6 +287,7 @@ fn main() -> ExitCode {
         }
     }
     if options.wants("chain") && chain::measures_any(&options) {
+        ran = true;
         match chain::run_all(&options) {
             Ok(rows) => report::print_chain(&rows, options.quick),
             Err(error) => {
@@ -285,6 +297,7 @@ fn main() -> ExitCode {
         }
     }
     if options.wants("chain-processes") && options.measures(Impl::Switchboard(Over::Channel)) {
+        ran = true;
         match chain_processes::run_all(&options) {
             Ok(rows) => report::print_chain_processes(&rows, options.quick),
             Err(error) => {
@@ -294,6 +307,7 @@ fn main() -> ExitCode {
         }
     }
     if options.wants("remote") && options.measures(Impl::Switchboard(Over::Channel)) {
+        ran = true;
         match remote::run_all(&options) {
             Ok((rows, idle)) => report::print_remote(&rows, &idle, options.quick),
             Err(error) => {
@@ -303,6 +317,7 @@ fn main() -> ExitCode {
         }
     }
     if options.wants("supervisor") && options.measures(Impl::Switchboard(Over::Channel)) {
+        ran = true;
         match supervise::run_all(&options) {
             Ok(rows) => report::print_supervisor(&rows, options.quick),
             Err(error) => {
@@ -312,6 +327,7 @@ fn main() -> ExitCode {
         }
     }
     if options.wants("soak") && options.measures(Impl::Switchboard(Over::Channel)) {
+        ran = true;
         match soak::run(&options) {
             Ok(soak) => report::print_soak(&soak, options.quick),
             Err(error) => {
@@ -321,6 +337,7 @@ fn main() -> ExitCode {
         }
     }
     if options.wants("stream") && options.measures(Impl::Switchboard(Over::ByteStreams)) {
+        ran = true;
         match stream::run_all(&options) {
             Ok(rows) => report::print_stream(&rows, options.quick),
             Err(error) => {
@@ -328,6 +345,20 @@ fn main() -> ExitCode {
                 failed = true;
             }
         }
+    }
+    if !ran && !failed {
+        let filters: Vec<String> = [
+            ("--only", &options.only),
+            ("--impl", &options.implementation),
+        ]
+        .into_iter()
+        .filter_map(|(flag, value)| value.as_deref().map(|value| format!("{flag} {value:?}")))
+        .collect();
+        eprintln!(
+            "nothing measured: no row matches {} (see --help for the names)",
+            filters.join(" with ")
+        );
+        failed = true;
     }
     if failed {
         ExitCode::FAILURE
