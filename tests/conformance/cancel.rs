@@ -1,8 +1,8 @@
 //! Cancellation in a notification convention (here ACP's, `$/cancel_request` `{"requestId":
 //! id}`, set on each plain connection with `Builder::cancellation`; the other conventions are
 //! in `cancel_conventions.rs`): a `SentRequest` that is cancelled,
-//! dropped unconsumed, or whose `block_task()` future is dropped before the answer tells the
-//! peer (and a detached one does not); a handler sees the cancellation through its responder,
+//! dropped unconsumed, or whose `block_task()` future is dropped before the answer (polled or
+//! not) tells the peer (and a detached one does not); a handler sees the cancellation through its responder,
 //! and a cancelled request dropped unanswered is answered -32800; a request that times out
 //! fails with a timeout and is cancelled. The peer here is the test,
 //! reading and writing raw lines, so every frame on the wire is checked exactly.
@@ -43,12 +43,14 @@ async fn a_dropped_or_cancelled_request_is_cancelled_on_the_wire_and_a_detached_
                 let mut waiting = Box::pin(cx.send_request(ask("abandoned")).block_task());
                 assert!(poll_once(&mut waiting).is_pending());
                 drop(waiting);
+                // Never polled: it must still cancel, and leave nothing in the pending map.
+                drop(cx.send_request(ask("unpolled")).block_task());
                 cx.send_request(ask("last")).block_task().await
             });
     let client = tokio::spawn(client);
 
     let mut lines = Vec::new();
-    for _ in 0..8 {
+    for _ in 0..10 {
         lines.push(peer.recv().await);
     }
     let expected: Vec<Value> = [
@@ -59,7 +61,9 @@ async fn a_dropped_or_cancelled_request_is_cancelled_on_the_wire_and_a_detached_
         request(json!(3), "detached", json!({})),
         request(json!(4), "abandoned", json!({})),
         cancel_line(json!(4)),
-        request(json!(5), "last", json!({})),
+        request(json!(5), "unpolled", json!({})),
+        cancel_line(json!(5)),
+        request(json!(6), "last", json!({})),
     ]
     .iter()
     .map(|line| serde_json::from_str(line).unwrap())
@@ -67,11 +71,11 @@ async fn a_dropped_or_cancelled_request_is_cancelled_on_the_wire_and_a_detached_
     assert_eq!(lines, expected);
 
     // Answers to cancelled or detached requests are dropped; the last one is delivered.
-    for id in 1..=4 {
+    for id in 1..=5 {
         peer.send(&format!(r#"{{"jsonrpc":"2.0","id":{id},"result":"late"}}"#))
             .await;
     }
-    peer.send(r#"{"jsonrpc":"2.0","id":5,"result":"on time"}"#)
+    peer.send(r#"{"jsonrpc":"2.0","id":6,"result":"on time"}"#)
         .await;
     let answer = guard("the client", client).await.unwrap().unwrap();
     assert_eq!(answer, json!("on time"));

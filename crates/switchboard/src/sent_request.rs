@@ -1,8 +1,10 @@
 //! What `send_request` returns: a request on its way, and the ways to receive its answer.
 
 use std::fmt;
-use std::future::{Future, poll_fn};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 
 use crate::actor::scope::inside_dispatch_of;
 use tracing::Instrument;
@@ -227,34 +229,9 @@ impl<T: Send + 'static> SentRequest<T> {
     /// [`BLOCKED_DISPATCH_LOOP`](crate::error::codes::BLOCKED_DISPATCH_LOOP)) instead of
     /// deadlocking. If the connection closes first, it fails with a connection-closed error.
     pub fn block_task(mut self) -> impl Future<Output = Result<T, Error>> + Send + 'static {
-        let state = self.take();
-        async move {
-            let Some(State {
-                id,
-                shared,
-                failed,
-                convert,
-                ..
-            }) = state
-            else {
-                return Err(Error::internal_error(
-                    "this SentRequest was already consumed",
-                ));
-            };
-            if let Some(error) = failed {
-                return Err(error);
-            }
-            let mut waiting = Waiting {
-                id,
-                shared,
-                answered: false,
-            };
-            if inside_dispatch_of(waiting.shared.id) {
-                return Err(Error::blocked_dispatch_loop());
-            }
-            let raw = poll_fn(|cx| waiting.shared.pending.poll_answer(waiting.id, cx)).await;
-            waiting.answered = true;
-            convert.apply(raw)
+        BlockTask {
+            state: self.take(),
+            checked: false,
         }
     }
 
@@ -362,29 +339,80 @@ impl<T: Send + 'static> SentRequest<T> {
     }
 }
 
-/// Cancels the request if the `block_task` future is dropped before the answer arrives.
-struct Waiting {
-    id: u64,
-    shared: Arc<Shared>,
-    /// The answer was taken (which removed the request from the pending map): nothing to
-    /// forget or cancel, and no lock to take for it.
-    answered: bool,
+/// The future [`SentRequest::block_task`] returns.
+///
+/// Written by hand rather than as an `async` block, for two reasons. It is small: the
+/// request's state and a flag, 144 bytes, where the `async` block made a caller's future for
+/// one request 704 bytes, all of it copied wherever the future was moved. And it cancels its
+/// request when it is dropped unanswered even if it was never polled, which the `async` block,
+/// holding only the state until its first poll, did not. Every field is `Unpin`, so it is
+/// polled through `&mut` with no pinning of its own.
+struct BlockTask<T> {
+    /// `None` once it has finished (or when the `SentRequest` had been consumed already).
+    state: Option<State<T>>,
+    /// Whether the first poll checked it is not inside its connection's dispatch loop.
+    checked: bool,
 }
 
-impl Drop for Waiting {
+impl<T> Future for BlockTask<T> {
+    type Output = Result<T, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let Some(state) = this.state.as_mut() else {
+            return Poll::Ready(Err(consumed()));
+        };
+        if let Some(error) = state.failed.take() {
+            this.state = None;
+            return Poll::Ready(Err(error));
+        }
+        if !this.checked {
+            if inside_dispatch_of(state.shared.id) {
+                // Given up on: cancelled, as when dropped.
+                if let Some(state) = this.state.take() {
+                    state.cancel_if_sent();
+                }
+                return Poll::Ready(Err(Error::blocked_dispatch_loop()));
+            }
+            this.checked = true;
+        }
+        let raw = ready!(state.shared.pending.poll_answer(state.id, cx));
+        // The answer was taken, which removed the request from the pending map: the state
+        // goes, so that the drop has nothing to cancel.
+        Poll::Ready(match this.state.take() {
+            Some(state) => state.convert.apply(raw),
+            None => Err(consumed()),
+        })
+    }
+}
+
+/// What consuming a `SentRequest` a second time gives.
+fn consumed() -> Error {
+    Error::internal_error("this SentRequest was already consumed")
+}
+
+/// Dropped before its answer was taken, polled or not, the request is cancelled.
+impl<T> Drop for BlockTask<T> {
     fn drop(&mut self) {
-        if !self.answered {
-            cancel(&self.shared, self.id);
+        if let Some(state) = &self.state {
+            state.cancel_if_sent();
         }
     }
 }
 
 impl<T> Drop for SentRequest<T> {
     fn drop(&mut self) {
-        if let Some(state) = &self.state
-            && state.failed.is_none()
-        {
-            cancel(&state.shared, state.id);
+        if let Some(state) = &self.state {
+            state.cancel_if_sent();
+        }
+    }
+}
+
+impl<T> State<T> {
+    /// Cancels the request, unless it was never sent.
+    fn cancel_if_sent(&self) {
+        if self.failed.is_none() {
+            cancel(&self.shared, self.id);
         }
     }
 }
