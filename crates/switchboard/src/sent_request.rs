@@ -30,7 +30,9 @@ use crate::{Error, Responder};
 /// the handler returns. `block_task()` awaited there fails at once with an error that says so,
 /// instead of hanging the connection.
 ///
-/// Dropping a `SentRequest` without consuming it means its answer will be ignored.
+/// Dropping a `SentRequest` without consuming it cancels the request, as
+/// [`cancel`](SentRequest::cancel) does; so does dropping the future of
+/// [`block_task`](SentRequest::block_task) before its answer, polled or not.
 ///
 /// ```
 /// use switchboard::{Channel, UntypedMessage, UntypedRole};
@@ -228,6 +230,7 @@ impl<T: Send + 'static> SentRequest<T> {
     /// Awaited inside a handler of the same connection, it fails at once (code
     /// [`BLOCKED_DISPATCH_LOOP`](crate::error::codes::BLOCKED_DISPATCH_LOOP)) instead of
     /// deadlocking. If the connection closes first, it fails with a connection-closed error.
+    /// Dropped before the answer (polled or not), the future cancels the request.
     pub fn block_task(mut self) -> impl Future<Output = Result<T, Error>> + Send + 'static {
         BlockTask {
             state: self.take(),
