@@ -34,11 +34,9 @@ use switchboard_conductor::Chain;
 
 use tokio::runtime::Runtime;
 
-use crate::common::Over;
-use crate::common::{self, TEXT};
+use crate::common::{self, Over, TEXT};
 use crate::measure::{self, Measured, Span};
-use crate::report::Impl;
-use crate::report::{self, ChainRow};
+use crate::report::{self, ChainRow, Impl};
 use crate::{Options, official_chain};
 
 /// Prompts in one run of each variant (a tenth with `--quick`). Each prompt is three
